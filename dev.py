@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""One entry point for people and CI: creates (or reuses) `.venv`, installs the project, runs a job.
+
+    python3 dev.py run     the main job: connector -> fivetran debug + destination -> compare (3 syncs)
+    python3 dev.py test    the whole test suite (ruff, mypy, pytest)
+    python3 dev.py serve   start the destination server on port 50052
+    python3 dev.py shell   print the line that activates the environment
+
+Only the standard library is used here, so a fresh machine needs nothing but Python 3.10+ and pip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".dev-stamp"
+INSTALL_INPUTS = ("pyproject.toml", "requirements.txt")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in INSTALL_INPUTS:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_environment() -> None:
+    """Create the virtual environment and (re)install when the dependency files changed."""
+    if not (BIN / "python").exists():
+        print(f"creating virtual environment in {VENV.relative_to(ROOT)}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _fingerprint():
+        return
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text(_fingerprint())
+
+
+def environment() -> dict[str, str]:
+    """`fivetran debug` calls `pipreqs`, so the venv's bin must lead PATH; telemetry stays off."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.setdefault("DO_NOT_TRACK", "1")
+    return env
+
+
+def run(*argv: str) -> int:
+    return subprocess.run(list(argv), cwd=ROOT, env=environment()).returncode
+
+
+def main(args: list[str]) -> int:
+    command = args[0] if args else "help"
+    if command in {"help", "-h", "--help"}:
+        print(__doc__)
+        return 0
+    ensure_environment()
+    rest = args[1:]
+    if command == "test":
+        for step in (["ruff", "check", "."], ["mypy"]):
+            if (code := run(str(BIN / step[0]), *step[1:])) != 0:
+                return code
+        return run(str(BIN / "pytest"), *rest)
+    if command == "run":
+        return run(str(BIN / "fivetran-e2e"), "run", "--connector", "connector", "--syncs", "3", *rest)
+    if command == "serve":
+        return run(str(BIN / "cratedb-fivetran-destination"), "--port", "50052", *rest)
+    if command == "shell":
+        print(f"source {BIN / 'activate'}")
+        return 0
+    print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""An offline, strict stand-in for CrateDB's HTTP endpoint. A test double, never the product."""

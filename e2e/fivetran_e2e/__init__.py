@@ -1,0 +1,1 @@
+"""End-to-end harness: one connector through `fivetran debug` and through the CrateDB destination, compared."""
