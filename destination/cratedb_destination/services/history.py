@@ -1,0 +1,424 @@
+"""WriteHistoryBatch: history-mode tables keep one row per version of a source record.
+
+The table's primary key is the record key plus `_fivetran_start`. Files are applied in the order
+earliest_start -> replace -> update -> delete, each streamed in bulk chunks with every per-row result
+checked (protocol §5.4):
+
+- earliest_start: per record, delete the versions starting at or after the batch's earliest start (a
+  replay's leftovers), then close the active version at that start minus 1 ms. Per chunk, all deletes
+  run before all closes, with a REFRESH in between, and every earliest_start file before anything else.
+- replace: insert each version as given, upserted on record key + `_fivetran_start`.
+- update: each row is a new version whose unmodified cells come from the previous version of the
+  record: the one with the greatest start below the row's start, in the table or produced earlier from
+  this batch. Rows of a record are completed in start order. A record without a previous version is
+  skipped (an update of a missing record is ignored).
+- delete: close the record's active version at the file's `_fivetran_end`; no active version: no-op.
+
+Only the replace and update upserts match full primary keys; the other statements match a record key
+(plus a condition), which CrateDB answers from refreshed data only, so the table is refreshed before
+them whenever something was written since the last refresh (facts §4.7). Replaying a batch leaves the
+same contents: the earliest_start step removes what the batch wrote before, and every write is an
+upsert or a conditional update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from cratedb_destination.batch import UNMODIFIED, BatchFile, FileFormat, key_for, open_batch
+from cratedb_destination.client import MAX_STATEMENT_CHARS, Session
+from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.services.schema import TableSchema
+from cratedb_destination.services.writes import (
+    Row,
+    WriteOptions,
+    WriteSummary,
+    _FileWriter,
+    binary_warnings,
+    sized_chunks,
+)
+from cratedb_destination.sql import dml
+from cratedb_destination.sql import history as sql
+from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.type_mapping import (
+    DECIMAL,
+    DOUBLE,
+    FLOAT,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    UTC_DATETIME,
+    ColumnSpec,
+    FivetranType,
+)
+
+log = logging.getLogger(__name__)
+
+# `_fivetran_end` of active versions when the destination itself creates them (sync-mode migrations).
+# Fivetran leaves the literal open (protocol §11 item 4); 9999-12-31T23:59:59.999Z is the value people
+# recognise as "open-ended", it is a whole number of milliseconds (CrateDB stores it exactly) and it is
+# the largest instant most clients and Python's datetime can still represent.
+END_OF_TIME = "9999-12-31T23:59:59.999Z"
+# `_fivetran_start`/`_fivetran_end` of versions that were deleted before history began (the epoch).
+START_OF_TIME = "1970-01-01T00:00:00.000Z"
+
+# Records named by one step-3 lookup, and the conditions one lookup may hold in all: each record adds
+# one condition per key column plus two on `_fivetran_start`. Lucene limits a query to 1024 clauses.
+MAX_RECORDS_PER_LOOKUP = 200
+MAX_LOOKUP_CONDITIONS = 1000
+_LOOKUP_MAX_CHARS = MAX_STATEMENT_CHARS - 4096
+
+_TIMESTAMP_TYPES = frozenset({NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME})
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_ONE_MS = dt.timedelta(milliseconds=1)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Timestamps: parameters are ISO text, CrateDB returns epoch milliseconds
+
+
+def epoch_ms(text: str) -> int:
+    """Milliseconds since the epoch of an ISO-8601 instant (as the type converters produce it)."""
+    parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return (parsed - _EPOCH) // _ONE_MS
+
+
+def iso_ms(ms: int, zone: bool = True) -> str:
+    """The ISO text of an epoch-millisecond value (UTC; without the `Z` for naive columns)."""
+    m = _EPOCH + dt.timedelta(milliseconds=ms)
+    text = (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond // 1000:03d}"
+    )
+    return text + "Z" if zone else text
+
+
+def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
+    """A value as CrateDB returned it (see `type_mapping.read_expression`) as a statement parameter."""
+    if value is None or ftype.data_type not in _TIMESTAMP_TYPES or isinstance(value, str):
+        return value
+    try:
+        return iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
+    except OverflowError:  # beyond year 9999: CrateDB takes epoch milliseconds as they are
+        return int(value)
+
+
+def comparable(ftype: FivetranType, value: Any) -> Any:
+    """One form for a key value, whether it is a parameter or a value CrateDB returned."""
+    if value is None:
+        return None
+    data_type = ftype.data_type
+    if data_type in _TIMESTAMP_TYPES:
+        return epoch_ms(value) if isinstance(value, str) else int(value)
+    if data_type == DECIMAL:
+        return decimal.Decimal(str(value))
+    if data_type in (FLOAT, DOUBLE):
+        return float(value)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HistorySummary:
+    earliest: int = 0
+    replaced: int = 0
+    updated: int = 0
+    skipped_updates: int = 0
+    closed: int = 0
+    files: WriteSummary = field(default_factory=WriteSummary)
+
+
+class _Visibility:
+    """Tracks whether the table was written since its last REFRESH (unknown at first: assume it was)."""
+
+    def __init__(self, session: Session, table: TableRef) -> None:
+        self._session = session
+        self._table = table
+        self.dirty = True
+
+    def wrote(self) -> None:
+        self.dirty = True
+
+    def ensure(self) -> None:
+        if self.dirty:
+            self._session.refresh(self._table)
+            self.dirty = False
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    """A history-mode table: the full definition plus the record key (the primary key without start)."""
+
+    table: TableSchema
+    record_keys: list[str]
+
+    @classmethod
+    def of(cls, table: TableSchema) -> HistoryTable:
+        missing = [name for name in sql.HISTORY_COLUMNS if table.column(name) is None]
+        if missing:
+            raise UserActionRequired(
+                f"table {table.ref} is not a history-mode table: it lacks the columns {missing}"
+            )
+        if sql.START not in table.keys:
+            raise UserActionRequired(
+                f"table {table.ref} is not a history-mode table: {sql.START} is not part of its primary key"
+            )
+        record_keys = [name for name in table.keys if name != sql.START]
+        if not record_keys:
+            raise UserActionRequired(f"history-mode table {table.ref} has no record key besides {sql.START}")
+        return cls(table, record_keys)
+
+    def spec(self, name: str) -> ColumnSpec:
+        found = self.table.column(name)
+        if found is None:
+            raise UserActionRequired(f"table {self.table.ref} has no column {name!r}")
+        return found
+
+    @property
+    def by_record(self) -> TableSchema:
+        """The same table keyed by record only, for files that name records rather than versions."""
+        columns = tuple(
+            replace(spec, primary_key=False) if spec.name == sql.START else spec
+            for spec in self.table.columns
+        )
+        return TableSchema(self.table.ref, columns)
+
+
+class _HistoryFile:
+    """One earliest_start, update or delete file of a history batch."""
+
+    def __init__(
+        self,
+        session: Session,
+        history: HistoryTable,
+        batch: BatchFile,
+        kind: str,
+        summary: HistorySummary,
+        visibility: _Visibility,
+        warn_binary: Callable[[str], Callable[[], None]],
+    ) -> None:
+        self.session = session
+        self.history = history
+        self.ref = history.table.ref
+        self.kind = kind
+        self.summary = summary
+        self.visibility = visibility
+        self.batch = batch
+        self.writer = _FileWriter(session, history.by_record, batch, kind, summary.files, warn_binary)
+        self.position = self.writer.position
+
+    def _required(self, name: str) -> int:
+        index = self.position.get(name)
+        if index is None:
+            raise UserActionRequired(f"{self.kind} file {self.batch.path} lacks the column {name!r}")
+        return index
+
+    def _timestamp(self, row: Row, index: int, number: int) -> str:
+        value = self.writer._value(row[index], index, number)
+        if value is None:
+            raise self.writer._bad(number, index, "a history-mode row needs this timestamp")
+        return str(value)
+
+    def _send(self, statement: str, args: list[list[Any]], numbers: Sequence[int]) -> int:
+        count = self.writer._send(statement, args, numbers)
+        self.visibility.wrote()
+        return count
+
+    # -- earliest_start ------------------------------------------------------------------------------
+
+    def earliest_start(self, options: WriteOptions) -> None:
+        start = self._required(sql.START)
+        keys = self.history.record_keys
+        delete = sql.delete_versions_from(self.ref, keys)
+        close = sql.close_active_version(self.ref, keys)
+        for first, rows in sized_chunks(self.batch, options):
+            numbers = range(first, first + len(rows))
+            deletes, closes = [], []
+            for number, row in zip(numbers, rows, strict=True):
+                record = self.writer._key_values(row, number)
+                earliest = self._timestamp(row, start, number)
+                deletes.append([*record, earliest])
+                closes.append([iso_ms(epoch_ms(earliest) - 1), *record])
+            self.visibility.ensure()
+            self._send(delete, deletes, numbers)
+            self.visibility.ensure()  # the closes must not see the versions just deleted
+            self._send(close, closes, numbers)
+            self.summary.earliest += len(rows)
+
+    # -- delete --------------------------------------------------------------------------------------
+
+    def delete(self, options: WriteOptions) -> None:
+        end = self._required(sql.END)
+        statement = sql.close_active_version(self.ref, self.history.record_keys)
+        for first, rows in sized_chunks(self.batch, options):
+            numbers = range(first, first + len(rows))
+            args = [
+                [self._timestamp(row, end, number), *self.writer._key_values(row, number)]
+                for number, row in zip(numbers, rows, strict=True)
+            ]
+            self.visibility.ensure()
+            self.summary.closed += self._send(statement, args, numbers)
+
+    # -- update --------------------------------------------------------------------------------------
+
+    def update(self, options: WriteOptions) -> None:
+        start = self._required(sql.START)
+        table = self.history.table
+        upsert = dml.upsert(self.ref, table.names, table.keys)
+        for first, rows in sized_chunks(self.batch, options):
+            records = self._records(first, rows, start)
+            known = self._versions_before(records)
+            args: list[list[Any]] = []
+            numbers: list[int] = []
+            for record, entries in records.items():
+                versions = known.get(record, {})
+                for number, row, row_start in entries:
+                    earlier = [version for version in versions if version < row_start]
+                    if not earlier:
+                        self.summary.skipped_updates += 1
+                        continue
+                    completed = self._complete(row, number, versions[max(earlier)])
+                    versions[row_start] = completed
+                    args.append(completed)
+                    numbers.append(number)
+            if args:
+                self._send(upsert, args, numbers)
+                self.summary.updated += len(args)
+
+    def _records(
+        self, first: int, rows: Sequence[Row], start: int
+    ) -> dict[tuple[Any, ...], list[tuple[int, Row, int]]]:
+        """The chunk's rows grouped by record (comparable key), each group in `_fivetran_start` order."""
+        key_types = [self.history.spec(name).type for name in self.history.record_keys]
+        records: dict[tuple[Any, ...], list[tuple[int, Row, int]]] = {}
+        for offset, row in enumerate(rows):
+            number = first + offset
+            values = self.writer._key_values(row, number)
+            record = tuple(comparable(ftype, value) for ftype, value in zip(key_types, values, strict=True))
+            records.setdefault(record, []).append(
+                (number, row, epoch_ms(self._timestamp(row, start, number)))
+            )
+        for entries in records.values():
+            entries.sort(key=lambda entry: entry[2])
+        return records
+
+    def _versions_before(
+        self, records: Mapping[tuple[Any, ...], list[tuple[int, Row, int]]]
+    ) -> dict[tuple[Any, ...], dict[int, list[Any]]]:
+        """For each record: its stored versions from the one preceding the record's first row in this
+        chunk up to (excluding) its last row, as {start ms: parameter values in table column order}."""
+        table = self.history.table
+        keys = self.history.record_keys
+        key_types = [self.history.spec(name).type for name in keys]
+        specs = list(table.columns)
+        columns = [(spec.name, spec.type) for spec in specs]
+        per_lookup = min(
+            MAX_RECORDS_PER_LOOKUP,
+            max(1, MAX_LOOKUP_CONDITIONS // (len(keys) + 2)),
+            sql.records_per_lookup(self.ref, columns, keys, _LOOKUP_MAX_CHARS),
+        )
+        key_positions = [table.names.index(name) for name in keys]
+        start_position = table.names.index(sql.START)
+        found: dict[tuple[Any, ...], dict[int, list[Any]]] = {}
+        groups = list(records.items())
+        self.visibility.ensure()
+        for offset in range(0, len(groups), per_lookup):
+            part = groups[offset : offset + per_lookup]
+            args: list[Any] = []
+            for _, entries in part:
+                number, row, row_start = entries[0]
+                args += [*self.writer._key_values(row, number), iso_ms(row_start)]
+            lower: dict[tuple[Any, ...], int] = {}
+            for result in self.session.query(sql.previous_starts(self.ref, keys, len(part)), args):
+                record = tuple(
+                    comparable(ftype, value) for ftype, value in zip(key_types, result[:-1], strict=True)
+                )
+                if result[-1] is not None:
+                    lower[record] = int(result[-1])
+            wanted = [(record, entries) for record, entries in part if record in lower]
+            if not wanted:
+                continue
+            args = []
+            for record, entries in wanted:
+                number, row, _ = entries[0]
+                args += [*self.writer._key_values(row, number), iso_ms(lower[record]), iso_ms(entries[-1][2])]
+            statement = sql.versions_between(self.ref, columns, keys, len(wanted))
+            for result in self.session.query(statement, args):
+                values = [
+                    stored_to_parameter(spec.type, value) for spec, value in zip(specs, result, strict=True)
+                ]
+                record = tuple(comparable(specs[i].type, result[i]) for i in key_positions)
+                found.setdefault(record, {})[int(result[start_position])] = values
+        return found
+
+    def _complete(self, row: Row, number: int, previous: list[Any]) -> list[Any]:
+        """The full new version: the row's own cells, the previous version's value where unmodified."""
+        values = []
+        for index, spec in enumerate(self.history.table.columns):
+            position = self.position.get(spec.name)
+            cell = UNMODIFIED if position is None else row[position]
+            if cell is UNMODIFIED or position is None:
+                values.append(previous[index])
+            else:
+                values.append(self.writer._value(cell, position, number))
+        return values
+
+
+def write_history_batch(
+    session: Session,
+    table: TableSchema,
+    fmt: FileFormat,
+    keys: Mapping[str, bytes],
+    earliest_start_files: Sequence[str],
+    replace_files: Sequence[str],
+    update_files: Sequence[str],
+    delete_files: Sequence[str],
+    options: WriteOptions,
+) -> HistorySummary:
+    """Apply a WriteHistoryBatch: earliest_start, replace, update, then delete files."""
+    history = HistoryTable.of(table)
+    summary = HistorySummary()
+    visibility = _Visibility(session, table.ref)
+    warn_binary = binary_warnings(table.ref)
+    kinds = (
+        ("earliest_start", earliest_start_files),
+        ("replace", replace_files),
+        ("update", update_files),
+        ("delete", delete_files),
+    )
+    for kind, paths in kinds:
+        for path in paths:
+            key = key_for(keys, path) if fmt.encryption == "aes" else None
+            with open_batch(path, key, fmt) as batch:
+                if kind == "replace":
+                    writer = _FileWriter(session, table, batch, kind, summary.files, warn_binary)
+                    if sql.START not in writer.position:
+                        raise UserActionRequired(f"replace file {path} lacks the column {sql.START!r}")
+                    writer.replace(options)
+                    visibility.wrote()
+                else:
+                    handler = _HistoryFile(session, history, batch, kind, summary, visibility, warn_binary)
+                    getattr(handler, kind)(options)
+    summary.replaced = summary.files.replaced
+    if summary.files.requests:
+        visibility.ensure()
+    log.info(
+        "wrote history batch to %s: %d earliest starts, %d versions replaced, %d updated (%d without a "
+        "previous version skipped), %d closed by deletes, in %d bulk requests",
+        table.ref,
+        summary.earliest,
+        summary.replaced,
+        summary.updated,
+        summary.skipped_updates,
+        summary.closed,
+        summary.files.requests,
+    )
+    return summary
