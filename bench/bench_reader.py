@@ -1,0 +1,91 @@
+"""Reader throughput on one core: an 8-column AES + zstd batch file, CSV and Parquet.
+
+    python bench/bench_reader.py                 # 1,000,000 rows
+    python bench/bench_reader.py --rows 200000 --formats csv
+
+Generates the files with the e2e batch writer into a temporary directory (the encrypted files only; the
+reader never writes plaintext anywhere), then times opening and iterating every row. It prints the best
+and median wall time of --repeat reads and the least CPU time, which is the fair figure on a busy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pyarrow as pa
+from cratedb_destination.batch import FileFormat, open_batch
+from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
+
+COLUMNS = ["id", "name", "amount", "created_at", "active", "quantity", "note", "_fivetran_synced"]
+PARQUET_TYPES = {
+    "id": pa.int64(),
+    "amount": pa.decimal128(18, 4),
+    "active": pa.bool_(),
+    "quantity": pa.int32(),
+}
+
+
+def rows(count: int) -> Iterator[tuple[str | None, ...]]:
+    """Deterministic mixed rows; about 1 in 10 carries a NULL, some strings need quoting."""
+    for i in range(count):
+        yield (
+            str(i),
+            f"customer {i % 9973}" if i % 7 else f'Smith, "J" {i}',
+            f"{(i * 7919) % 1000003}.{i % 10000:04d}",
+            f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}T{i % 24:02d}:{i % 60:02d}:{i % 59:02d}.{i % 1000:03d}Z",
+            "true" if i % 3 else "false",
+            str(i % 5000 - 2500),
+            None if i % 10 == 0 else f"note {i % 101}",
+            "2024-06-01T12:00:00.123456789Z",
+        )
+
+
+def measure(path: str, key: bytes, fmt: FileFormat, chunk: int) -> tuple[int, float, float]:
+    """Rows, wall seconds and CPU seconds for opening the file and iterating every row once."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    count = 0
+    with open_batch(path, key, fmt) as batch:
+        for block in batch.chunks(chunk):
+            count += len(block)
+    return count, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=10_000, help="rows per chunk (default 10000)")
+    parser.add_argument("--formats", default="csv,parquet")
+    parser.add_argument("--repeat", type=int, default=3, help="timed reads per file; best and median shown")
+    args = parser.parse_args()
+    print(
+        f"{'format':<8} {'rows':>10} {'file MB':>8} {'write s':>8} {'read s best':>12} {'median':>7} "
+        f"{'CPU s':>6} {'rows/s wall':>12} {'rows/s CPU':>11}"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        for kind in args.formats.split(","):
+            fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"), kind)
+            key = new_key()
+            path = os.path.join(directory, f"bench.{kind}.zst.aes")
+            started = time.perf_counter()
+            types = PARQUET_TYPES if kind == "parquet" else None
+            write_batch_file(path, COLUMNS, rows(args.rows), fmt=fmt, key=key, parquet_types=types)
+            written = time.perf_counter() - started
+            runs = [measure(path, key, fmt, args.chunk) for _ in range(args.repeat)]
+            if any(count != args.rows for count, _, _ in runs):
+                raise SystemExit(f"read the wrong number of rows from {kind}: {runs}")
+            walls = sorted(wall for _, wall, _ in runs)
+            cpu = min(cpu for _, _, cpu in runs)
+            size = os.path.getsize(path) / 1e6
+            print(
+                f"{kind:<8} {args.rows:>10,} {size:>8.1f} {written:>8.2f} {walls[0]:>12.2f} "
+                f"{walls[len(walls) // 2]:>7.2f} {cpu:>6.2f} {args.rows / walls[0]:>12,.0f} "
+                f"{args.rows / cpu:>11,.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
