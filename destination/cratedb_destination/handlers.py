@@ -34,7 +34,7 @@ from cratedb_destination.errors import (
     answer,
 )
 from cratedb_destination.metadata import MetadataStore
-from cratedb_destination.services import schema, truncate, writes
+from cratedb_destination.services import history, migrate, schema, truncate, writes
 from cratedb_destination.services.locks import TableLocks
 from cratedb_destination.settings import ServerSettings
 from cratedb_destination.sql import ddl, dml
@@ -221,12 +221,53 @@ class DestinationServicer(destination_sdk_pb2_grpc.DestinationConnectorServicer)
     def WriteHistoryBatch(
         self, request: destination_sdk_pb2.WriteHistoryBatchRequest, context: grpc.ServicerContext
     ) -> destination_sdk_pb2.WriteBatchResponse:
-        _unimplemented(context, "WriteHistoryBatch")
+        def work() -> Any:
+            table = schema.TableSchema.from_proto(request.schema_name, request.table)
+            fmt = _file_format(request.file_params, self.settings.batch_file_format)
+            with self._table_session(request.configuration, table.ref) as (session, _, settings):
+                history.write_history_batch(
+                    session,
+                    table,
+                    fmt,
+                    request.keys,
+                    list(request.earliest_start_files),
+                    list(request.replace_files),
+                    list(request.update_files),
+                    list(request.delete_files),
+                    writes.WriteOptions(batch_rows=settings.batch_rows),
+                )
+            return destination_sdk_pb2.WriteBatchResponse(success=True)
+
+        what = f"write history batch to table {request.schema_name}.{request.table.name}"
+        return _with_batch_errors(context, what, destination_sdk_pb2.WriteBatchResponse, work)
 
     def Migrate(
         self, request: destination_sdk_pb2.MigrateRequest, context: grpc.ServicerContext
     ) -> destination_sdk_pb2.MigrateResponse:
-        _unimplemented(context, "Migrate")
+        details = request.details
+
+        def work() -> Any:
+            if migrate.is_unsupported(details):
+                return destination_sdk_pb2.MigrateResponse(unsupported=True)
+            main, *others = migrate.tables_involved(details)
+            url = parse_configuration(request.configuration).url
+            # Several tables are locked in ascending name order, so that two migrations cannot deadlock.
+            with contextlib.ExitStack() as stack:
+                for ref in sorted((ref for ref in others if str(ref) < str(main)), key=str):
+                    stack.enter_context(self.locks.hold(url, ref.schema, ref.table))
+                session, metadata, _ = stack.enter_context(self._table_session(request.configuration, main))
+                for ref in sorted((ref for ref in others if str(ref) > str(main)), key=str):
+                    stack.enter_context(self.locks.hold(url, ref.schema, ref.table))
+                outcome = migrate.migrate(session, metadata, details)
+            if outcome.unsupported:
+                return destination_sdk_pb2.MigrateResponse(unsupported=True)
+            if outcome.warning:
+                warning = common_pb2.Warning(message=outcome.warning)
+                return destination_sdk_pb2.MigrateResponse(warning=warning)
+            return destination_sdk_pb2.MigrateResponse(success=True)
+
+        what = f"migrate ({migrate.operation_name(details)}) table {details.schema}.{details.table}"
+        return answer(context, what, destination_sdk_pb2.MigrateResponse, work)
 
 
 def _file_format(file_params: Any, kind: str) -> FileFormat:

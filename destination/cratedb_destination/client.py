@@ -1,0 +1,401 @@
+"""The only module that talks to CrateDB.
+
+- A pool of `crate` driver connections per configuration (the driver's connections must not be shared
+  between threads); `CrateClient.session()` lends one connection to one thread.
+- Every bulk request's per-row results are checked: CrateDB answers HTTP 200 even when rows failed
+  (rowcount -2), and the driver does not raise for them (facts §0.1 item 1).
+- Transient failures (unreachable node, HTTP 503, thread-pool rejection, circuit breaker, version
+  conflicts of idempotent statements) are retried with exponential backoff and full jitter, bounded in
+  attempts and total time; rows that failed transiently in a bulk request are re-sent on their own.
+  Permanent errors (analysis errors, constraint violations) are raised at once as `CrateDBError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import random
+import re
+import tempfile
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import urllib3
+from crate.client import connect
+from crate.client import exceptions as crate_errors
+
+from cratedb_destination.config import ConnectionSettings
+from cratedb_destination.errors import CrateDBError, RowsRejected, TransientFailure, UnsupportedServer
+from cratedb_destination.sql import ddl
+from cratedb_destination.sql.identifiers import TableRef
+
+log = logging.getLogger(__name__)
+# The driver logs request payloads at DEBUG; payloads are row data and must never reach the log.
+logging.getLogger("crate.client").setLevel(logging.INFO)
+
+# `_fivetran_*` column names and CREATE SCHEMA need CrateDB 6.2.0 (facts §3.3, §3.9).
+MIN_SERVER_VERSION = (6, 2, 0)
+# CrateDB's statement_max_length default (facts §1.8).
+MAX_STATEMENT_CHARS = 262_144
+
+# Messages of failures worth retrying: overload (thread-pool rejection, circuit breaker), shards or nodes
+# briefly unavailable, and optimistic-concurrency conflicts (only for idempotent statements).
+_TRANSIENT_MESSAGE = re.compile(
+    r"RejectedExecution|rejected execution|CircuitBreaking|circuit_breaking|Data too large"
+    r"|NoShardAvailable|UnavailableShards|ShardNotFound|NodeNotConnected|NodeDisconnected"
+    r"|ClusterBlockException\[.*(?:no master|state not recovered)|MasterNotDiscovered|NotMasterException"
+    r"|ProcessClusterEventTimeout|503 Server Error|502 Server Error|504 Server Error"
+    # The driver reports unreachable nodes (refused, reset, timed out, HTTP 502/503/504) this way.
+    r"|No more Servers available|Server not available",
+    re.IGNORECASE,
+)
+_VERSION_CONFLICT = re.compile(r"VersionConflict|version conflict", re.IGNORECASE)
+_TRANSIENT_CODES = frozenset({5000, 5001, 5002, 5003, 5030, 5031, 5032, 5033, 5034, 5035})
+_CONFLICT_CODE = 4092
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter: the n-th wait is uniform in [0, min(cap, base*2^n)]."""
+
+    max_retries: int = 5
+    budget_seconds: float = 120.0
+    base_delay: float = 0.2
+    max_delay: float = 10.0
+
+    def delays(self, rng: Callable[[], float] = random.random) -> Iterator[float]:
+        for attempt in range(self.max_retries):
+            yield rng() * min(self.max_delay, self.base_delay * (2**attempt))
+
+
+@dataclass(frozen=True)
+class RowFailure:
+    """One failed row of a bulk request: its index in the request, CrateDB's code and message."""
+
+    index: int
+    code: int | None
+    message: str
+
+
+class BulkRowsFailed(RowsRejected):
+    """Rows of a bulk request failed permanently; callers map `failures` indexes to file rows."""
+
+    def __init__(self, failures: Sequence[RowFailure], total: int) -> None:
+        first = failures[0]
+        detail = f"CrateDB error {first.code}: {first.message}" if first.code else first.message
+        super().__init__(f"{len(failures)} of {total} rows were rejected; first: {detail}", first.code)
+        self.failures = list(failures)
+
+
+def _is_transient_error(exc: Exception, idempotent: bool) -> bool:
+    if isinstance(exc, crate_errors.ConnectionError):
+        return True
+    message = str(getattr(exc, "message", None) or exc)
+    if _TRANSIENT_MESSAGE.search(message):
+        return True
+    return idempotent and bool(_VERSION_CONFLICT.search(message))
+
+
+def _is_transient_row(failure: RowFailure, idempotent: bool) -> bool:
+    code = failure.code
+    if code == _CONFLICT_CODE or (code is None and _VERSION_CONFLICT.search(failure.message)):
+        return idempotent
+    if code is not None and code < 5000:  # 4xxx: the row itself is wrong; resending cannot help
+        return False
+    if code in _TRANSIENT_CODES and code != 5000:
+        return True
+    # 5000 covers both overload (worth a retry) and internal errors (not): decide by the message.
+    return bool(_TRANSIENT_MESSAGE.search(failure.message))
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", None) or exc) or type(exc).__name__
+
+
+class Session:
+    """One pooled driver connection, used by one thread for a sequence of statements.
+
+    Session-scoped settings (e.g. `SET insert_select_fail_fast`) stick to the connection's keep-alive TCP
+    connection, so statements that depend on them must run in the same Session.
+    """
+
+    def __init__(self, connection: Any, retry: RetryPolicy, sleep: Callable[[float], None]) -> None:
+        self._connection = connection
+        self._retry = retry
+        self._sleep = sleep
+
+    def _call(self, what: Callable[[], T], idempotent: bool) -> T:
+        deadline = time.monotonic() + self._retry.budget_seconds
+        delays = self._retry.delays()
+        while True:
+            try:
+                return what()
+            except (crate_errors.Error, OSError) as exc:
+                if not _is_transient_error(exc, idempotent):
+                    raise CrateDBError(_message(exc)) from None
+                delay = next(delays, None)
+                if delay is None or time.monotonic() + delay > deadline:
+                    raise TransientFailure(
+                        f"CrateDB stayed unavailable after {self._retry.max_retries} retries: {_message(exc)}"
+                    ) from None
+                log.warning("transient CrateDB failure (%s); retrying in %.2f s", type(exc).__name__, delay)
+                self._sleep(delay)
+
+    def _sql(self, stmt: str, args: Sequence[Any] | None = None, bulk_args: Any = None) -> dict[str, Any]:
+        if len(stmt) > MAX_STATEMENT_CHARS:
+            raise CrateDBError(
+                f"statement of {len(stmt)} characters exceeds CrateDB's limit of {MAX_STATEMENT_CHARS}"
+            )
+        result = self._connection.client.sql(stmt, list(args) if args else None, bulk_args)
+        return result if isinstance(result, dict) else {}
+
+    def execute(self, stmt: str, args: Sequence[Any] | None = None, *, idempotent: bool = True) -> int:
+        """Run one statement; returns its row count (-1 when CrateDB does not know it)."""
+        result = self._call(lambda: self._sql(stmt, args), idempotent)
+        return int(result.get("rowcount", -1))
+
+    def query(self, stmt: str, args: Sequence[Any] | None = None) -> list[list[Any]]:
+        """Run a SELECT; returns the raw rows (timestamps as epoch milliseconds)."""
+        result = self._call(lambda: self._sql(stmt, args), True)
+        return [list(row) for row in result.get("rows", [])]
+
+    def bulk(self, stmt: str, rows: Sequence[Sequence[Any]], *, idempotent: bool = True) -> list[int]:
+        """Run one statement for many parameter rows in one request; returns each row's count.
+
+        Raises BulkRowsFailed when rows failed for good (every per-row result is checked). Rows that
+        failed transiently are retried on their own within the retry budget.
+        """
+        if not rows:
+            return []
+        counts: list[int] = [0] * len(rows)
+        pending = list(range(len(rows)))
+        deadline = time.monotonic() + self._retry.budget_seconds
+        delays = self._retry.delays()
+        while True:
+            batch = [list(rows[i]) for i in pending]
+            result = self._call(lambda batch=batch: self._sql(stmt, None, batch), idempotent)  # type: ignore[misc]
+            results = result.get("results")
+            if not isinstance(results, list) or len(results) != len(batch):
+                raise CrateDBError(
+                    f"CrateDB answered a bulk request of {len(batch)} rows with "
+                    f"{len(results) if isinstance(results, list) else 'no'} results"
+                )
+            failures: list[RowFailure] = []
+            for position, item in zip(pending, results, strict=True):
+                rowcount = int(item.get("rowcount", -2)) if isinstance(item, dict) else -2
+                if rowcount >= 0 or rowcount == -1:
+                    counts[position] = max(rowcount, 0)
+                    continue
+                error = item.get("error") if isinstance(item, dict) else None
+                if isinstance(error, dict):
+                    failures.append(RowFailure(position, error.get("code"), str(error.get("message", ""))))
+                else:
+                    failures.append(RowFailure(position, None, "row rejected without details"))
+            if not failures:
+                return counts
+            known = [failure for failure in failures if failure.code is not None]
+            permanent = [failure for failure in known if not _is_transient_row(failure, idempotent)]
+            if permanent:
+                raise BulkRowsFailed(permanent, len(rows))
+            if not known:  # no row says why it failed: nothing suggests a retry would help
+                raise BulkRowsFailed(failures, len(rows))
+            delay = next(delays, None)
+            if delay is None or time.monotonic() + delay > deadline:
+                raise TransientFailure(
+                    f"{len(failures)} rows kept failing transiently after {self._retry.max_retries} retries: "
+                    f"{known[0].message}"
+                )
+            log.warning("%d rows failed transiently; retrying them in %.2f s", len(failures), delay)
+            self._sleep(delay)
+            pending = [failure.index for failure in failures]
+
+    def refresh(self, table: TableRef) -> None:
+        """Make every write to `table` visible to non-primary-key reads (facts §4.7)."""
+        self.execute(ddl.refresh(table))
+
+    def table_exists(self, table: TableRef) -> bool:
+        rows = self.query(ddl.TABLE_EXISTS, [table.schema, table.table])
+        return bool(rows and rows[0][0])
+
+
+def _version_tuple(version: Any) -> tuple[int, ...]:
+    numbers = re.findall(r"\d+", str(version))
+    return tuple(int(n) for n in numbers[:3])
+
+
+class CrateClient:
+    """Pooled access to one CrateDB cluster, safe to share between threads."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        pool_size: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.retry = RetryPolicy(max_retries=settings.max_retries, budget_seconds=settings.retry_seconds)
+        self._sleep = sleep
+        self._size = pool_size or settings.pool_size
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._ca_file: str | None = None
+        self._server_version: tuple[int, ...] | None = None
+        if settings.uses_tls and not settings.verify_certificates:
+            # Logged once here instead of a urllib3 warning on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            log.warning("TLS certificate verification is off for %s", settings.url)
+        if settings.ca_certificate:
+            self._ca_file = self._write_ca_file(settings.ca_certificate)
+            weakref.finalize(self, _remove_file, self._ca_file)
+
+    @staticmethod
+    def _write_ca_file(pem: bytes) -> str:
+        # The driver only takes a CA *path*. A CA certificate is public material, not batch data.
+        handle, path = tempfile.mkstemp(prefix="cratedb-ca-", suffix=".pem")
+        with os.fdopen(handle, "wb") as out:
+            out.write(pem)
+        return path
+
+    def _connect(self) -> Any:
+        settings = self.settings
+        return connect(
+            servers=[settings.url],
+            username=settings.username,
+            password=settings.password,
+            verify_ssl_cert=settings.verify_certificates,
+            ca_cert=self._ca_file,
+            timeout=settings.request_timeout,
+            pool_size=1,
+        )
+
+    def _new_connection(self) -> Any:
+        holder: list[Any] = []
+
+        def attempt() -> None:
+            holder.append(self._connect())
+
+        Session(None, self.retry, self._sleep)._call(attempt, idempotent=True)
+        return holder[0]
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """Borrow one connection for the duration of the `with` block."""
+        connection = self._acquire()
+        broken = False
+        try:
+            yield Session(connection, self.retry, self._sleep)
+        except TransientFailure:
+            broken = True
+            raise
+        finally:
+            self._release(connection, broken)
+
+    def _acquire(self) -> Any:
+        if self._closed:
+            raise RuntimeError("CrateClient is closed")
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            create = self._created < self._size
+            if create:
+                self._created += 1
+        if create:
+            try:
+                return self._new_connection()
+            except BaseException:
+                with self._lock:
+                    self._created -= 1
+                raise
+        try:
+            return self._idle.get(timeout=max(self.settings.request_timeout * 4, 60))
+        except queue.Empty:
+            raise TransientFailure(f"all {self._size} connections to CrateDB stayed busy") from None
+
+    def _release(self, connection: Any, broken: bool) -> None:
+        if broken or self._closed:
+            with contextlib.suppress(Exception):
+                connection.close()
+            with self._lock:
+                self._created -= 1
+            return
+        self._idle.put(connection)
+
+    def server_version(self) -> tuple[int, ...]:
+        """Lowest version among the configured nodes, e.g. (6, 4, 3)."""
+        if self._server_version is None:
+            with self.session() as session:
+                self._server_version = _version_tuple(session._connection.lowest_server_version)
+        return self._server_version
+
+    def check_server_version(self) -> tuple[int, ...]:
+        version = self.server_version()
+        if version < MIN_SERVER_VERSION:
+            shown = ".".join(map(str, version)) or "unknown"
+            minimum = ".".join(map(str, MIN_SERVER_VERSION))
+            raise UnsupportedServer(
+                f"CrateDB {shown} is not supported; upgrade to {minimum} or newer. Older versions reject "
+                "column names starting with an underscore such as _fivetran_synced and lack CREATE SCHEMA."
+            )
+        return version
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            with contextlib.suppress(Exception):
+                connection.close()
+        if self._ca_file:
+            _remove_file(self._ca_file)
+
+
+def _remove_file(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+class ClientCache:
+    """One CrateClient per distinct configuration, so pooled connections survive across RPCs."""
+
+    def __init__(self, capacity: int = 8, factory: Callable[[ConnectionSettings], CrateClient] = CrateClient):
+        self._capacity = capacity
+        self._factory = factory
+        self._clients: OrderedDict[ConnectionSettings, CrateClient] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, settings: ConnectionSettings) -> CrateClient:
+        with self._lock:
+            client = self._clients.get(settings)
+            if client is not None:
+                self._clients.move_to_end(settings)
+                return client
+            client = self._factory(settings)
+            self._clients[settings] = client
+            evicted = []
+            while len(self._clients) > self._capacity:
+                evicted.append(self._clients.popitem(last=False)[1])
+        for old in evicted:
+            old.close()
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()

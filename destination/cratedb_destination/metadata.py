@@ -1,0 +1,110 @@
+"""The Fivetran type of every column, kept next to the data in `<metadata schema>.column_types`.
+
+CrateDB stores several Fivetran types alike (e.g. STRING, JSON, XML and BINARY are all TEXT) and does not
+keep DECIMAL scale or string byte lengths where information_schema shows them, so DescribeTable could not
+answer exactly what CreateTable received without this record.
+
+One row per table, keyed by (schema_name, table_name), holds the whole column list as JSON. Reading and
+writing by the full primary key makes every read see the latest write without a REFRESH (facts §4.3),
+and replacing the whole row keeps the record of one table consistent (CrateDB writes a row atomically).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Sequence
+
+from cratedb_destination.client import Session
+from cratedb_destination.sql import ddl, dml
+from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.type_mapping import (
+    JSON,
+    STRING,
+    UTC_DATETIME,
+    ColumnSpec,
+    FivetranType,
+    type_from_name,
+    type_name,
+)
+
+METADATA_TABLE = "column_types"
+_FORMAT_VERSION = 1
+
+
+_COLUMNS = [
+    ColumnSpec("schema_name", FivetranType(STRING), primary_key=True),
+    ColumnSpec("table_name", FivetranType(STRING), primary_key=True),
+    ColumnSpec("columns", FivetranType(JSON)),  # unindexed: wide tables make long documents
+    ColumnSpec("updated_at", FivetranType(UTC_DATETIME)),
+]
+_KEY = [spec.name for spec in _COLUMNS if spec.primary_key]
+_VALUES = [spec.name for spec in _COLUMNS]
+
+
+def encode(specs: Sequence[ColumnSpec]) -> str:
+    columns = []
+    for spec in specs:
+        entry: dict[str, object] = {"name": spec.name, "type": type_name(spec.type.data_type)}
+        if spec.type.precision is not None:
+            entry["precision"] = spec.type.precision
+            entry["scale"] = spec.type.scale or 0
+        if spec.type.string_byte_length is not None:
+            entry["string_byte_length"] = spec.type.string_byte_length
+        columns.append(entry)
+    return json.dumps({"version": _FORMAT_VERSION, "columns": columns}, separators=(",", ":"))
+
+
+def decode(text: str) -> dict[str, FivetranType]:
+    document = json.loads(text)
+    types: dict[str, FivetranType] = {}
+    for entry in document.get("columns", []):
+        types[entry["name"]] = FivetranType(
+            type_from_name(entry["type"]),
+            precision=entry.get("precision"),
+            scale=entry.get("scale"),
+            string_byte_length=entry.get("string_byte_length"),
+        )
+    return types
+
+
+class MetadataStore:
+    """Reads and writes the column-type record of tables in one metadata schema."""
+
+    def __init__(self, schema: str) -> None:
+        self.table = TableRef(schema, METADATA_TABLE)
+        self._exists = False
+        self._lock = threading.Lock()
+
+    def ensure_writable(self, session: Session) -> None:
+        """Create the metadata table unless it exists (also a privilege check for the setup test)."""
+        with self._lock:
+            if self._exists:
+                return
+            session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
+            self._exists = True
+
+    def read(self, session: Session, table: TableRef) -> dict[str, FivetranType] | None:
+        """Recorded Fivetran types by column name, or None when nothing is recorded for `table`."""
+        if not self._exists and not session.table_exists(self.table):
+            return None
+        self._exists = True
+        rows = session.query(dml.select_by_key(self.table, ["columns"], _KEY), [table.schema, table.table])
+        if not rows or rows[0][0] is None:
+            return None
+        return decode(rows[0][0])
+
+    def write(self, session: Session, table: TableRef, specs: Sequence[ColumnSpec]) -> None:
+        """Record `specs` as the complete column list of `table` (replacing an earlier record)."""
+        self.ensure_writable(session)
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        session.execute(
+            dml.upsert(self.table, _VALUES, _KEY), [table.schema, table.table, encode(specs), now]
+        )
+
+    def forget(self, session: Session, table: TableRef) -> None:
+        """Remove the record of a dropped table."""
+        if not self._exists and not session.table_exists(self.table):
+            return
+        session.execute(dml.delete_by_key(self.table, _KEY), [table.schema, table.table])

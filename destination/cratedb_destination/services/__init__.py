@@ -1,0 +1,1 @@
+"""What each RPC does, on top of `client` (CrateDB I/O) and `sql` (statement text)."""

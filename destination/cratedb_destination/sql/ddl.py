@@ -1,0 +1,86 @@
+"""DDL statement text: tables, columns, refresh, the rebuild's copy and swap, and catalogue queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cratedb_destination.sql.identifiers import TableRef, column, column_list
+from cratedb_destination.type_mapping import ColumnSpec, column_ddl, sql_type
+
+
+def column_definition(spec: ColumnSpec) -> str:
+    """`"name" TYPE [storage]` for CREATE TABLE and ADD COLUMN (key columns are NOT NULL implicitly)."""
+    return f"{column(spec.name)} {column_ddl(spec)}"
+
+
+def create_table(table: TableRef, columns: Sequence[ColumnSpec], if_not_exists: bool = False) -> str:
+    """CREATE TABLE with the columns in the given order and a PRIMARY KEY over the key columns."""
+    if not columns:
+        raise ValueError(f"table {table} needs at least one column")
+    parts = [column_definition(spec) for spec in columns]
+    keys = [spec.name for spec in columns if spec.primary_key]
+    if keys:
+        parts.append(f"PRIMARY KEY ({column_list(keys)})")
+    guard = "IF NOT EXISTS " if if_not_exists else ""
+    return f"CREATE TABLE {guard}{table.sql} ({', '.join(parts)})"
+
+
+def drop_table(table: TableRef, if_exists: bool = True) -> str:
+    return f"DROP TABLE {'IF EXISTS ' if if_exists else ''}{table.sql}"
+
+
+def add_column(table: TableRef, spec: ColumnSpec) -> str:
+    return f"ALTER TABLE {table.sql} ADD COLUMN {column_definition(spec)}"
+
+
+def drop_column(table: TableRef, name: str) -> str:
+    return f"ALTER TABLE {table.sql} DROP COLUMN {column(name)}"
+
+
+def refresh(table: TableRef) -> str:
+    return f"REFRESH TABLE {table.sql}"
+
+
+def swap_and_drop_source(source: TableRef, target: TableRef) -> str:
+    """Atomically give `source`'s data the name `target` and drop what was `target` (facts §3.4)."""
+    return f"ALTER CLUSTER SWAP TABLE {source.sql} TO {target.sql} WITH (drop_source = true)"
+
+
+def set_insert_select_fail_fast(enabled: bool = True) -> str:
+    """Session setting that makes INSERT ... SELECT fail on the first bad row instead of skipping it."""
+    return f"SET insert_select_fail_fast = {'true' if enabled else 'false'}"
+
+
+def copy_rows(
+    source: TableRef, target: TableRef, columns: Sequence[ColumnSpec], casts: Sequence[bool]
+) -> str:
+    """INSERT INTO target (cols) (SELECT cols FROM source), casting the columns flagged in `casts`."""
+    if len(columns) != len(casts):
+        raise ValueError("columns and casts differ in length")
+    if not columns:
+        raise ValueError(f"copying {source} to {target} needs at least one column")
+    select = ", ".join(
+        f"CAST({column(spec.name)} AS {sql_type(spec.type)})" if cast else column(spec.name)
+        for spec, cast in zip(columns, casts, strict=True)
+    )
+    names = column_list(spec.name for spec in columns)
+    return f"INSERT INTO {target.sql} ({names}) (SELECT {select} FROM {source.sql})"
+
+
+def count_rows(table: TableRef) -> str:
+    return f"SELECT COUNT(*) FROM {table.sql}"
+
+
+# Catalogue queries: table and schema names are parameters, never spliced into the text.
+TABLE_EXISTS = (
+    "SELECT COUNT(*) FROM information_schema.tables "
+    "WHERE table_schema = ? AND table_name = ? AND table_type = 'BASE TABLE'"
+)
+TABLE_COLUMNS = (
+    "SELECT column_name, data_type FROM information_schema.columns "
+    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position"
+)
+PRIMARY_KEY_COLUMNS = (
+    "SELECT column_name FROM information_schema.key_column_usage "
+    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position"
+)

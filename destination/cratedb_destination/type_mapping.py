@@ -1,0 +1,547 @@
+"""The one map between Fivetran's DataTypes, CrateDB column types and values, in both directions.
+
+- DDL: `column_ddl` turns a Fivetran type (+ params, + whether it is a key column) into CrateDB DDL.
+- Writing: `value_converter` turns batch-file text into the JSON value sent as a statement parameter.
+- Reading: `read_expression` + `read_value` turn a stored value back into the Python value of the
+  Fivetran type (used by DescribeTable's checks and by the end-to-end comparison).
+- Reverse DDL: `infer_type` guesses the Fivetran type of a CrateDB column nobody recorded a type for.
+
+CrateDB stores several Fivetran types alike (STRING/XML/JSON/BINARY/NAIVE_TIME are all TEXT, NAIVE_DATE
+and NAIVE_DATETIME are both TIMESTAMP WITHOUT TIME ZONE), which is why `metadata.py` records the exact
+Fivetran type of each column.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import decimal
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fivetran_proto import common_pb2
+
+from cratedb_destination.errors import UserActionRequired
+
+DataType = int  # a fivetran_sdk.v2.DataType enum number
+
+BOOLEAN = common_pb2.BOOLEAN
+SHORT = common_pb2.SHORT
+INT = common_pb2.INT
+LONG = common_pb2.LONG
+DECIMAL = common_pb2.DECIMAL
+FLOAT = common_pb2.FLOAT
+DOUBLE = common_pb2.DOUBLE
+NAIVE_DATE = common_pb2.NAIVE_DATE
+NAIVE_DATETIME = common_pb2.NAIVE_DATETIME
+UTC_DATETIME = common_pb2.UTC_DATETIME
+BINARY = common_pb2.BINARY
+XML = common_pb2.XML
+STRING = common_pb2.STRING
+JSON = common_pb2.JSON
+NAIVE_TIME = common_pb2.NAIVE_TIME
+UNSPECIFIED = common_pb2.UNSPECIFIED
+
+ALL_TYPES: tuple[DataType, ...] = (
+    BOOLEAN,
+    SHORT,
+    INT,
+    LONG,
+    DECIMAL,
+    FLOAT,
+    DOUBLE,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    UTC_DATETIME,
+    BINARY,
+    XML,
+    STRING,
+    JSON,
+    NAIVE_TIME,
+)
+
+# NUMERIC storage in CrateDB needs a precision of at most 38 (facts §2.1).
+MAX_DECIMAL_PRECISION = 38
+DEFAULT_DECIMAL = (38, 10)
+# Indexed or column-stored TEXT values are limited to this many UTF-8 bytes (facts §2.1).
+MAX_INDEXED_TEXT_BYTES = 32766
+UNLIMITED_TEXT_STORAGE = "INDEX OFF STORAGE WITH (columnstore = false)"
+
+_SQL_TYPES: dict[DataType, str] = {
+    BOOLEAN: "BOOLEAN",
+    SHORT: "SMALLINT",
+    INT: "INTEGER",
+    LONG: "BIGINT",
+    FLOAT: "REAL",
+    DOUBLE: "DOUBLE PRECISION",
+    NAIVE_DATE: "TIMESTAMP WITHOUT TIME ZONE",
+    NAIVE_DATETIME: "TIMESTAMP WITHOUT TIME ZONE",
+    UTC_DATETIME: "TIMESTAMP WITH TIME ZONE",
+    BINARY: "TEXT",
+    XML: "TEXT",
+    STRING: "TEXT",
+    JSON: "TEXT",
+    NAIVE_TIME: "TEXT",
+}
+
+# Types whose values routinely exceed the indexed-text limit, so non-key columns are stored unindexed.
+_LONG_TEXT_TYPES = frozenset({BINARY, JSON, XML})
+
+
+def type_name(data_type: DataType) -> str:
+    try:
+        return common_pb2.DataType.Name(data_type)
+    except ValueError:
+        return f"DataType({data_type})"
+
+
+def type_from_name(name: str) -> DataType:
+    return int(common_pb2.DataType.Value(name))
+
+
+@dataclass(frozen=True)
+class FivetranType:
+    """A Fivetran DataType plus its optional params, exactly as Fivetran sent them."""
+
+    data_type: DataType
+    precision: int | None = None
+    scale: int | None = None
+    string_byte_length: int | None = None
+
+    @property
+    def name(self) -> str:
+        return type_name(self.data_type)
+
+    def __str__(self) -> str:
+        if self.precision is not None:
+            return f"{self.name}({self.precision},{self.scale})"
+        if self.string_byte_length is not None:
+            return f"{self.name}(byte_length={self.string_byte_length})"
+        return self.name
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of a Fivetran table definition."""
+
+    name: str
+    type: FivetranType
+    primary_key: bool = False
+
+
+def spec_from_proto(column: Any, table: str = "") -> ColumnSpec:
+    """A `common_pb2.Column` as a ColumnSpec; rejects types CrateDB cannot hold, naming the column."""
+    where = f"column {column.name!r}" + (f" of table {table!r}" if table else "")
+    data_type = int(column.type)
+    if data_type not in _SQL_TYPES and data_type != DECIMAL:
+        raise UserActionRequired(f"{where} has unsupported data type {type_name(data_type)}")
+    precision = scale = byte_length = None
+    if column.HasField("params"):
+        which = column.params.WhichOneof("params")
+        if which == "decimal":
+            # Kept as sent, so DescribeTable echoes them; a precision of 0 means "unspecified".
+            precision, scale = int(column.params.decimal.precision), int(column.params.decimal.scale)
+            checked = data_type == DECIMAL and precision != 0
+            if checked and precision > MAX_DECIMAL_PRECISION:
+                raise UserActionRequired(
+                    f"{where} is DECIMAL({precision},{scale}); CrateDB stores NUMERIC with a precision of "
+                    f"1 to {MAX_DECIMAL_PRECISION} digits"
+                )
+            if checked and scale > precision:
+                raise UserActionRequired(
+                    f"{where} is DECIMAL({precision},{scale}); the scale cannot exceed the precision"
+                )
+        elif which == "string_byte_length":
+            byte_length = int(column.params.string_byte_length)
+    return ColumnSpec(
+        name=column.name,
+        type=FivetranType(data_type, precision, scale, byte_length),
+        primary_key=bool(column.primary_key),
+    )
+
+
+def spec_to_proto(spec: ColumnSpec) -> Any:
+    column = common_pb2.Column(name=spec.name, type=spec.type.data_type, primary_key=spec.primary_key)  # type: ignore[arg-type]
+    if spec.type.precision is not None:
+        column.params.decimal.precision = spec.type.precision
+        column.params.decimal.scale = spec.type.scale or 0
+    elif spec.type.string_byte_length is not None:
+        column.params.string_byte_length = spec.type.string_byte_length
+    return column
+
+
+def sql_type(ftype: FivetranType) -> str:
+    """The CrateDB type, usable in CREATE TABLE and in CAST."""
+    if ftype.data_type == DECIMAL:
+        precision, scale = (ftype.precision, ftype.scale or 0) if ftype.precision else DEFAULT_DECIMAL
+        return f"NUMERIC({precision}, {scale})"
+    return _SQL_TYPES[ftype.data_type]
+
+
+def unlimited_text(spec: ColumnSpec) -> bool:
+    """Whether the column is stored unindexed so values over 32,766 bytes fit (never for key columns)."""
+    if spec.primary_key:
+        return False
+    if spec.type.data_type in _LONG_TEXT_TYPES:
+        return True
+    length = spec.type.string_byte_length
+    return spec.type.data_type == STRING and length is not None and length > MAX_INDEXED_TEXT_BYTES
+
+
+def column_ddl(spec: ColumnSpec) -> str:
+    """Type and storage clause of a column definition (without the name)."""
+    ddl = sql_type(spec.type)
+    if unlimited_text(spec):
+        ddl += " " + UNLIMITED_TEXT_STORAGE
+    return ddl
+
+
+# information_schema.columns.data_type of each CrateDB type we create.
+_INFORMATION_SCHEMA_TYPES: dict[str, str] = {
+    "BOOLEAN": "boolean",
+    "SMALLINT": "smallint",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "REAL": "real",
+    "DOUBLE PRECISION": "double precision",
+    "TIMESTAMP WITHOUT TIME ZONE": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    "TEXT": "text",
+}
+
+
+def information_schema_type(ftype: FivetranType) -> str:
+    """How information_schema.columns reports the CrateDB column created for `ftype`."""
+    if ftype.data_type == DECIMAL:
+        return "numeric"
+    return _INFORMATION_SCHEMA_TYPES[_SQL_TYPES[ftype.data_type]]
+
+
+_INFERRED: dict[str, DataType] = {
+    "boolean": BOOLEAN,
+    "byte": SHORT,
+    "smallint": SHORT,
+    "integer": INT,
+    "bigint": LONG,
+    "numeric": DECIMAL,
+    "real": FLOAT,
+    "double precision": DOUBLE,
+    "timestamp without time zone": NAIVE_DATETIME,
+    "timestamp with time zone": UTC_DATETIME,
+    "date": NAIVE_DATE,
+    "object": JSON,
+}
+
+
+def infer_type(information_schema_data_type: str) -> FivetranType:
+    """Best Fivetran type for a CrateDB column without recorded metadata; unknown kinds read as STRING."""
+    return FivetranType(_INFERRED.get(information_schema_data_type.lower(), STRING))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Batch-file text -> statement parameter
+# ---------------------------------------------------------------------------------------------------------
+
+Converter = Callable[[str], Any]
+
+
+class ConversionError(ValueError):
+    """A cell that does not fit its column's type; the message says why but never quotes the value."""
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_FLOATING = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NON_FINITE = {
+    "nan": "NaN",
+    "+nan": "NaN",
+    "-nan": "NaN",
+    "infinity": "Infinity",
+    "+infinity": "Infinity",
+    "inf": "Infinity",
+    "+inf": "Infinity",
+    "-infinity": "-Infinity",
+    "-inf": "-Infinity",
+}
+_INTEGER_RANGES: dict[DataType, tuple[int, int]] = {
+    SHORT: (-(2**15), 2**15 - 1),
+    INT: (-(2**31), 2**31 - 1),
+    LONG: (-(2**63), 2**63 - 1),
+}
+_DATE = r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+_TIME = r"(?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
+_OFFSET = r"(?P<offset>[zZ]|[+-]\d{2}(?::?\d{2})?)"
+_DATETIME = re.compile(rf"{_DATE}(?:[T ]{_TIME})?\s*{_OFFSET}?")
+_TIME_ONLY = re.compile(_TIME)
+# Timestamps repeat a lot (every row of a file carries the same _fivetran_synced), so their parsed forms
+# are cached; the cache is small and lives in memory only.
+_CACHED_VALUES = 4096
+
+
+def _to_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise ConversionError("expected true or false")
+
+
+def _integer_converter(data_type: DataType) -> Converter:
+    low, high = _INTEGER_RANGES[data_type]
+    name = type_name(data_type)
+
+    def convert(text: str) -> int:
+        stripped = text.strip()
+        if not _INTEGER.fullmatch(stripped):
+            raise ConversionError(f"not an integer, expected a {name}")
+        number = int(stripped)
+        if not low <= number <= high:
+            raise ConversionError(f"integer out of the {name} range {low}..{high}")
+        return number
+
+    return convert
+
+
+def _to_decimal_text(text: str) -> str:
+    try:
+        number = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        raise ConversionError("not a decimal number") from None
+    if not number.is_finite():
+        raise ConversionError("NaN and infinite values cannot be stored in a DECIMAL column")
+    # Plain notation keeps every digit; CrateDB casts the string to NUMERIC exactly.
+    return format(number, "f")
+
+
+def _decimal_converter(ftype: FivetranType) -> Converter:
+    """Checks the integer digits here: CrateDB's own overflow error would quote the value (facts §2.1)."""
+    precision, scale = (ftype.precision, ftype.scale or 0) if ftype.precision is not None else DEFAULT_DECIMAL
+    integer_digits = precision - scale
+
+    def convert(text: str) -> str:
+        plain = _to_decimal_text(text)
+        digits = len(plain.lstrip("-").split(".")[0].lstrip("0"))
+        if digits > integer_digits:
+            raise ConversionError(
+                f"{digits} digits before the decimal point do not fit DECIMAL({precision},{scale}), "
+                f"which holds at most {integer_digits}"
+            )
+        return plain
+
+    return convert
+
+
+def _to_float_text(text: str) -> str:
+    stripped = text.strip()
+    special = _NON_FINITE.get(stripped.lower())
+    if special is not None:
+        return special
+    if not _FLOATING.fullmatch(stripped):
+        raise ConversionError("not a floating-point number")
+    return stripped
+
+
+def _fraction_ms(fraction: str | None) -> str:
+    """The first three fraction digits (CrateDB keeps milliseconds; the rest is truncated)."""
+    return ((fraction or "") + "000")[:3]
+
+
+def _checked_datetime(match: re.Match[str]) -> None:
+    try:
+        dt.datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+        )
+    except ValueError as exc:
+        raise ConversionError(f"not a valid date/time ({exc})") from None
+
+
+def _local_datetime_text(match: re.Match[str]) -> str:
+    _checked_datetime(match)
+    return (
+        f"{match['year']}-{match['month']}-{match['day']}T{match['hour'] or '00'}:{match['minute'] or '00'}:"
+        f"{match['second'] or '00'}.{_fraction_ms(match['fraction'])}"
+    )
+
+
+@functools.lru_cache(maxsize=_CACHED_VALUES)
+def _to_naive_datetime(text: str) -> str:
+    match = _DATETIME.fullmatch(text.strip())
+    if match is None:
+        raise ConversionError("not an ISO-8601 date-time")
+    # A naive value carries no zone; an offset, if a producer adds one, is dropped (wall clock kept),
+    # which is also what CrateDB does for TIMESTAMP WITHOUT TIME ZONE.
+    return _local_datetime_text(match)
+
+
+@functools.lru_cache(maxsize=_CACHED_VALUES)
+def _to_naive_date(text: str) -> str:
+    match = _DATETIME.fullmatch(text.strip())
+    if match is None or match["offset"]:
+        raise ConversionError("not an ISO-8601 date")
+    _checked_datetime(match)
+    if (
+        int(match["hour"] or 0)
+        or int(match["minute"] or 0)
+        or int(match["second"] or 0)
+        or int(match["fraction"] or 0)
+    ):
+        raise ConversionError("a NAIVE_DATE value must not carry a time of day")
+    return f"{match['year']}-{match['month']}-{match['day']}T00:00:00.000"
+
+
+@functools.lru_cache(maxsize=_CACHED_VALUES)
+def _to_utc_datetime(text: str) -> str:
+    match = _DATETIME.fullmatch(text.strip())
+    if match is None:
+        raise ConversionError("not an ISO-8601 instant")
+    offset = match["offset"]
+    if offset is None or offset in ("z", "Z"):
+        suffix = "Z"
+    else:
+        digits = offset[1:].replace(":", "")
+        hours, minutes = digits[:2], digits[2:4] or "00"
+        if int(hours) > 18 or int(minutes) > 59:
+            raise ConversionError("UTC offset out of range")
+        suffix = f"{offset[0]}{hours}:{minutes}"
+    return _local_datetime_text(match) + suffix
+
+
+def _to_naive_time(text: str) -> str:
+    match = _TIME_ONLY.fullmatch(text.strip())
+    if match is None:
+        raise ConversionError("not an ISO-8601 time of day")
+    hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"] or 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise ConversionError("time of day out of range")
+    fraction = f".{match['fraction']}" if match["fraction"] else ""
+    return f"{match['hour']}:{match['minute']}:{match['second'] or '00'}{fraction}"
+
+
+def _to_json_text(text: str) -> str:
+    try:
+        json.loads(text)
+    except ValueError:
+        raise ConversionError("not valid JSON") from None
+    return text
+
+
+def _binary_converter(on_invalid_base64: Callable[[], None]) -> Converter:
+    def convert(text: str) -> str:
+        try:
+            base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            # Fivetran documents base64, but the destination tester passes arbitrary strings through
+            # (protocol §6.2/§11 item 8): keep their bytes, base64-encoded, rather than fail the sync.
+            on_invalid_base64()
+            return base64.b64encode(text.encode("utf-8")).decode("ascii")
+        return text
+
+    return convert
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def value_converter(ftype: FivetranType, on_invalid_base64: Callable[[], None] | None = None) -> Converter:
+    """Function from a non-NULL batch-file cell to the parameter value for a column of type `ftype`.
+
+    It raises ConversionError for cells that do not fit the type. `on_invalid_base64` is called when a
+    BINARY cell is not base64 (the value is then stored as the base64 of its UTF-8 text).
+    """
+    data_type = ftype.data_type
+    if data_type == BOOLEAN:
+        return _to_bool
+    if data_type in _INTEGER_RANGES:
+        return _integer_converter(data_type)
+    if data_type == DECIMAL:
+        return _decimal_converter(ftype)
+    if data_type in (FLOAT, DOUBLE):
+        return _to_float_text
+    if data_type == NAIVE_DATE:
+        return _to_naive_date
+    if data_type == NAIVE_DATETIME:
+        return _to_naive_datetime
+    if data_type == UTC_DATETIME:
+        return _to_utc_datetime
+    if data_type == NAIVE_TIME:
+        return _to_naive_time
+    if data_type == JSON:
+        return _to_json_text
+    if data_type == BINARY:
+        return _binary_converter(on_invalid_base64 or (lambda: None))
+    if data_type in (STRING, XML):
+        return _identity
+    raise ConversionError(f"unsupported data type {type_name(data_type)}")
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """An aware datetime as the ISO text sent to CrateDB for a TIMESTAMP WITH TIME ZONE parameter."""
+    utc = value.astimezone(dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stored value -> Python value of the Fivetran type
+# ---------------------------------------------------------------------------------------------------------
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def read_expression(quoted_column: str, ftype: FivetranType) -> str:
+    """SELECT expression that reads a column losslessly (NUMERIC as text: JSON numbers lose digits)."""
+    if ftype.data_type == DECIMAL:
+        return f"CAST({quoted_column} AS TEXT)"
+    return quoted_column
+
+
+def _from_epoch_ms(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        if value.lstrip("-").isdigit():
+            value = int(value)
+        else:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if parsed.tzinfo is not None:
+                parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            return parsed
+    return _EPOCH + dt.timedelta(milliseconds=int(value))
+
+
+def read_value(ftype: FivetranType, value: Any) -> Any:
+    """Python value of the Fivetran type for a value CrateDB returned via `read_expression` (None stays)."""
+    if value is None:
+        return None
+    data_type = ftype.data_type
+    if data_type == BOOLEAN:
+        return bool(value)
+    if data_type in _INTEGER_RANGES:
+        return int(value)
+    if data_type == DECIMAL:
+        return decimal.Decimal(str(value))
+    if data_type in (FLOAT, DOUBLE):
+        return float(value)  # also parses the "NaN" / "Infinity" strings
+    if data_type == NAIVE_DATE:
+        return _from_epoch_ms(value).date()
+    if data_type == NAIVE_DATETIME:
+        return _from_epoch_ms(value)
+    if data_type == UTC_DATETIME:
+        return _from_epoch_ms(value).replace(tzinfo=dt.timezone.utc)
+    if data_type == BINARY:
+        return base64.b64decode(value)
+    if data_type == JSON:
+        return json.loads(value)
+    if data_type == NAIVE_TIME:
+        text = str(value)
+        head, _, fraction = text.partition(".")
+        return dt.time.fromisoformat(head + (f".{(fraction + '000000')[:6]}" if fraction else ""))
+    return str(value)
