@@ -1,0 +1,130 @@
+"""Throughput of the emulator through the `crate` driver: `python -m cratedb_emulator.bench [--rows N]`.
+
+Times one bulk request per operation on a 10-column table (every CrateDB type the destination writes
+most): INSERT, upsert of existing rows (ON CONFLICT DO UPDATE), UPDATE by primary key, DELETE by primary
+key, plus a full read back. Figures include the driver's JSON encoding and gzip, like a real client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from crate import client
+
+from .server import Emulator
+
+_COLUMNS = (
+    "id BIGINT PRIMARY KEY, name TEXT, qty INTEGER, price DOUBLE PRECISION, amount NUMERIC(38, 10), "
+    "flag BOOLEAN, ts TIMESTAMP WITH TIME ZONE, naive TIMESTAMP WITHOUT TIME ZONE, "
+    "body TEXT INDEX OFF STORAGE WITH (columnstore = false), tag TEXT"
+)
+_NAMES = ("id", "name", "qty", "price", "amount", "flag", "ts", "naive", "body", "tag")
+
+
+def _rows(count: int, tag: str, start: int = 0) -> list[list[Any]]:
+    return [
+        [
+            i,
+            f"name {i} {tag}",
+            i % 1000,
+            i / 7,
+            f"{i}.{i % 10_000:04d}",
+            i % 3 == 0,
+            f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{i // 60 % 60:02d}"
+            f".{i % 1_000_000:06d}Z",
+            f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00",
+            f"body {i} " * 10,
+            tag,
+        ]
+        for i in range(start, start + count)
+    ]
+
+
+def _timed(label: str, rows: int, action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    elapsed = time.perf_counter() - started
+    print(f"{label:<34} {rows:>9,} rows  {elapsed:7.3f} s  {rows / elapsed:>10,.0f} rows/s")
+    return elapsed
+
+
+def _check(results: Sequence[dict[str, Any]]) -> None:
+    failed = [r for r in results if r.get("rowcount") != 1]
+    if failed:
+        raise SystemExit(f"{len(failed)} rows failed, first: {failed[0]}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cratedb_emulator.bench", description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000, help="rows per bulk request (default 10,000)")
+    parser.add_argument(
+        "--total", type=int, default=0, help="also upsert this many rows in --rows batches and read them back"
+    )
+    options = parser.parse_args(argv)
+    count = options.rows
+    placeholders = ", ".join("?" for _ in _NAMES)
+    columns = ", ".join(_NAMES)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in _NAMES[1:])
+    insert = f"INSERT INTO bench.t ({columns}) VALUES ({placeholders})"
+    upsert = f"{insert} ON CONFLICT (id) DO UPDATE SET {updates}"
+    with Emulator(port=0) as emulator:
+        cursor = client.connect(emulator.url).cursor()
+        cursor.execute(f"CREATE TABLE bench.t ({_COLUMNS})")
+        first, second = _rows(count, "a"), _rows(count, "b")
+        print(f"CrateDB emulator {emulator.engine.version}, 10 columns, one bulk request per line")
+        _timed("bulk INSERT (new rows)", count, lambda: _check(cursor.executemany(insert, first)))
+        _timed("bulk upsert (existing rows)", count, lambda: _check(cursor.executemany(upsert, second)))
+        _timed(
+            "bulk UPDATE by primary key",
+            count,
+            lambda: _check(
+                cursor.executemany("UPDATE bench.t SET qty = ? WHERE id = ?", [[1, i] for i in range(count)])
+            ),
+        )
+        cursor.execute("REFRESH TABLE bench.t")
+
+        def read() -> None:
+            cursor.execute(f"SELECT {columns}, amount::TEXT FROM bench.t ORDER BY id")
+            cursor.fetchall()
+
+        _timed("SELECT all rows", count, read)
+        _timed(
+            "bulk DELETE by primary key",
+            count,
+            lambda: _check(
+                cursor.executemany("DELETE FROM bench.t WHERE id = ?", [[i] for i in range(count)])
+            ),
+        )
+        if options.total:
+            _volume(cursor, upsert, count, options.total)
+    return 0
+
+
+def _volume(cursor: Any, upsert: str, batch: int, total: int) -> None:
+    """Upsert `total` rows in `batch`-row requests, then read them back in 100,000-row pages."""
+
+    def load() -> None:
+        for start in range(0, total, batch):
+            _check(cursor.executemany(upsert, _rows(min(batch, total - start), "v", start)))
+
+    def read_back() -> None:
+        cursor.execute("REFRESH TABLE bench.t")
+        seen = 0
+        for start in range(0, total, 100_000):
+            cursor.execute(
+                f"SELECT {', '.join(_NAMES)}, amount::TEXT FROM bench.t WHERE id >= ? AND id < ? ORDER BY id",
+                [start, start + 100_000],
+            )
+            seen += len(cursor.fetchall())
+        if seen != total:
+            raise SystemExit(f"read back {seen} rows, expected {total}")
+
+    _timed(f"upsert in {batch:,}-row requests", total, load)
+    _timed("read back in 100,000-row pages", total, read_back)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

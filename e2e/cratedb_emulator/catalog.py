@@ -1,0 +1,356 @@
+"""The emulator's own catalog: what CrateDB knows about schemas, tables and columns.
+
+DuckDB only stores the rows; everything CrateDB-specific (types, primary key, NOT NULL, defaults, column
+policy, table settings, INDEX OFF / columnstore flags, dynamic object keys) lives here. `Table` values are
+replaced, not mutated, on DDL so concurrent readers always see a consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import errors, versions
+from . import types as t
+from .casts import ObjectState
+from .lexer import quote_ident
+from .types import CrateType
+from .versions import Version
+
+DEFAULT_SCHEMA = "doc"
+SYSTEM_SCHEMAS = ("information_schema", "sys", "pg_catalog", "blob")
+SYSTEM_COLUMNS = frozenset(
+    {
+        "_id",
+        "_version",
+        "_score",
+        "_uid",
+        "_doc",
+        "_raw",
+        "_seq_no",
+        "_primary_term",
+        "_tombstone",
+        "_fetchid",
+        "_docid",
+    }
+)
+_SYSTEM_PATTERN = re.compile(r"^_([a-z][_a-z]*)*[a-z]$")
+_BAD_RELATION_CHARS = set('\\/*?"<>|,#. \t\r\n')
+MAX_IDENTIFIER_BYTES = 255
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "number_of_replicas": "0-1",
+    "refresh_interval": 1000,
+    "column_policy": "strict",
+    "translog.durability": "REQUEST",
+    "codec": "default",
+    "mapping.total_fields.limit": 1000,
+}
+KNOWN_SETTINGS = frozenset(
+    {
+        "number_of_replicas",
+        "number_of_shards",
+        "refresh_interval",
+        "column_policy",
+        "translog.durability",
+        "translog.sync_interval",
+        "translog.flush_threshold_size",
+        "write.wait_for_active_shards",
+        "codec",
+        "mapping.total_fields.limit",
+        "mapping.depth.limit",
+        "blocks.read_only",
+        "blocks.read_only_allow_delete",
+        "blocks.read",
+        "blocks.write",
+        "blocks.metadata",
+        "number_of_routing_shards",
+        "unassigned.node_left.delayed_timeout",
+        "soft_deletes.retention_lease.period",
+        "max_ngram_diff",
+        "max_shingle_diff",
+        "merge.scheduler.max_thread_count",
+        "store.type",
+        "warmer.enabled",
+        "allocation.max_retries",
+    }
+)
+
+
+def is_known_setting(name: str) -> bool:
+    return name in KNOWN_SETTINGS or name.startswith("routing.allocation.")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    ctype: CrateType
+    not_null: bool = False
+    default_sql: str | None = None
+    generated_sql: str | None = None
+    index_off: bool = False
+    fulltext: bool = False
+    columnstore: bool = True
+
+    @property
+    def limited_text(self) -> bool:
+        """Subject to the 32,766-byte term limit unless both INDEX OFF and columnstore=false."""
+        base = self.ctype.inner if self.ctype.kind == t.ARRAY else self.ctype
+        if base is None or not base.is_text():
+            return False
+        return not (self.index_off and not self.columnstore) and not self.fulltext
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    clustered_by: str | None = None
+    shards: int = 4
+    partitioned_by: tuple[str, ...] = ()
+    settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    checks: tuple[tuple[str, str], ...] = ()
+    # Dynamic object sub-columns, by object column; mutated (under the write lock) as keys appear.
+    objects: dict[str, ObjectState] = field(default_factory=dict)
+
+    @property
+    def fqn(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def object_state(self, column: str) -> ObjectState:
+        state = self.objects.get(column)
+        if state is None:
+            state = ObjectState(limit=int(self.settings.get("mapping.total_fields.limit", 1000)))
+            self.objects[column] = state
+        state.base_fields = len(self.columns) + sum(
+            len(s.known) for name, s in self.objects.items() if name != column
+        )
+        return state
+
+    @property
+    def column_policy(self) -> str:
+        return str(self.settings.get("column_policy", "strict")).lower()
+
+    @property
+    def refresh_interval_ms(self) -> int:
+        try:
+            return int(self.settings.get("refresh_interval", 1000))
+        except (TypeError, ValueError):
+            return 1000
+
+    def with_columns(self, columns: tuple[Column, ...]) -> Table:
+        return replace(self, columns=columns)
+
+
+def validate_relation_name(name: str, kind: str = "Relation") -> None:
+    code = errors.INVALID_SCHEMA_NAME if kind == "Schema" else errors.INVALID_TABLE_NAME
+    exception = "InvalidSchemaNameException" if kind == "Schema" else "InvalidRelationName"
+    if not name or set(name) & _BAD_RELATION_CHARS or name[0] in "-+" or name == "_all":
+        raise errors.CrateError(code, exception, f'{kind} name "{name}" is invalid.')
+    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        raise errors.CrateError(
+            code,
+            exception,
+            f'{kind} name "{name}" is invalid. It must not exceed {MAX_IDENTIFIER_BYTES} bytes.',
+        )
+
+
+def validate_table_name(schema: str, name: str) -> None:
+    validate_relation_name(schema, "Schema")
+    validate_relation_name(name)
+    if schema in SYSTEM_SCHEMAS:
+        raise errors.CrateError(
+            errors.INVALID_SCHEMA_NAME,
+            "InvalidSchemaNameException",
+            f"Cannot create relation in read-only schema: {schema}",
+        )
+    if len(f"{schema}.{name}".encode()) > MAX_IDENTIFIER_BYTES:
+        raise errors.CrateError(
+            errors.INVALID_TABLE_NAME,
+            "InvalidRelationName",
+            f'Relation name "{schema}.{name}" is invalid. It must not exceed {MAX_IDENTIFIER_BYTES} bytes.',
+        )
+
+
+def validate_column_name(name: str, version: Version) -> None:
+    if not name:
+        raise errors.invalid_column_name(name, "is an invalid column name")
+    if "." in name:
+        raise errors.invalid_column_name(name, "contains a dot")
+    if "[" in name:
+        raise errors.invalid_column_name(
+            name, "conflicts with subscript pattern, square brackets are not allowed"
+        )
+    if any(char in name for char in "\t\r\n"):
+        raise errors.invalid_column_name(name, "contains illegal whitespace character")
+    if name in SYSTEM_COLUMNS:
+        raise errors.invalid_column_name(name, "conflicts with system column")
+    if not version.at_least(versions.UNDERSCORE_COLUMNS) and _SYSTEM_PATTERN.match(name):
+        raise errors.invalid_column_name(name, "conflicts with system column pattern")
+    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        raise errors.invalid_column_name(
+            name, f"exceeds the maximum identifier length of {MAX_IDENTIFIER_BYTES}"
+        )
+
+
+class Catalog:
+    """Schemas and tables, keyed by exact (case-sensitive) names."""
+
+    def __init__(self, version: Version) -> None:
+        self.version = version
+        self.tables: dict[tuple[str, str], Table] = {}
+        self.explicit_schemas: set[str] = set()
+
+    # ---- lookups ------------------------------------------------------------------------------------
+    def schemas(self) -> list[str]:
+        names = {DEFAULT_SCHEMA, *SYSTEM_SCHEMAS, *self.explicit_schemas}
+        names.update(schema for schema, _ in self.tables)
+        return sorted(names)
+
+    def schema_exists(self, schema: str) -> bool:
+        return schema in self.schemas()
+
+    def get(self, schema: str, name: str) -> Table | None:
+        return self.tables.get((schema, name))
+
+    def require(self, schema: str, name: str, shown: str | None = None) -> Table:
+        table = self.tables.get((schema, name))
+        if table is None:
+            if not self.schema_exists(schema):
+                raise errors.schema_unknown(schema)
+            raise errors.relation_unknown(shown or f"{schema}.{name}")
+        return table
+
+    def tables_in(self, schema: str) -> list[Table]:
+        return [table for (s, _), table in sorted(self.tables.items()) if s == schema]
+
+    # ---- changes --------------------------------------------------------------------------------------
+    def put(self, table: Table) -> None:
+        self.tables[(table.schema, table.name)] = table
+
+    def remove(self, schema: str, name: str) -> None:
+        self.tables.pop((schema, name), None)
+
+    # ---- persistence -----------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "explicit_schemas": sorted(self.explicit_schemas),
+            "tables": [_table_to_json(table) for table in self.tables.values()],
+        }
+
+    def load_json(self, data: dict[str, Any]) -> None:
+        self.explicit_schemas = set(data.get("explicit_schemas", []))
+        self.tables = {}
+        for item in data.get("tables", []):
+            table = _table_from_json(item)
+            self.tables[(table.schema, table.name)] = table
+
+
+def encode_name(name: str) -> str:
+    """DuckDB matches identifiers case-insensitively, CrateDB does not: `Id` is stored as `^id`.
+
+    ASCII upper-case letters become `^` + the lower-case letter and `^` becomes `^^`, so names that differ
+    only in case stay distinct in DuckDB and the encoding is reversible. All-lower-case names are unchanged.
+    """
+    if not any("A" <= char <= "Z" or char == "^" for char in name):
+        return name
+    return "".join(
+        "^^" if char == "^" else "^" + char.lower() if "A" <= char <= "Z" else char for char in name
+    )
+
+
+def decode_name(text: str) -> str:
+    if "^" not in text:
+        return text
+    result: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "^" and index + 1 < len(text):
+            following = text[index + 1]
+            result.append("^" if following == "^" else following.upper())
+            index += 2
+            continue
+        result.append(char)
+        index += 1
+    return "".join(result)
+
+
+def phys(name: str) -> str:
+    """Quoted DuckDB identifier of a CrateDB column, table or schema name."""
+    return quote_ident(encode_name(name))
+
+
+def physical_name(database: str, schema: str, name: str) -> str:
+    """Fully qualified DuckDB name of a CrateDB table (the catalog part avoids DuckDB name lookups)."""
+    return f"{quote_ident(database)}.{phys(schema)}.{phys(name)}"
+
+
+def _table_to_json(table: Table) -> dict[str, Any]:
+    return {
+        "schema": table.schema,
+        "name": table.name,
+        "columns": [
+            {
+                "name": c.name,
+                "type": t.to_json(c.ctype),
+                "not_null": c.not_null,
+                "default_sql": c.default_sql,
+                "generated_sql": c.generated_sql,
+                "index_off": c.index_off,
+                "fulltext": c.fulltext,
+                "columnstore": c.columnstore,
+            }
+            for c in table.columns
+        ],
+        "primary_key": list(table.primary_key),
+        "clustered_by": table.clustered_by,
+        "shards": table.shards,
+        "partitioned_by": list(table.partitioned_by),
+        "settings": table.settings,
+        "checks": [list(check) for check in table.checks],
+        "objects": {name: {k: t.to_json(v) for k, v in s.known.items()} for name, s in table.objects.items()},
+    }
+
+
+def _table_from_json(data: dict[str, Any]) -> Table:
+    columns = tuple(
+        Column(
+            name=c["name"],
+            ctype=t.from_json(c["type"]),
+            not_null=c["not_null"],
+            default_sql=c["default_sql"],
+            generated_sql=c["generated_sql"],
+            index_off=c["index_off"],
+            fulltext=c.get("fulltext", False),
+            columnstore=c["columnstore"],
+        )
+        for c in data["columns"]
+    )
+    table = Table(
+        schema=data["schema"],
+        name=data["name"],
+        columns=columns,
+        primary_key=tuple(data["primary_key"]),
+        clustered_by=data["clustered_by"],
+        shards=data["shards"],
+        partitioned_by=tuple(data["partitioned_by"]),
+        settings=data["settings"],
+        checks=tuple((c[0], c[1]) for c in data["checks"]),
+    )
+    for name, known in data.get("objects", {}).items():
+        state = table.object_state(name)
+        state.known.update({k: t.from_json(v) for k, v in known.items()})
+    return table

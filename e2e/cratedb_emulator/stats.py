@@ -1,0 +1,54 @@
+"""Request and statement counters, so tests and benchmarks can see what a client really sent."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: Counter[str] = Counter()
+        self._statements: Counter[str] = Counter()
+        self._error_codes: Counter[int] = Counter()
+
+    def count(self, name: str, amount: int = 1) -> None:
+        if amount:
+            with self._lock:
+                self._counters[name] += amount
+
+    def statement(self, kind: str) -> None:
+        with self._lock:
+            self._statements[kind] += 1
+
+    def error(self, code: int) -> None:
+        with self._lock:
+            self._error_codes[code] += 1
+
+    def snapshot(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        with self._lock:
+            data: dict[str, Any] = {
+                "http_requests": self._counters["http_requests"],
+                "sql_requests": self._counters["sql_requests"],
+                "bulk_requests": self._counters["bulk_requests"],
+                "bulk_rows": self._counters["bulk_rows"],
+                "rows_received": self._counters["rows_received"],
+                "bytes_received": self._counters["bytes_received"],
+                "bytes_decompressed": self._counters["bytes_decompressed"],
+                "row_errors": self._counters["row_errors"],
+                "refreshes": self._counters["refreshes"],
+                "faults_injected": self._counters["faults_injected"],
+                "statements": dict(self._statements),
+                "errors": {str(code): n for code, n in self._error_codes.items()},
+            }
+        if extra:
+            data.update(extra)
+        return data
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counters.clear()
+            self._statements.clear()
+            self._error_codes.clear()
