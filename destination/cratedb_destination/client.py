@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import urllib3
 from crate.client import connect
 from crate.client import exceptions as crate_errors
+from crate.client import http as crate_http
 
 from cratedb_destination.config import ConnectionSettings
 from cratedb_destination.errors import CrateDBError, RowsRejected, TransientFailure, UnsupportedServer
@@ -39,6 +40,11 @@ from cratedb_destination.sql.identifiers import TableRef
 log = logging.getLogger(__name__)
 # The driver logs request payloads at DEBUG; payloads are row data and must never reach the log.
 logging.getLogger("crate.client").setLevel(logging.INFO)
+# On ConnectionResetError/BrokenPipeError the driver keeps the server "active" and re-sends at once, in
+# an endless loop without backoff, so a node that keeps resetting connections hangs the RPC forever.
+# Emptying this set makes the driver raise ConnectionError instead; `Session._call` then retries with
+# bounded backoff.
+crate_http.PRESERVE_ACTIVE_SERVER_EXCEPTIONS = set()
 
 # `_fivetran_*` column names and CREATE SCHEMA need CrateDB 6.2.0 (facts §3.3, §3.9).
 MIN_SERVER_VERSION = (6, 2, 0)
@@ -117,8 +123,25 @@ def _is_transient_row(failure: RowFailure, idempotent: bool) -> bool:
     return bool(_TRANSIENT_MESSAGE.search(failure.message))
 
 
-def _message(exc: Exception) -> str:
-    return str(getattr(exc, "message", None) or exc) or type(exc).__name__
+def _message(exc: Exception, values: Sequence[Any] | None = None) -> str:
+    return redact(str(getattr(exc, "message", None) or exc) or type(exc).__name__, values)
+
+
+# Lucene's "immense term" error ends with the value's first bytes as numbers.
+_TERM_PREFIX = re.compile(r"(prefix of the first immense term is: )'\[[\d, ]*\]?[^']*'")
+
+
+def redact(message: str, values: Sequence[Any] | None) -> str:
+    """`message` without the statement parameters `values`: CrateDB quotes rejected values in its errors
+    (e.g. "Value 98765.43 does not fit into NUMERIC(5, 2)"), and row data must not reach a Task or a log.
+
+    Values shorter than 3 characters are kept so that codes and numbers in the text stay readable.
+    """
+    message = _TERM_PREFIX.sub(r"\1'<value>'", message)
+    texts = {str(value) for value in values or () if value is not None and not isinstance(value, bool)}
+    for text in sorted((text for text in texts if len(text) >= 3), key=len, reverse=True):
+        message = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", "<value>", message)
+    return message
 
 
 class Session:
@@ -133,7 +156,7 @@ class Session:
         self._retry = retry
         self._sleep = sleep
 
-    def _call(self, what: Callable[[], T], idempotent: bool) -> T:
+    def _call(self, what: Callable[[], T], idempotent: bool, values: Sequence[Any] | None = None) -> T:
         deadline = time.monotonic() + self._retry.budget_seconds
         delays = self._retry.delays()
         while True:
@@ -141,11 +164,12 @@ class Session:
                 return what()
             except (crate_errors.Error, OSError) as exc:
                 if not _is_transient_error(exc, idempotent):
-                    raise CrateDBError(_message(exc)) from None
+                    raise CrateDBError(_message(exc, values)) from None
                 delay = next(delays, None)
                 if delay is None or time.monotonic() + delay > deadline:
                     raise TransientFailure(
-                        f"CrateDB stayed unavailable after {self._retry.max_retries} retries: {_message(exc)}"
+                        f"CrateDB stayed unavailable after {self._retry.max_retries} retries: "
+                        f"{_message(exc, values)}"
                     ) from None
                 log.warning("transient CrateDB failure (%s); retrying in %.2f s", type(exc).__name__, delay)
                 self._sleep(delay)
@@ -160,12 +184,12 @@ class Session:
 
     def execute(self, stmt: str, args: Sequence[Any] | None = None, *, idempotent: bool = True) -> int:
         """Run one statement; returns its row count (-1 when CrateDB does not know it)."""
-        result = self._call(lambda: self._sql(stmt, args), idempotent)
+        result = self._call(lambda: self._sql(stmt, args), idempotent, args)
         return int(result.get("rowcount", -1))
 
     def query(self, stmt: str, args: Sequence[Any] | None = None) -> list[list[Any]]:
         """Run a SELECT; returns the raw rows (timestamps as epoch milliseconds)."""
-        result = self._call(lambda: self._sql(stmt, args), True)
+        result = self._call(lambda: self._sql(stmt, args), True, args)
         return [list(row) for row in result.get("rows", [])]
 
     def bulk(self, stmt: str, rows: Sequence[Sequence[Any]], *, idempotent: bool = True) -> list[int]:
@@ -197,7 +221,8 @@ class Session:
                     continue
                 error = item.get("error") if isinstance(item, dict) else None
                 if isinstance(error, dict):
-                    failures.append(RowFailure(position, error.get("code"), str(error.get("message", ""))))
+                    message = redact(str(error.get("message", "")), rows[position])
+                    failures.append(RowFailure(position, error.get("code"), message))
                 else:
                     failures.append(RowFailure(position, None, "row rejected without details"))
             if not failures:

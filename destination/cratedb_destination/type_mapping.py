@@ -127,11 +127,17 @@ class FivetranType:
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One column of a Fivetran table definition."""
+    """One column of a Fivetran table definition.
+
+    `long_text` marks a text column the destination switched to unlimited storage after a value outgrew
+    the indexed-text limit. It is the destination's storage choice, not a Fivetran param: DescribeTable
+    does not show it, the metadata record keeps it so that rebuilds keep the storage.
+    """
 
     name: str
     type: FivetranType
     primary_key: bool = False
+    long_text: bool = False
 
 
 def spec_from_proto(column: Any, table: str = "") -> ColumnSpec:
@@ -183,14 +189,27 @@ def sql_type(ftype: FivetranType) -> str:
     return _SQL_TYPES[ftype.data_type]
 
 
+def text_backed(ftype: FivetranType) -> bool:
+    """Whether CrateDB stores the type as TEXT (and so applies the indexed-text limit to its values)."""
+    return ftype.data_type != DECIMAL and _SQL_TYPES.get(ftype.data_type) == "TEXT"
+
+
 def unlimited_text(spec: ColumnSpec) -> bool:
     """Whether the column is stored unindexed so values over 32,766 bytes fit (never for key columns)."""
-    if spec.primary_key:
+    if spec.primary_key or not text_backed(spec.type):
         return False
-    if spec.type.data_type in _LONG_TEXT_TYPES:
+    if spec.long_text or spec.type.data_type in _LONG_TEXT_TYPES:
         return True
     length = spec.type.string_byte_length
     return spec.type.data_type == STRING and length is not None and length > MAX_INDEXED_TEXT_BYTES
+
+
+def text_bytes_over_limit(value: str) -> int | None:
+    """The UTF-8 length of a text value too long for an indexed column, else None (cheap for short text)."""
+    if len(value) * 4 <= MAX_INDEXED_TEXT_BYTES:  # no code point takes more than 4 bytes
+        return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_INDEXED_TEXT_BYTES else None
 
 
 def column_ddl(spec: ColumnSpec) -> str:
