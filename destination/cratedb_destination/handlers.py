@@ -1,21 +1,26 @@
 """gRPC entry points of the destination: one thin method per RPC of `fivetran_sdk.v2.DestinationConnector`.
 
-Each method parses the request, calls a service and builds the response; `errors.answer` turns failures
-into a Task or a gRPC status. RPCs that are not built yet answer with status UNIMPLEMENTED naming the RPC,
-so Fivetran (or the tester) sees an honest error instead of a success that did nothing.
+Every RPC that works on tables is declared with `table_rpc` (or its shorthands `on_table` and
+`on_defined_table`), which does the shared part once: parse the configuration, lock the tables involved,
+check the server version, lend a session, turn failures into a Task or a gRPC status (`errors.answer`; an
+unreadable batch file is a Task) and log the outcome. The method itself only turns the request into a
+service call and the result into a response.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 import grpc
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from fivetran_proto import common_pb2, destination_sdk_pb2
+from fivetran_proto import destination_sdk_pb2_grpc as grpc_api
 
 from cratedb_destination.batch import BatchFileError, FileFormat
 from cratedb_destination.client import ClientCache, CrateClient, Session
@@ -43,18 +48,92 @@ from cratedb_destination.type_mapping import INT, STRING, ColumnSpec, FivetranTy
 
 log = logging.getLogger(__name__)
 
-_BATCH_FILE_FORMATS = {
-    "csv": destination_sdk_pb2.CSV,
-    "parquet": destination_sdk_pb2.PARQUET,
-}
+pb = destination_sdk_pb2
+
+_BATCH_FILE_FORMATS = {"csv": pb.CSV, "parquet": pb.PARQUET}
+_FILE_KINDS = ("earliest_start", "replace", "update", "delete")
+
+Request = Any
+Response = TypeVar("Response")
 
 
-def _unimplemented(context: grpc.ServicerContext, rpc: str) -> NoReturn:
-    context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{rpc} is not implemented by the CrateDB destination yet")
-    raise AssertionError("grpc.ServicerContext.abort returned")  # abort always raises
+@dataclass(frozen=True)
+class Call:
+    """What a table RPC works with: the parsed configuration, one session, the column-type records."""
+
+    settings: ConnectionSettings
+    session: Session
+    metadata: MetadataStore
 
 
-class DestinationServicer(destination_sdk_pb2_grpc.DestinationConnectorServicer):
+Body = Callable[["DestinationServicer", Request, Call], Response]
+Handler = Callable[["DestinationServicer", Request, grpc.ServicerContext], Response]
+
+
+def table_rpc(
+    response_type: Callable[..., Response],
+    operation: Callable[[Request], str],
+    tables: Callable[[Request], Sequence[TableRef]],
+    early: Callable[[Request], Response | None] = lambda request: None,
+) -> Callable[[Body[Response]], Handler[Response]]:
+    """Wrap an RPC body with the shared part (see the module docstring).
+
+    `operation` describes the RPC for messages ("create table s.t"); `tables` names the tables to lock;
+    `early` may answer before any connection is made (e.g. `unsupported`).
+    """
+
+    def decorate(body: Body[Response]) -> Handler[Response]:
+        @functools.wraps(body)
+        def handler(self: DestinationServicer, request: Request, context: grpc.ServicerContext) -> Response:
+            what = operation(request)
+            started = time.monotonic()
+
+            def work() -> Response:
+                response = early(request)
+                if response is not None:
+                    return response
+                try:
+                    with self._call(request.configuration, tables(request)) as call:
+                        return body(self, request, call)
+                except BatchFileError as exc:
+                    raise UserActionRequired(str(exc)) from None
+
+            response = answer(context, what, response_type, work)
+            outcome = response.WhichOneof("response")  # type: ignore[attr-defined]
+            if outcome != "task":  # failures were logged by `answer`
+                log.info("%s: %s in %.2f s", what, outcome, time.monotonic() - started)
+            return response
+
+        return handler
+
+    return decorate
+
+
+def _table(request: Request) -> list[TableRef]:
+    """The table of a request that names it by schema_name and table_name."""
+    return [TableRef(request.schema_name, request.table_name)]
+
+
+def _defined_table(request: Request) -> list[TableRef]:
+    """The table of a request that carries its definition."""
+    return [TableRef(request.schema_name, request.table.name)]
+
+
+def on_table(
+    response_type: Callable[..., Response], verb: str
+) -> Callable[[Body[Response]], Handler[Response]]:
+    """`table_rpc` for a request naming one table by schema_name and table_name."""
+    return table_rpc(response_type, lambda r: f"{verb} table {r.schema_name}.{r.table_name}", _table)
+
+
+def on_defined_table(
+    response_type: Callable[..., Response], verb: str
+) -> Callable[[Body[Response]], Handler[Response]]:
+    """`table_rpc` for a request carrying one table's definition."""
+    return table_rpc(response_type, lambda r: f"{verb} table {r.schema_name}.{r.table.name}", _defined_table)
+
+
+class DestinationServicer(grpc_api.DestinationConnectorServicer):
     """Implements the destination protocol on top of CrateDB. Thread-safe: RPCs may run concurrently."""
 
     def __init__(self, settings: ServerSettings | None = None) -> None:
@@ -62,6 +141,9 @@ class DestinationServicer(destination_sdk_pb2_grpc.DestinationConnectorServicer)
         self.clients = ClientCache()
         self.locks = TableLocks()
         self._metadata: dict[tuple[str, str], MetadataStore] = {}
+
+    def close(self) -> None:
+        self.clients.close()
 
     # -- shared plumbing ---------------------------------------------------------------------------------
 
@@ -73,28 +155,40 @@ class DestinationServicer(destination_sdk_pb2_grpc.DestinationConnectorServicer)
         return store
 
     @contextlib.contextmanager
-    def _table_session(
-        self, configuration: Any, ref: TableRef
-    ) -> Iterator[tuple[Session, MetadataStore, ConnectionSettings]]:
-        """A session on the configured cluster, holding the table's lock for the whole RPC."""
+    def _call(self, configuration: Any, tables: Sequence[TableRef]) -> Iterator[Call]:
+        """A session on the configured cluster, holding the tables' locks for the whole RPC.
+
+        Several tables are locked in ascending name order, so that two RPCs cannot deadlock.
+        """
         settings = parse_configuration(configuration)
         client = self.clients.get(settings)
-        with self.locks.hold(settings.url, ref.schema, ref.table):
+        with contextlib.ExitStack() as stack:
+            for ref in sorted(set(tables), key=str):
+                stack.enter_context(self.locks.hold(settings.url, ref.schema, ref.table))
             client.check_server_version()
-            with client.session() as session:
-                yield session, self._metadata_store(settings), settings
+            session = stack.enter_context(client.session())
+            yield Call(settings, session, self._metadata_store(settings))
 
-    def close(self) -> None:
-        self.clients.close()
+    def _batch(self, request: Request, call: Call) -> writes.BatchRequest:
+        """A WriteBatch or WriteHistoryBatch request as the write services take it."""
+        try:
+            fmt = FileFormat.from_proto(request.file_params, self.settings.batch_file_format)
+        except ValueError as exc:
+            raise InvalidRequest(f"invalid file_params: {exc}") from None
+        return writes.BatchRequest(
+            schema.TableSchema.from_proto(request.schema_name, request.table),
+            fmt,
+            request.keys,
+            {kind: list(getattr(request, f"{kind}_files", ())) for kind in _FILE_KINDS},
+            writes.WriteOptions(batch_rows=call.settings.batch_rows),
+        )
 
-    # -- RPCs --------------------------------------------------------------------------------------------
+    # -- RPCs without tables -----------------------------------------------------------------------------
 
     def Capabilities(
-        self, request: destination_sdk_pb2.CapabilitiesRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.CapabilitiesResponse:
-        return destination_sdk_pb2.CapabilitiesResponse(
-            batch_file_format=_BATCH_FILE_FORMATS[self.settings.batch_file_format]
-        )
+        self, request: pb.CapabilitiesRequest, context: grpc.ServicerContext
+    ) -> pb.CapabilitiesResponse:
+        return pb.CapabilitiesResponse(batch_file_format=_BATCH_FILE_FORMATS[self.settings.batch_file_format])
 
     def ConfigurationForm(
         self, request: common_pb2.ConfigurationFormRequest, context: grpc.ServicerContext
@@ -135,160 +229,66 @@ class DestinationServicer(destination_sdk_pb2_grpc.DestinationConnectorServicer)
             client.close()
         return common_pb2.TestResponse(success=True)
 
-    def DescribeTable(
-        self, request: destination_sdk_pb2.DescribeTableRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.DescribeTableResponse:
-        def work() -> Any:
-            ref = TableRef(request.schema_name, request.table_name)
-            with self._table_session(request.configuration, ref) as (session, metadata, _):
-                table = schema.describe(session, metadata, ref)
-            if table is None:
-                return destination_sdk_pb2.DescribeTableResponse(not_found=True)
-            return destination_sdk_pb2.DescribeTableResponse(table=table.to_proto())
+    # -- table RPCs --------------------------------------------------------------------------------------
 
-        what = f"describe table {request.schema_name}.{request.table_name}"
-        return answer(context, what, destination_sdk_pb2.DescribeTableResponse, work)
+    @on_table(pb.DescribeTableResponse, "describe")
+    def DescribeTable(self, request: pb.DescribeTableRequest, call: Call) -> pb.DescribeTableResponse:
+        table = schema.describe(call.session, call.metadata, _table(request)[0])
+        if table is None:
+            return pb.DescribeTableResponse(not_found=True)
+        return pb.DescribeTableResponse(table=table.to_proto())
 
-    def CreateTable(
-        self, request: destination_sdk_pb2.CreateTableRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.CreateTableResponse:
-        def work() -> Any:
-            table = schema.TableSchema.from_proto(request.schema_name, request.table)
-            with self._table_session(request.configuration, table.ref) as (session, metadata, _):
-                schema.create(session, metadata, table)
-            return destination_sdk_pb2.CreateTableResponse(success=True)
+    @on_defined_table(pb.CreateTableResponse, "create")
+    def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
+        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        schema.create(call.session, call.metadata, table)
+        return pb.CreateTableResponse(success=True)
 
-        what = f"create table {request.schema_name}.{request.table.name}"
-        return answer(context, what, destination_sdk_pb2.CreateTableResponse, work)
+    @on_defined_table(pb.AlterTableResponse, "alter")
+    def AlterTable(self, request: pb.AlterTableRequest, call: Call) -> pb.AlterTableResponse:
+        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        schema.alter(call.session, call.metadata, table, request.drop_columns)
+        return pb.AlterTableResponse(success=True)
 
-    def AlterTable(
-        self, request: destination_sdk_pb2.AlterTableRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.AlterTableResponse:
-        def work() -> Any:
-            table = schema.TableSchema.from_proto(request.schema_name, request.table)
-            with self._table_session(request.configuration, table.ref) as (session, metadata, _):
-                schema.alter(session, metadata, table, request.drop_columns)
-            return destination_sdk_pb2.AlterTableResponse(success=True)
+    @on_table(pb.TruncateResponse, "truncate")
+    def Truncate(self, request: pb.TruncateRequest, call: Call) -> pb.TruncateResponse:
+        if not request.synced_column:
+            raise InvalidRequest("the request names no synced_column")
+        if not request.HasField("utc_delete_before"):
+            raise InvalidRequest("the request carries no utc_delete_before")
+        cutoff = truncate.cutoff_text(request.utc_delete_before.seconds, request.utc_delete_before.nanos)
+        deleted = request.soft.deleted_column if request.HasField("soft") else None
+        if deleted == "":
+            raise InvalidRequest("soft truncate without a deleted_column")
+        ref = _table(request)[0]
+        warning = truncate.truncate(call.session, ref, request.synced_column, cutoff, deleted)
+        if warning:
+            return pb.TruncateResponse(warning=common_pb2.Warning(message=warning))
+        return pb.TruncateResponse(success=True)
 
-        what = f"alter table {request.schema_name}.{request.table.name}"
-        return answer(context, what, destination_sdk_pb2.AlterTableResponse, work)
+    @on_defined_table(pb.WriteBatchResponse, "write batch to")
+    def WriteBatch(self, request: pb.WriteBatchRequest, call: Call) -> pb.WriteBatchResponse:
+        writes.write_batch(call.session, call.metadata, self._batch(request, call))
+        return pb.WriteBatchResponse(success=True)
 
-    def Truncate(
-        self, request: destination_sdk_pb2.TruncateRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.TruncateResponse:
-        def work() -> Any:
-            ref = TableRef(request.schema_name, request.table_name)
-            if not request.synced_column:
-                raise InvalidRequest("the request names no synced_column")
-            if not request.HasField("utc_delete_before"):
-                raise InvalidRequest("the request carries no utc_delete_before")
-            cutoff = truncate.cutoff_text(request.utc_delete_before.seconds, request.utc_delete_before.nanos)
-            deleted = request.soft.deleted_column if request.HasField("soft") else None
-            if deleted == "":
-                raise InvalidRequest("soft truncate without a deleted_column")
-            with self._table_session(request.configuration, ref) as (session, _, _settings):
-                warning = truncate.truncate(session, ref, request.synced_column, cutoff, deleted)
-            if warning:
-                return destination_sdk_pb2.TruncateResponse(warning=common_pb2.Warning(message=warning))
-            return destination_sdk_pb2.TruncateResponse(success=True)
+    @on_defined_table(pb.WriteBatchResponse, "write history batch to")
+    def WriteHistoryBatch(self, request: pb.WriteHistoryBatchRequest, call: Call) -> pb.WriteBatchResponse:
+        history.write_history_batch(call.session, call.metadata, self._batch(request, call))
+        return pb.WriteBatchResponse(success=True)
 
-        what = f"truncate table {request.schema_name}.{request.table_name}"
-        return answer(context, what, destination_sdk_pb2.TruncateResponse, work)
-
-    def WriteBatch(
-        self, request: destination_sdk_pb2.WriteBatchRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.WriteBatchResponse:
-        def work() -> Any:
-            table = schema.TableSchema.from_proto(request.schema_name, request.table)
-            fmt = _file_format(request.file_params, self.settings.batch_file_format)
-            with self._table_session(request.configuration, table.ref) as (session, _, settings):
-                options = writes.WriteOptions(batch_rows=settings.batch_rows)
-                writes.write_batch(
-                    session,
-                    table,
-                    fmt,
-                    request.keys,
-                    list(request.replace_files),
-                    list(request.update_files),
-                    list(request.delete_files),
-                    options,
-                )
-            return destination_sdk_pb2.WriteBatchResponse(success=True)
-
-        what = f"write batch to table {request.schema_name}.{request.table.name}"
-        return _with_batch_errors(context, what, destination_sdk_pb2.WriteBatchResponse, work)
-
-    def WriteHistoryBatch(
-        self, request: destination_sdk_pb2.WriteHistoryBatchRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.WriteBatchResponse:
-        def work() -> Any:
-            table = schema.TableSchema.from_proto(request.schema_name, request.table)
-            fmt = _file_format(request.file_params, self.settings.batch_file_format)
-            with self._table_session(request.configuration, table.ref) as (session, _, settings):
-                history.write_history_batch(
-                    session,
-                    table,
-                    fmt,
-                    request.keys,
-                    list(request.earliest_start_files),
-                    list(request.replace_files),
-                    list(request.update_files),
-                    list(request.delete_files),
-                    writes.WriteOptions(batch_rows=settings.batch_rows),
-                )
-            return destination_sdk_pb2.WriteBatchResponse(success=True)
-
-        what = f"write history batch to table {request.schema_name}.{request.table.name}"
-        return _with_batch_errors(context, what, destination_sdk_pb2.WriteBatchResponse, work)
-
-    def Migrate(
-        self, request: destination_sdk_pb2.MigrateRequest, context: grpc.ServicerContext
-    ) -> destination_sdk_pb2.MigrateResponse:
-        details = request.details
-
-        def work() -> Any:
-            if migrate.is_unsupported(details):
-                return destination_sdk_pb2.MigrateResponse(unsupported=True)
-            main, *others = migrate.tables_involved(details)
-            url = parse_configuration(request.configuration).url
-            # Several tables are locked in ascending name order, so that two migrations cannot deadlock.
-            with contextlib.ExitStack() as stack:
-                for ref in sorted((ref for ref in others if str(ref) < str(main)), key=str):
-                    stack.enter_context(self.locks.hold(url, ref.schema, ref.table))
-                session, metadata, _ = stack.enter_context(self._table_session(request.configuration, main))
-                for ref in sorted((ref for ref in others if str(ref) > str(main)), key=str):
-                    stack.enter_context(self.locks.hold(url, ref.schema, ref.table))
-                outcome = migrate.migrate(session, metadata, details)
-            if outcome.unsupported:
-                return destination_sdk_pb2.MigrateResponse(unsupported=True)
-            if outcome.warning:
-                warning = common_pb2.Warning(message=outcome.warning)
-                return destination_sdk_pb2.MigrateResponse(warning=warning)
-            return destination_sdk_pb2.MigrateResponse(success=True)
-
-        what = f"migrate ({migrate.operation_name(details)}) table {details.schema}.{details.table}"
-        return answer(context, what, destination_sdk_pb2.MigrateResponse, work)
-
-
-def _file_format(file_params: Any, kind: str) -> FileFormat:
-    try:
-        return FileFormat.from_proto(file_params, kind)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise InvalidRequest(f"invalid file_params: {exc}") from None
-
-
-def _with_batch_errors(
-    context: grpc.ServicerContext, operation: str, response_type: Callable[..., Any], work: Callable[[], Any]
-) -> Any:
-    """`answer`, plus: an unreadable batch file is something the customer sees as a Task."""
-
-    def guarded() -> Any:
-        try:
-            return work()
-        except BatchFileError as exc:
-            raise UserActionRequired(str(exc)) from None
-
-    return answer(context, operation, response_type, guarded)
+    @table_rpc(
+        pb.MigrateResponse,
+        lambda r: f"migrate ({migrate.operation_name(r.details)}) table {r.details.schema}.{r.details.table}",
+        lambda r: migrate.tables_involved(r.details),
+        early=lambda r: pb.MigrateResponse(unsupported=True) if migrate.is_unsupported(r.details) else None,
+    )
+    def Migrate(self, request: pb.MigrateRequest, call: Call) -> pb.MigrateResponse:
+        outcome = migrate.migrate(call.session, call.metadata, request.details)
+        if outcome.unsupported:
+            return pb.MigrateResponse(unsupported=True)
+        if outcome.warning:
+            return pb.MigrateResponse(warning=common_pb2.Warning(message=outcome.warning))
+        return pb.MigrateResponse(success=True)
 
 
 def _probe_permissions(client: CrateClient, metadata: MetadataStore) -> None:

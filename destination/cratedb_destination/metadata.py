@@ -4,6 +4,9 @@ CrateDB stores several Fivetran types alike (e.g. STRING, JSON, XML and BINARY a
 keep DECIMAL scale or string byte lengths where information_schema shows them, so DescribeTable could not
 answer exactly what CreateTable received without this record.
 
+The record also keeps a storage choice Fivetran does not know about: text columns the destination switched
+to unlimited storage (`"long_text": true`, see `services/long_text.py`), so that rebuilds keep it.
+
 One row per table, keyed by (schema_name, table_name), holds the whole column list as JSON. Reading and
 writing by the full primary key makes every read see the latest write without a REFRESH (facts §4.3),
 and replacing the whole row keeps the record of one table consistent (CrateDB writes a row atomically).
@@ -15,6 +18,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cratedb_destination.client import Session
 from cratedb_destination.sql import ddl, dml
@@ -52,21 +56,36 @@ def encode(specs: Sequence[ColumnSpec]) -> str:
             entry["scale"] = spec.type.scale or 0
         if spec.type.string_byte_length is not None:
             entry["string_byte_length"] = spec.type.string_byte_length
+        if spec.long_text:
+            entry["long_text"] = True
         columns.append(entry)
     return json.dumps({"version": _FORMAT_VERSION, "columns": columns}, separators=(",", ":"))
 
 
-def decode(text: str) -> dict[str, FivetranType]:
+@dataclass(frozen=True)
+class RecordedColumn:
+    """What the record keeps of one column: the Fivetran type and the destination's storage choice."""
+
+    type: FivetranType
+    long_text: bool = False
+
+
+def decode_columns(text: str) -> dict[str, RecordedColumn]:
     document = json.loads(text)
-    types: dict[str, FivetranType] = {}
+    columns: dict[str, RecordedColumn] = {}
     for entry in document.get("columns", []):
-        types[entry["name"]] = FivetranType(
+        ftype = FivetranType(
             type_from_name(entry["type"]),
             precision=entry.get("precision"),
             scale=entry.get("scale"),
             string_byte_length=entry.get("string_byte_length"),
         )
-    return types
+        columns[entry["name"]] = RecordedColumn(ftype, bool(entry.get("long_text", False)))
+    return columns
+
+
+def decode(text: str) -> dict[str, FivetranType]:
+    return {name: column.type for name, column in decode_columns(text).items()}
 
 
 class MetadataStore:
@@ -85,15 +104,15 @@ class MetadataStore:
             session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
             self._exists = True
 
-    def read(self, session: Session, table: TableRef) -> dict[str, FivetranType] | None:
-        """Recorded Fivetran types by column name, or None when nothing is recorded for `table`."""
+    def read(self, session: Session, table: TableRef) -> dict[str, RecordedColumn] | None:
+        """Recorded columns by name, or None when nothing is recorded for `table`."""
         if not self._exists and not session.table_exists(self.table):
             return None
         self._exists = True
         rows = session.query(dml.select_by_key(self.table, ["columns"], _KEY), [table.schema, table.table])
         if not rows or rows[0][0] is None:
             return None
-        return decode(rows[0][0])
+        return decode_columns(rows[0][0])
 
     def write(self, session: Session, table: TableRef, specs: Sequence[ColumnSpec]) -> None:
         """Record `specs` as the complete column list of `table` (replacing an earlier record)."""

@@ -11,7 +11,8 @@ checked (protocol §5.4):
 - update: each row is a new version whose unmodified cells come from the previous version of the
   record: the one with the greatest start below the row's start, in the table or produced earlier from
   this batch. Rows of a record are completed in start order. A record without a previous version is
-  skipped (an update of a missing record is ignored).
+  skipped (an update of a missing record is ignored). Previous versions are found with two statements
+  per chunk that match record keys against array parameters (`_HistoryFile._versions_by_arrays`).
 - delete: close the record's active version at the file's `_fivetran_end`; no active version: no-op.
 
 Only the replace and update upserts match full primary keys; the other statements match a record key
@@ -26,19 +27,22 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cratedb_destination.batch import UNMODIFIED, BatchFile, FileFormat, key_for, open_batch
+from cratedb_destination.batch import UNMODIFIED, BatchFile
 from cratedb_destination.client import MAX_STATEMENT_CHARS, Session
 from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.services.writes import (
+    BatchFileWriter,
+    BatchRequest,
     Row,
     WriteOptions,
     WriteSummary,
-    _FileWriter,
     binary_warnings,
     sized_chunks,
 )
@@ -125,6 +129,11 @@ def comparable(ftype: FivetranType, value: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------------------
 
+# A chunk's rows by record (comparable key values): (file row number, row, start in ms), in start order.
+Records = dict[tuple[Any, ...], list[tuple[int, Row, int]]]
+# Stored versions by record: {start in ms: the version's values as parameters, in table column order}.
+Versions = dict[tuple[Any, ...], dict[int, list[Any]]]
+
 
 @dataclass
 class HistorySummary:
@@ -204,6 +213,7 @@ class _HistoryFile:
         summary: HistorySummary,
         visibility: _Visibility,
         warn_binary: Callable[[str], Callable[[], None]],
+        long_text: LongTextColumns,
     ) -> None:
         self.session = session
         self.history = history
@@ -212,7 +222,17 @@ class _HistoryFile:
         self.summary = summary
         self.visibility = visibility
         self.batch = batch
-        self.writer = _FileWriter(session, history.by_record, batch, kind, summary.files, warn_binary)
+        # Update rows are upserted as new versions, record key included: their key values are checked too.
+        self.writer = BatchFileWriter(
+            session,
+            history.by_record,
+            batch,
+            kind,
+            summary.files,
+            warn_binary,
+            long_text,
+            writes_keys=kind == "update",
+        )
         self.position = self.writer.position
 
     def _required(self, name: str) -> int:
@@ -222,13 +242,13 @@ class _HistoryFile:
         return index
 
     def _timestamp(self, row: Row, index: int, number: int) -> str:
-        value = self.writer._value(row[index], index, number)
+        value = self.writer.value(row[index], index, number)
         if value is None:
-            raise self.writer._bad(number, index, "a history-mode row needs this timestamp")
+            raise self.writer.invalid(number, index, "a history-mode row needs this timestamp")
         return str(value)
 
     def _send(self, statement: str, args: list[list[Any]], numbers: Sequence[int]) -> int:
-        count = self.writer._send(statement, args, numbers)
+        count = self.writer.send(statement, args, numbers)
         self.visibility.wrote()
         return count
 
@@ -243,7 +263,7 @@ class _HistoryFile:
             numbers = range(first, first + len(rows))
             deletes, closes = [], []
             for number, row in zip(numbers, rows, strict=True):
-                record = self.writer._key_values(row, number)
+                record = self.writer.key_values(row, number)
                 earliest = self._timestamp(row, start, number)
                 deletes.append([*record, earliest])
                 closes.append([iso_ms(epoch_ms(earliest) - 1), *record])
@@ -261,7 +281,7 @@ class _HistoryFile:
         for first, rows in sized_chunks(self.batch, options):
             numbers = range(first, first + len(rows))
             args = [
-                [self._timestamp(row, end, number), *self.writer._key_values(row, number)]
+                [self._timestamp(row, end, number), *self.writer.key_values(row, number)]
                 for number, row in zip(numbers, rows, strict=True)
             ]
             self.visibility.ensure()
@@ -293,15 +313,13 @@ class _HistoryFile:
                 self._send(upsert, args, numbers)
                 self.summary.updated += len(args)
 
-    def _records(
-        self, first: int, rows: Sequence[Row], start: int
-    ) -> dict[tuple[Any, ...], list[tuple[int, Row, int]]]:
+    def _records(self, first: int, rows: Sequence[Row], start: int) -> Records:
         """The chunk's rows grouped by record (comparable key), each group in `_fivetran_start` order."""
         key_types = [self.history.spec(name).type for name in self.history.record_keys]
         records: dict[tuple[Any, ...], list[tuple[int, Row, int]]] = {}
         for offset, row in enumerate(rows):
             number = first + offset
-            values = self.writer._key_values(row, number)
+            values = self.writer.key_values(row, number)
             record = tuple(comparable(ftype, value) for ftype, value in zip(key_types, values, strict=True))
             records.setdefault(record, []).append(
                 (number, row, epoch_ms(self._timestamp(row, start, number)))
@@ -310,14 +328,89 @@ class _HistoryFile:
             entries.sort(key=lambda entry: entry[2])
         return records
 
-    def _versions_before(
-        self, records: Mapping[tuple[Any, ...], list[tuple[int, Row, int]]]
-    ) -> dict[tuple[Any, ...], dict[int, list[Any]]]:
+    def _versions_before(self, records: Records) -> Versions:
         """For each record: its stored versions from the one preceding the record's first row in this
-        chunk up to (excluding) its last row, as {start ms: parameter values in table column order}."""
+        chunk up to (excluding) its last row, as {start ms: parameter values in table column order}.
+
+        Two statements per chunk answer the common case (see `_versions_by_arrays`); records they cannot
+        settle, and tables whose record key cannot be matched against arrays, are looked up per record.
+        """
+        self.visibility.ensure()
+        key_types = [self.history.spec(name).type for name in self.history.record_keys]
+        if all(ftype.data_type in sql.ARRAY_MATCH_TYPES for ftype in key_types):
+            found, rest = self._versions_by_arrays(records)
+        else:
+            found, rest = {}, records
+        if rest:
+            found.update(self._versions_by_records(rest))
+        return found
+
+    def _first_key_values(self, entries: list[tuple[int, Row, int]]) -> list[Any]:
+        number, row, _ = entries[0]
+        return self.writer.key_values(row, number)
+
+    def _key_arrays(self, records: Records) -> list[list[Any]]:
+        """One array parameter per record-key column, holding the records' values."""
+        values = [self._first_key_values(entries) for entries in records.values()]
+        return [list(column) for column in zip(*values, strict=True)]
+
+    def _stored_record(self, result: Sequence[Any], positions: Sequence[int]) -> tuple[Any, ...]:
+        key_types = [self.history.spec(name).type for name in self.history.record_keys]
+        return tuple(comparable(ftype, result[i]) for ftype, i in zip(key_types, positions, strict=True))
+
+    def _versions_by_arrays(self, records: Records) -> tuple[Versions, Records]:
+        """The previous versions of the chunk's records in two statements, whatever the chunk's size.
+
+        1. the latest start of each record below the chunk's last start;
+        2. for each record whose latest start lies before its first row here, that version's row: it is
+           the previous version, and no stored version lies between the record's rows of this chunk.
+        Records whose latest start is not before their first row (versions written out of order, e.g. by
+        a replace file of this batch) are returned to be looked up one by one.
+        """
+        table = self.history.table
+        keys = [(name, self.history.spec(name).type) for name in self.history.record_keys]
+        bound = max(entries[-1][2] for entries in records.values())
+        rows = self.session.query(
+            sql.latest_starts_before(self.ref, keys), [*self._key_arrays(records), iso_ms(bound)]
+        )
+        latest = {
+            self._stored_record(result, range(len(keys))): int(result[-1])
+            for result in rows
+            if result[-1] is not None
+        }
+        previous: dict[tuple[Any, ...], int] = {}
+        rest: Records = {}
+        for record, entries in records.items():
+            start = latest.get(record)
+            if start is None:
+                continue  # no version before: the record's rows are skipped
+            if start < entries[0][2]:
+                previous[record] = start
+            else:
+                rest[record] = entries
+        found: Versions = {}
+        if not previous:
+            return found, rest
+        specs = list(table.columns)
+        columns = [(spec.name, spec.type) for spec in specs]
+        key_positions = [table.names.index(name) for name, _ in keys]
+        start_position = table.names.index(sql.START)
+        wanted = {record: records[record] for record in previous}
+        starts = sorted({iso_ms(start) for start in previous.values()})
+        for result in self.session.query(
+            sql.versions_at(self.ref, columns, keys), [*self._key_arrays(wanted), starts]
+        ):
+            record = self._stored_record(result, key_positions)
+            start = int(result[start_position])
+            if previous.get(record) == start:
+                values = [stored_to_parameter(s.type, v) for s, v in zip(specs, result, strict=True)]
+                found[record] = {start: values}
+        return found, rest
+
+    def _versions_by_records(self, records: Records) -> Versions:
+        """`_versions_before` with conditions per record (up to `MAX_RECORDS_PER_LOOKUP` per statement)."""
         table = self.history.table
         keys = self.history.record_keys
-        key_types = [self.history.spec(name).type for name in keys]
         specs = list(table.columns)
         columns = [(spec.name, spec.type) for spec in specs]
         per_lookup = min(
@@ -327,35 +420,27 @@ class _HistoryFile:
         )
         key_positions = [table.names.index(name) for name in keys]
         start_position = table.names.index(sql.START)
-        found: dict[tuple[Any, ...], dict[int, list[Any]]] = {}
+        found: Versions = {}
         groups = list(records.items())
-        self.visibility.ensure()
         for offset in range(0, len(groups), per_lookup):
             part = groups[offset : offset + per_lookup]
             args: list[Any] = []
             for _, entries in part:
-                number, row, row_start = entries[0]
-                args += [*self.writer._key_values(row, number), iso_ms(row_start)]
+                args += [*self._first_key_values(entries), iso_ms(entries[0][2])]
             lower: dict[tuple[Any, ...], int] = {}
             for result in self.session.query(sql.previous_starts(self.ref, keys, len(part)), args):
-                record = tuple(
-                    comparable(ftype, value) for ftype, value in zip(key_types, result[:-1], strict=True)
-                )
                 if result[-1] is not None:
-                    lower[record] = int(result[-1])
+                    lower[self._stored_record(result, range(len(keys)))] = int(result[-1])
             wanted = [(record, entries) for record, entries in part if record in lower]
             if not wanted:
                 continue
             args = []
             for record, entries in wanted:
-                number, row, _ = entries[0]
-                args += [*self.writer._key_values(row, number), iso_ms(lower[record]), iso_ms(entries[-1][2])]
+                args += [*self._first_key_values(entries), iso_ms(lower[record]), iso_ms(entries[-1][2])]
             statement = sql.versions_between(self.ref, columns, keys, len(wanted))
             for result in self.session.query(statement, args):
-                values = [
-                    stored_to_parameter(spec.type, value) for spec, value in zip(specs, result, strict=True)
-                ]
-                record = tuple(comparable(specs[i].type, result[i]) for i in key_positions)
+                values = [stored_to_parameter(s.type, v) for s, v in zip(specs, result, strict=True)]
+                record = self._stored_record(result, key_positions)
                 found.setdefault(record, {})[int(result[start_position])] = values
         return found
 
@@ -368,45 +453,34 @@ class _HistoryFile:
             if cell is UNMODIFIED or position is None:
                 values.append(previous[index])
             else:
-                values.append(self.writer._value(cell, position, number))
+                values.append(self.writer.value(cell, position, number))
         return values
 
 
-def write_history_batch(
-    session: Session,
-    table: TableSchema,
-    fmt: FileFormat,
-    keys: Mapping[str, bytes],
-    earliest_start_files: Sequence[str],
-    replace_files: Sequence[str],
-    update_files: Sequence[str],
-    delete_files: Sequence[str],
-    options: WriteOptions,
-) -> HistorySummary:
+def write_history_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> HistorySummary:
     """Apply a WriteHistoryBatch: earliest_start, replace, update, then delete files."""
+    table = request.table
     history = HistoryTable.of(table)
     summary = HistorySummary()
     visibility = _Visibility(session, table.ref)
     warn_binary = binary_warnings(table.ref)
-    kinds = (
-        ("earliest_start", earliest_start_files),
-        ("replace", replace_files),
-        ("update", update_files),
-        ("delete", delete_files),
-    )
-    for kind, paths in kinds:
-        for path in paths:
-            key = key_for(keys, path) if fmt.encryption == "aes" else None
-            with open_batch(path, key, fmt) as batch:
+    long_text = LongTextColumns(session, metadata, table.ref)
+    for kind in ("earliest_start", "replace", "update", "delete"):
+        for path in request.files.get(kind, ()):
+            with request.open(path) as batch:
                 if kind == "replace":
-                    writer = _FileWriter(session, table, batch, kind, summary.files, warn_binary)
+                    writer = BatchFileWriter(
+                        session, table, batch, kind, summary.files, warn_binary, long_text
+                    )
                     if sql.START not in writer.position:
                         raise UserActionRequired(f"replace file {path} lacks the column {sql.START!r}")
-                    writer.replace(options)
+                    writer.replace(request.options)
                     visibility.wrote()
                 else:
-                    handler = _HistoryFile(session, history, batch, kind, summary, visibility, warn_binary)
-                    getattr(handler, kind)(options)
+                    handler = _HistoryFile(
+                        session, history, batch, kind, summary, visibility, warn_binary, long_text
+                    )
+                    getattr(handler, kind)(request.options)
     summary.replaced = summary.files.replaced
     if summary.files.requests:
         visibility.ensure()

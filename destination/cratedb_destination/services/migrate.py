@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fivetran_proto import destination_sdk_pb2 as pb
@@ -24,6 +24,7 @@ from cratedb_destination.errors import InvalidRequest, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import schema
 from cratedb_destination.services.history import END_OF_TIME, START_OF_TIME, HistoryTable, epoch_ms, iso_ms
+from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql import migrate as sql
@@ -36,7 +37,9 @@ from cratedb_destination.type_mapping import (
     ColumnSpec,
     ConversionError,
     FivetranType,
+    text_bytes_over_limit,
     type_name,
+    unlimited_text,
     value_converter,
 )
 
@@ -182,6 +185,18 @@ def _not_a_key(table: TableSchema, spec: ColumnSpec, operation: str) -> None:
         )
 
 
+def _too_long(value: Any) -> bool:
+    return isinstance(value, str) and text_bytes_over_limit(value) is not None
+
+
+def _make_room(
+    session: Session, metadata: MetadataStore, ref: TableRef, spec: ColumnSpec, value: Any
+) -> None:
+    """Before a value is written to every row: a text column it does not fit gets unlimited storage."""
+    if _too_long(value) and not unlimited_text(spec):
+        LongTextColumns(session, metadata, ref).make_room([spec.name])
+
+
 def _rebuild_from(
     session: Session,
     metadata: MetadataStore,
@@ -209,6 +224,30 @@ def _rebuild_from(
 # Operations
 
 
+def _column_with_default(
+    session: Session, metadata: MetadataStore, table: TableSchema, op: Any, operation: str
+) -> tuple[TableSchema, ColumnSpec, Any]:
+    """The column an add-column operation names, added unless it exists (a re-send), with the table as it
+    is then and the default value as a parameter. A default too long for indexed text gives a new column
+    unlimited storage, and switches an existing one to it."""
+    ref = table.ref
+    validate_column_name(op.column, str(ref))
+    where = f"default value of column {op.column!r} of {ref}"
+    spec = table.column(op.column)
+    if spec is None:
+        ftype = _data_type(op.column_type, f"column {op.column!r} of {ref}")
+        spec = ColumnSpec(
+            op.column, ftype, long_text=_too_long(_parameter(op.default_value, ftype, where, NULL_SPELLINGS))
+        )
+        session.execute(ddl.add_column(ref, spec))
+        table = TableSchema(ref, (*table.columns, spec))
+        metadata.write(session, ref, table.columns)
+    _not_a_key(table, spec, operation)
+    value = _parameter(op.default_value, spec.type, where, NULL_SPELLINGS)
+    _make_room(session, metadata, ref, spec, value)
+    return table, spec, value
+
+
 def add_column_with_default(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
     """Add the column unless it exists (a re-send), then set the default on every row.
 
@@ -216,16 +255,7 @@ def add_column_with_default(session: Session, metadata: MetadataStore, ref: Tabl
     that omit the column take the default instead of NULL, so the column is added without one.
     """
     table = _existing(session, metadata, ref)
-    validate_column_name(op.column, str(ref))
-    spec = table.column(op.column)
-    if spec is None:
-        spec = ColumnSpec(op.column, _data_type(op.column_type, f"column {op.column!r} of {ref}"))
-        session.execute(ddl.add_column(ref, spec))
-        metadata.write(session, ref, [*table.columns, spec])
-    _not_a_key(table, spec, "add_column_with_default_value")
-    value = _parameter(
-        op.default_value, spec.type, f"default value of column {op.column!r} of {ref}", NULL_SPELLINGS
-    )
+    _, spec, value = _column_with_default(session, metadata, table, op, "add_column_with_default_value")
     count = _update_all(session, ref, sql.set_column(ref, spec.name, spec.type), [value])
     log.info("migrate %s: column %r set to its default on %d rows", ref, spec.name, count)
     return SUCCESS
@@ -236,6 +266,7 @@ def update_column_value(session: Session, metadata: MetadataStore, ref: TableRef
     spec = _column(table, op.column)
     _not_a_key(table, spec, "update_column_value")
     value = _parameter(op.value, spec.type, f"new value of column {op.column!r} of {ref}", NULL_SPELLINGS)
+    _make_room(session, metadata, ref, spec, value)
     count = _update_all(session, ref, sql.set_column(ref, spec.name, spec.type), [value])
     log.info("migrate %s: column %r updated on %d rows", ref, spec.name, count)
     return SUCCESS
@@ -289,21 +320,12 @@ def _new_versions(
 
 def add_column_in_history_mode(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
     table = _existing(session, metadata, ref)
-    history = HistoryTable.of(table)
+    HistoryTable.of(table)  # a Task before anything changes, unless the table is in history mode
     instant = _instant(op.operation_timestamp, f"add_column_in_history_mode on {ref}")
-    validate_column_name(op.column, str(ref))
-    spec = table.column(op.column)
-    if spec is None:
-        spec = ColumnSpec(op.column, _data_type(op.column_type, f"column {op.column!r} of {ref}"))
-        session.execute(ddl.add_column(ref, spec))
-        table = TableSchema(ref, (*table.columns, spec))
-        metadata.write(session, ref, table.columns)
-        history = HistoryTable.of(table)
-    _not_a_key(table, spec, "add_column_in_history_mode")
-    value = _parameter(
-        op.default_value, spec.type, f"default value of column {op.column!r} of {ref}", NULL_SPELLINGS
+    table, spec, value = _column_with_default(session, metadata, table, op, "add_column_in_history_mode")
+    versions = _new_versions(
+        session, HistoryTable.of(table), "add_column_in_history_mode", instant, spec, value, None
     )
-    versions = _new_versions(session, history, "add_column_in_history_mode", instant, spec, value, None)
     log.info("migrate %s: column %r added as a new version of %d records", ref, spec.name, versions)
     return SUCCESS
 
@@ -363,10 +385,7 @@ def rename_column(session: Session, metadata: MetadataStore, ref: TableRef, op: 
         )
     if new is not None:
         raise UserActionRequired(f"rename_column: table {ref} has a column {op.to_column!r} already")
-    renamed = [
-        ColumnSpec(op.to_column, spec.type, spec.primary_key) if spec is old else spec
-        for spec in table.columns
-    ]
+    renamed = [replace(spec, name=op.to_column) if spec is old else spec for spec in table.columns]
     metadata.write(session, ref, renamed)
     session.execute(sql.rename_column(ref, old.name, op.to_column))
     log.info("migrate %s: renamed column %r to %r", ref, old.name, op.to_column)
@@ -395,7 +414,7 @@ def copy_column(session: Session, metadata: MetadataStore, ref: TableRef, op: An
     validate_column_name(op.to_column, str(ref))
     target = table.column(op.to_column)
     if target is None:
-        target = ColumnSpec(op.to_column, source.type)
+        target = ColumnSpec(op.to_column, source.type, long_text=unlimited_text(source))
         session.execute(ddl.add_column(ref, target))
         metadata.write(session, ref, [*table.columns, target])
     _not_a_key(table, target, "copy_column")
@@ -493,9 +512,7 @@ def history_to_soft_delete(session: Session, metadata: MetadataStore, ref: Table
     keep = op.keep_deleted_rows if op.HasField("keep_deleted_rows") else True
     flag = ColumnSpec(deleted, FivetranType(BOOLEAN))
     final = [
-        flag if spec.name == deleted else ColumnSpec(spec.name, spec.type, spec.primary_key)
-        for spec in table.columns
-        if spec.name not in HISTORY_COLUMNS
+        flag if spec.name == deleted else spec for spec in table.columns if spec.name not in HISTORY_COLUMNS
     ]
     if table.column(deleted) is None:
         final.append(flag)

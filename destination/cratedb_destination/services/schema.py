@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fivetran_proto import common_pb2
@@ -29,6 +29,7 @@ from cratedb_destination.type_mapping import (
     spec_from_proto,
     spec_to_proto,
     sql_type,
+    text_backed,
 )
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,11 @@ def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableS
     for name, data_type in rows:
         if "[" in name:  # sub-column of an OBJECT column; not a Fivetran column
             continue
-        ftype = recorded.get(name)
-        if ftype is None or information_schema_type(ftype) != str(data_type).lower():
-            ftype = infer_type(str(data_type))
-        columns.append(ColumnSpec(name, ftype, name in keys))
+        record = recorded.get(name)
+        if record is None or information_schema_type(record.type) != str(data_type).lower():
+            columns.append(ColumnSpec(name, infer_type(str(data_type)), name in keys))
+        else:
+            columns.append(ColumnSpec(name, record.type, name in keys, record.long_text))
     return TableSchema(ref, tuple(columns))
 
 
@@ -141,6 +143,14 @@ def _protected(name: str, desired: TableSchema) -> bool:
     return False
 
 
+def keep_storage(wanted: ColumnSpec, current: ColumnSpec) -> ColumnSpec:
+    """`wanted` with the unlimited text storage `current` was switched to, while it stays a text column:
+    Fivetran does not know about that storage, so a redefinition must not take it away."""
+    if current.long_text and not wanted.long_text and text_backed(wanted.type):
+        return replace(wanted, long_text=True)
+    return wanted
+
+
 def plan_alter(current: TableSchema, desired: TableSchema, drop_columns: bool) -> AlterPlan:
     desired_by_name = {spec.name: spec for spec in desired.columns}
     current_by_name = {spec.name: spec for spec in current.columns}
@@ -150,6 +160,7 @@ def plan_alter(current: TableSchema, desired: TableSchema, drop_columns: bool) -
     for spec in current.columns:
         wanted = desired_by_name.get(spec.name)
         if wanted is not None:
+            wanted = keep_storage(wanted, spec)
             final.append(wanted)
             if column_ddl(wanted) != column_ddl(spec):
                 reasons.append(f"column {spec.name!r} changes from {spec.type} to {wanted.type}")
@@ -157,7 +168,7 @@ def plan_alter(current: TableSchema, desired: TableSchema, drop_columns: bool) -
             dropped.append(spec.name)
         else:
             # Kept although not requested; it leaves the key (and so becomes nullable) if it was in it.
-            final.append(ColumnSpec(spec.name, spec.type, primary_key=False))
+            final.append(replace(spec, primary_key=False))
     added = [spec for spec in desired.columns if spec.name not in current_by_name]
     final.extend(added)
     old_keys = set(current.keys)

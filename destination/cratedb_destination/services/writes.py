@@ -10,23 +10,33 @@ for update files with many different column sets, at most a few), and every per-
 - delete: `DELETE ... WHERE <full key>`; missing keys are no-ops.
 All three match the full primary key, which CrateDB executes as direct lookups that see unrefreshed
 writes; the table is refreshed once at the end so later non-key reads (truncate, history) see the batch.
-Replaying a batch gives the same table contents: every statement is idempotent.
+Replaying a batch gives the same table contents: every statement is idempotent. A value too long for an
+indexed text column first switches that column to unlimited storage (`services/long_text.py`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
 from cratedb_destination.client import BulkRowsFailed, Session
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
+from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.services.long_text import LongTextColumns, key_too_long
 from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import dml
 from cratedb_destination.sql.identifiers import TableRef
-from cratedb_destination.type_mapping import ColumnSpec, ConversionError, Converter, value_converter
+from cratedb_destination.type_mapping import (
+    ColumnSpec,
+    ConversionError,
+    Converter,
+    text_bytes_over_limit,
+    value_converter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +52,23 @@ _CELL_OVERHEAD = 4
 class WriteOptions:
     batch_rows: int = 10000
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """A WriteBatch or WriteHistoryBatch request: the table, how its files are written and the files by
+    kind (earliest_start, replace, update, delete)."""
+
+    table: TableSchema
+    fmt: FileFormat
+    keys: Mapping[str, bytes]
+    files: Mapping[str, Sequence[str]]
+    options: WriteOptions = WriteOptions()
+
+    def open(self, path: str) -> AbstractContextManager[BatchFile]:
+        """The file, decrypted with its key when the batch is encrypted."""
+        key = key_for(self.keys, path) if self.fmt.encryption == "aes" else None
+        return open_batch(path, key, self.fmt)
 
 
 @dataclass
@@ -73,8 +100,15 @@ def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int,
         first += len(chunk)
 
 
-class _FileWriter:
-    """Applies one batch file of one kind to one table."""
+class BatchFileWriter:
+    """Applies one batch file of one kind to one table: checks the header, converts cells to statement
+    parameters (errors name file, row and column) and sends bulk requests whose every row result is checked.
+
+    History-mode files (`services/history.py`) use the same conversion and sending with their own
+    statements. Values of indexed text columns are measured while they are converted; one that is too
+    long has its column switched to unlimited storage before the request that carries it is sent
+    (`services/long_text.py`). With `writes_keys`, a key value over the limit is an error of its row.
+    """
 
     def __init__(
         self,
@@ -84,12 +118,15 @@ class _FileWriter:
         kind: str,
         summary: WriteSummary,
         warn_binary: Callable[[str], Callable[[], None]],
+        long_text: LongTextColumns,
+        writes_keys: bool | None = None,
     ) -> None:
         self.session = session
         self.table = table
         self.batch = batch
         self.kind = kind
         self.summary = summary
+        self.long_text = long_text
         self.path = batch.path
         self.header = list(batch.columns)
         self.position = {name: index for index, name in enumerate(self.header)}
@@ -105,41 +142,79 @@ class _FileWriter:
         if missing:
             raise UserActionRequired(f"{kind} file {self.path} lacks the primary-key columns {missing}")
         self.specs: list[ColumnSpec] = [table.column(name) for name in self.header]  # type: ignore[misc]
-        self.converters: list[Converter] = [
+        self._plain: list[Converter] = [
             value_converter(spec.type, warn_binary(spec.name)) for spec in self.specs
+        ]
+        self._oversized: set[int] = set()
+        checks_keys = kind == "replace" if writes_keys is None else writes_keys
+        self.converters: list[Converter] = [
+            self._measured(index, convert, checks_keys) if long_text.watches(spec) else convert
+            for index, (spec, convert) in enumerate(zip(self.specs, self._plain, strict=True))
         ]
         self.key_indexes = [self.position[key] for key in self.keys]
 
     # -- conversion ------------------------------------------------------------------------------------
 
-    def _bad(self, row_number: int, index: int, reason: str) -> InvalidValue:
+    def _measured(self, index: int, convert: Converter, checks_keys: bool) -> Converter:
+        """`convert`, noting values too long for an indexed column (or rejecting them, for keys)."""
+        is_key = self.specs[index].primary_key
+        if is_key and not checks_keys:
+            return convert
+        oversized = self._oversized
+
+        def measured(cell: str) -> Any:
+            value = convert(cell)
+            size = text_bytes_over_limit(value)
+            if size is not None:
+                if is_key:
+                    raise ConversionError(key_too_long(size))
+                oversized.add(index)
+            return value
+
+        return measured
+
+    def invalid(self, row_number: int, index: int, reason: str) -> InvalidValue:
+        """The error for one cell: names file, row and column, never the value."""
         spec = self.specs[index]
         return InvalidValue(
             f"{self.kind} file {self.path}, row {row_number}, column {spec.name!r} ({spec.type}): {reason}"
         )
 
-    def _value(self, cell: Cell, index: int, row_number: int) -> Any:
+    def value(self, cell: Cell, index: int, row_number: int) -> Any:
+        """The statement parameter for cell `index` of file row `row_number`."""
         if cell is None:
             return None
         if cell is UNMODIFIED:
-            raise self._bad(row_number, index, f"'unmodified' marker is not allowed in a {self.kind} file")
+            raise self.invalid(row_number, index, f"'unmodified' marker is not allowed in a {self.kind} file")
         try:
             return self.converters[index](cell)
         except ConversionError as exc:
-            raise self._bad(row_number, index, str(exc)) from None
+            raise self.invalid(row_number, index, str(exc)) from None
 
-    def _key_values(self, row: Row, row_number: int) -> list[Any]:
+    def key_values(self, row: Row, row_number: int) -> list[Any]:
+        """The primary-key parameters of a row, which must all have a value."""
         values = []
         for index in self.key_indexes:
             cell = row[index]
             if cell is None or cell is UNMODIFIED:
-                raise self._bad(row_number, index, "a primary-key column has no value")
-            values.append(self._value(cell, index, row_number))
+                raise self.invalid(row_number, index, "a primary-key column has no value")
+            values.append(self.value(cell, index, row_number))
         return values
 
     # -- sending ---------------------------------------------------------------------------------------
 
-    def _send(self, statement: str, args: list[list[Any]], row_numbers: Sequence[int]) -> int:
+    def _make_room(self) -> None:
+        """Switch the columns that received too long a value to unlimited storage; stop measuring them."""
+        indexes = sorted(self._oversized)
+        self.long_text.make_room(self.header[index] for index in indexes)
+        for index in indexes:
+            self.converters[index] = self._plain[index]
+        self._oversized.clear()
+
+    def send(self, statement: str, args: list[list[Any]], row_numbers: Sequence[int]) -> int:
+        """One bulk request; returns the summed row counts. A rejected row is a Task naming its file row."""
+        if self._oversized:
+            self._make_room()
         try:
             counts = self.session.bulk(statement, args)
         except BulkRowsFailed as exc:
@@ -160,7 +235,7 @@ class _FileWriter:
     def replace(self, options: WriteOptions) -> None:
         null_columns = [name for name in self.table.names if name not in self.position]
         statement = dml.upsert(self.table.ref, self.header, self.keys, null_columns)
-        value = self._value
+        value = self.value
         key_indexes = set(self.key_indexes)
         for first, rows in sized_chunks(self.batch, options):
             args = []
@@ -168,16 +243,16 @@ class _FileWriter:
                 number = first + offset
                 for index in key_indexes:
                     if row[index] is None or row[index] is UNMODIFIED:
-                        raise self._bad(number, index, "a primary-key column has no value")
+                        raise self.invalid(number, index, "a primary-key column has no value")
                 args.append([value(cell, index, number) for index, cell in enumerate(row)])
-            self._send(statement, args, range(first, first + len(rows)))
+            self.send(statement, args, range(first, first + len(rows)))
             self.summary.replaced += len(rows)
 
     def delete(self, options: WriteOptions) -> None:
         statement = dml.delete_by_key(self.table.ref, self.keys)
         for first, rows in sized_chunks(self.batch, options):
-            args = [self._key_values(row, first + offset) for offset, row in enumerate(rows)]
-            self.summary.deleted += self._send(statement, args, range(first, first + len(rows)))
+            args = [self.key_values(row, first + offset) for offset, row in enumerate(rows)]
+            self.summary.deleted += self.send(statement, args, range(first, first + len(rows)))
 
     def update(self, options: WriteOptions) -> None:
         key_set = set(self.key_indexes)
@@ -197,10 +272,10 @@ class _FileWriter:
     def _update_group(self, modified: tuple[int, ...], members: list[tuple[int, Row]]) -> None:
         statement = dml.update_by_key(self.table.ref, [self.header[i] for i in modified], self.keys)
         args = [
-            [self._value(row[index], index, number) for index in modified] + self._key_values(row, number)
+            [self.value(row[index], index, number) for index in modified] + self.key_values(row, number)
             for number, row in members
         ]
-        self.summary.updated += self._send(statement, args, [number for number, _ in members])
+        self.summary.updated += self.send(statement, args, [number for number, _ in members])
 
     def _update_selective(self, others: list[int], members: list[tuple[int, Row]]) -> None:
         columns = [(self.header[index], self.specs[index].type) for index in others]
@@ -213,9 +288,9 @@ class _FileWriter:
                 if cell is UNMODIFIED:
                     values += [False, None]
                 else:
-                    values += [True, self._value(cell, index, number)]
-            args.append(values + self._key_values(row, number))
-        self.summary.updated += self._send(statement, args, [number for number, _ in members])
+                    values += [True, self.value(cell, index, number)]
+            args.append(values + self.key_values(row, number))
+        self.summary.updated += self.send(statement, args, [number for number, _ in members])
 
 
 def binary_warnings(table: TableRef) -> Callable[[str], Callable[[], None]]:
@@ -238,25 +313,17 @@ def binary_warnings(table: TableRef) -> Callable[[str], Callable[[], None]]:
     return for_column
 
 
-def write_batch(
-    session: Session,
-    table: TableSchema,
-    fmt: FileFormat,
-    keys: Mapping[str, bytes],
-    replace_files: Sequence[str],
-    update_files: Sequence[str],
-    delete_files: Sequence[str],
-    options: WriteOptions,
-) -> WriteSummary:
+def write_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> WriteSummary:
     """Apply a WriteBatch: replace, then update, then delete files, each streamed in bulk chunks."""
+    table = request.table
     summary = WriteSummary()
     warn_binary = binary_warnings(table.ref)
-    for kind, paths in (("replace", replace_files), ("update", update_files), ("delete", delete_files)):
-        for path in paths:
-            key = key_for(keys, path) if fmt.encryption == "aes" else None
-            with open_batch(path, key, fmt) as batch:
-                writer = _FileWriter(session, table, batch, kind, summary, warn_binary)
-                getattr(writer, kind)(options)
+    long_text = LongTextColumns(session, metadata, table.ref)
+    for kind in ("replace", "update", "delete"):
+        for path in request.files.get(kind, ()):
+            with request.open(path) as batch:
+                writer = BatchFileWriter(session, table, batch, kind, summary, warn_binary, long_text)
+                getattr(writer, kind)(request.options)
     if summary.requests:
         session.refresh(table.ref)
     log.info(

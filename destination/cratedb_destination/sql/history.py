@@ -14,7 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
-from cratedb_destination.type_mapping import FivetranType, read_expression
+from cratedb_destination.type_mapping import (
+    BOOLEAN,
+    INT,
+    LONG,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    NAIVE_TIME,
+    SHORT,
+    STRING,
+    UTC_DATETIME,
+    XML,
+    FivetranType,
+    read_expression,
+    sql_type,
+)
 
 START = "_fivetran_start"
 END = "_fivetran_end"
@@ -23,6 +37,13 @@ SYNCED = "_fivetran_synced"
 HISTORY_COLUMNS = (START, END, ACTIVE)
 
 TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
+START_ARRAY_PARAMETER = "CAST(? AS ARRAY(TIMESTAMP WITH TIME ZONE))"
+
+# Record-key types whose values can be matched with `= ANY(array parameter)`: the parameter values compare
+# exactly once cast to the column type. Floating-point and decimal keys use the per-record lookups.
+ARRAY_MATCH_TYPES = frozenset(
+    {BOOLEAN, SHORT, INT, LONG, STRING, XML, NAIVE_TIME, NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME}
+)
 
 
 def _record_match(keys: Sequence[str]) -> str:
@@ -98,3 +119,44 @@ def records_per_lookup(
         per_record = two - one
         capacity.append((max_chars - (one - per_record)) // per_record)
     return max(1, min(capacity))
+
+
+def _any_of(keys: Sequence[tuple[str, FivetranType]]) -> str:
+    """`"k" = ANY(CAST(? AS ARRAY(type)))` per record-key column: one array parameter per column."""
+    if not keys:
+        raise ValueError("a history-mode statement needs at least one record key column")
+    unsupported = [name for name, ftype in keys if ftype.data_type not in ARRAY_MATCH_TYPES]
+    if unsupported:
+        raise ValueError(f"record key columns {unsupported} cannot be matched against an array")
+    return " AND ".join(f"{column(name)} = ANY(CAST(? AS ARRAY({sql_type(ftype)})))" for name, ftype in keys)
+
+
+def latest_starts_before(table: TableRef, keys: Sequence[tuple[str, FivetranType]]) -> str:
+    """Step 3 lookup for a whole chunk: per record, the latest start before one bound (absent: none).
+
+    Parameters: per record-key column, the array of the records' values; then the bound. Columns are
+    matched one by one, so with a composite key the result may hold combinations nobody asked for: the
+    caller ignores them. Result rows: key values, latest start. The statement's length does not depend
+    on the number of records.
+    """
+    names = column_list(name for name, _ in keys)
+    return (
+        f"SELECT {names}, MAX({column(START)}) FROM {table.sql} "
+        f"WHERE {_any_of(keys)} AND {column(START)} < {TIMESTAMP_PARAMETER} GROUP BY {names}"
+    )
+
+
+def versions_at(
+    table: TableRef, columns: Sequence[tuple[str, FivetranType]], keys: Sequence[tuple[str, FivetranType]]
+) -> str:
+    """Step 3 lookup for a whole chunk: the versions of the given records starting at the given instants,
+    every column read losslessly.
+
+    Parameters: per record-key column, the array of the records' values; then the array of starts. The
+    result may hold versions nobody asked for (see `latest_starts_before`): the caller picks its own.
+    """
+    select = ", ".join(read_expression(column(name), ftype) for name, ftype in columns)
+    return (
+        f"SELECT {select} FROM {table.sql} "
+        f"WHERE {_any_of(keys)} AND {column(START)} = ANY({START_ARRAY_PARAMETER})"
+    )

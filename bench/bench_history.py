@@ -1,0 +1,196 @@
+"""WriteHistoryBatch cost against the emulator: seconds, HTTP requests and statements per step.
+
+A history-mode table is loaded with one version per record (a replace file), then one batch like a typical
+incremental sync: an earliest_start file and an update file for every record (each update modifies one
+column and leaves the others unmodified, so every row needs its previous version), and a delete file for
+every tenth record. The destination (in this process, through gRPC) and the emulator share the CPU.
+
+    .venv/bin/python bench/bench_history.py                      # 2,000 and 20,000 records
+    .venv/bin/python bench/bench_history.py --records 5000
+
+After the batch the table is checked: every record has two versions and the new one carries the values
+of the old one where the update left them unmodified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+from crate.client import connect
+from cratedb_destination.batch import UNMODIFIED, Cell, FileFormat
+from cratedb_destination.handlers import DestinationServicer
+from cratedb_destination.server import start_server
+from cratedb_emulator import Emulator
+from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
+from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+
+SCHEMA = "bench_history"
+COLUMNS = [
+    ("id", common_pb2.LONG, True),
+    ("name", common_pb2.STRING, False),
+    ("qty", common_pb2.INT, False),
+    ("amount", common_pb2.DECIMAL, False),
+    ("_fivetran_synced", common_pb2.UTC_DATETIME, False),
+    ("_fivetran_start", common_pb2.UTC_DATETIME, True),
+    ("_fivetran_end", common_pb2.UTC_DATETIME, False),
+    ("_fivetran_active", common_pb2.BOOLEAN, False),
+]
+NAMES = [name for name, _, _ in COLUMNS]
+KEYS = ["id", "_fivetran_start"]
+T1, T2, T3 = "2024-03-01T00:00:00.000Z", "2024-03-02T00:00:00.000Z", "2024-03-03T00:00:00.000Z"
+SYNC_1, SYNC_2 = "2024-03-01T01:00:00.000Z", "2024-03-02T01:00:00.000Z"
+TMAX = "9999-12-31T23:59:59.999Z"
+
+
+def table_proto(name: str) -> Any:
+    table = common_pb2.Table(name=name)
+    for column_name, data_type, key in COLUMNS:
+        column = table.columns.add(name=column_name, type=data_type, primary_key=key)
+        if data_type == common_pb2.DECIMAL:
+            column.params.decimal.precision, column.params.decimal.scale = 18, 2
+    return table
+
+
+def initial(records: int) -> Iterator[list[Cell]]:
+    for i in range(records):
+        yield [str(i), f"name {i}", str(i % 1000), f"{i}.25", SYNC_1, T1, TMAX, "true"]
+
+
+def earliest(records: int) -> Iterator[list[Cell]]:
+    for i in range(records):
+        yield [str(i), T2]
+
+
+def updates(records: int) -> Iterator[list[Cell]]:
+    for i in range(records):
+        yield [str(i), UNMODIFIED, str(i % 1000 + 1), UNMODIFIED, SYNC_2, T2, TMAX, "true"]
+
+
+def deletes(records: int) -> Iterator[list[Cell]]:
+    for i in range(0, records, 10):
+        yield [str(i), T3]
+
+
+class Bench:
+    def __init__(self, emulator: Emulator, stub: Any, directory: Path) -> None:
+        self.emulator = emulator
+        self.stub = stub
+        self.directory = directory
+        self.fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"))
+        self.params = destination_sdk_pb2.FileParams(
+            compression=destination_sdk_pb2.ZSTD,
+            encryption=destination_sdk_pb2.AES,
+            null_string=self.fmt.null_string,
+            unmodified_string=self.fmt.unmodified_string,
+        )
+        self.configuration = {"url": emulator.url}
+        self.counter = 0
+
+    def file(self, columns: Sequence[str], rows: Iterator[Sequence[Cell]], keys: dict[str, bytes]) -> str:
+        self.counter += 1
+        path = str(self.directory / f"history_{self.counter}.csv.zst.aes")
+        keys[path] = new_key()
+        write_batch_file(path, columns, rows, fmt=self.fmt, key=keys[path])
+        return path
+
+    def batch(
+        self, table: Any, **files: list[tuple[Sequence[str], Iterator[Sequence[Cell]]]]
+    ) -> tuple[int, float, dict[str, Any]]:
+        keys: dict[str, bytes] = {}
+        paths = {
+            f"{kind}_files": [self.file(columns, rows, keys) for columns, rows in entries]
+            for kind, entries in files.items()
+        }
+        request = destination_sdk_pb2.WriteHistoryBatchRequest(
+            configuration=self.configuration,
+            schema_name=SCHEMA,
+            table=table,
+            keys=keys,
+            file_params=self.params,
+            **paths,
+        )
+        self.emulator.reset_stats()
+        started = time.perf_counter()
+        answer = self.stub.WriteHistoryBatch(request, timeout=3600)
+        elapsed = time.perf_counter() - started
+        assert answer.success, answer
+        return sum(len(p) for p in paths.values()), elapsed, self.emulator.stats()
+
+
+def check(url: str, table: str, records: int) -> None:
+    """Every record has its first and its updated version; unmodified cells were carried over."""
+    with connect(url) as connection:
+        cursor = connection.cursor()
+        cursor.execute(f'REFRESH TABLE "{SCHEMA}"."{table}"')
+        cursor.execute(
+            f'SELECT COUNT(*), COUNT(DISTINCT "id"), SUM(CASE WHEN "_fivetran_active" THEN 1 ELSE 0 END) '
+            f'FROM "{SCHEMA}"."{table}"'
+        )
+        total, distinct, active = cursor.fetchone()
+        closed_by_delete = len(range(0, records, 10))
+        assert (total, distinct, active) == (2 * records, records, records - closed_by_delete), (
+            total,
+            distinct,
+            active,
+        )
+        cursor.execute(
+            f'SELECT COUNT(*) FROM "{SCHEMA}"."{table}" WHERE "_fivetran_start" = ? '
+            f'AND "name" = \'name \' || CAST("id" AS TEXT) AND "qty" = "id" % 1000 + 1',
+            [T2],
+        )
+        (carried,) = cursor.fetchone()
+        assert carried == records, (carried, records)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[2000, 20000])
+    args = parser.parse_args()
+    results: list[tuple[str, int, int, float, dict[str, Any]]] = []
+    servicer = DestinationServicer()
+    server, port = start_server(servicer=servicer)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        with Emulator(host="127.0.0.1", port=0) as emulator, tempfile.TemporaryDirectory() as tmp:
+            bench = Bench(emulator, destination_sdk_pb2_grpc.DestinationConnectorStub(channel), Path(tmp))
+            for records in args.records:
+                name = f"versions_{records}"
+                table = table_proto(name)
+                created = bench.stub.CreateTable(
+                    destination_sdk_pb2.CreateTableRequest(
+                        configuration=bench.configuration, schema_name=SCHEMA, table=table
+                    )
+                )
+                assert created.success, created
+                files, seconds, stats = bench.batch(
+                    table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
+                )
+                results.append(("initial load", records, files, seconds, stats))
+                files, seconds, stats = bench.batch(
+                    table,
+                    earliest_start=[(KEYS, earliest(records))],
+                    update=[(NAMES, updates(records))],
+                    delete=[(["id", "_fivetran_end"], deletes(records))],
+                )
+                results.append(("earliest+update+delete", records, files, seconds, stats))
+                check(emulator.url, name, records)
+    finally:
+        channel.close()
+        server.stop(None)
+        servicer.close()
+
+    print(f"{'batch':<24} {'records':>8} {'files':>6} {'seconds':>8} {'HTTP req':>9}  statements")
+    for step, records, files, seconds, stats in results:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(stats["statements"].items()) if count)
+        print(f"{step:<24} {records:>8,} {files:>6} {seconds:>8.2f} {stats['http_requests']:>9}  {kinds}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
