@@ -69,6 +69,8 @@ class Cell:
     def from_json(cls, value: Any) -> Cell:
         if value is None:
             return cls(CellKind.NULL)
+        if isinstance(value, str):  # the compact form of a text cell (what the recorder writes)
+            return cls(CellKind.TEXT, text=value)
         kind = CellKind(value["kind"])
         if kind is CellKind.BINARY:
             return cls(kind, data=base64.b64decode(value["b64"]))

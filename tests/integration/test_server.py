@@ -220,7 +220,7 @@ def test_log_levels_map_to_fivetran_levels() -> None:
     configure_logging("INFO", stream)
     log = logging.getLogger("cratedb_destination.test")
     log.debug("hidden below the threshold")
-    log.info("info \"quoted\" ü")
+    log.info('info "quoted" ü')
     log.warning("warning")
     log.error("error")
     log.critical("critical")
@@ -232,7 +232,7 @@ def test_log_levels_map_to_fivetran_levels() -> None:
     for record in records:
         assert_fivetran_record(record)
     assert [(r["level"], r["message"].splitlines()[0]) for r in records] == [
-        ("INFO", "info \"quoted\" ü"),
+        ("INFO", 'info "quoted" ü'),
         ("WARNING", "warning"),
         ("SEVERE", "error"),
         ("SEVERE", "critical"),

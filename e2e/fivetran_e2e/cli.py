@@ -1,0 +1,103 @@
+"""`fivetran-e2e`: the end-to-end harness (`run`), the destination-tester scenario runner (`scenarios`) and
+the CrateDB emulator (`emulator`)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+
+def _run_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a Connector SDK project through fivetran debug and through the destination into CrateDB, "
+        "then compare both row by row",
+        description="Runs `fivetran debug` sync after sync on a scratch copy of the connector project, "
+        "replays what the connector emitted into the CrateDB destination as Fivetran's core would, and "
+        "compares every table of warehouse.db with CrateDB. Exit code 0 only on a full match.",
+    )
+    parser.add_argument(
+        "--connector", type=Path, default=Path("connector"), help="project folder (default: connector)"
+    )
+    parser.add_argument(
+        "--configuration", type=Path, help="configuration JSON (default: <connector>/configuration.json)"
+    )
+    parser.add_argument("--syncs", type=int, default=3, help="number of syncs (default: 3)")
+    parser.add_argument(
+        "--cratedb-url",
+        help="a real CrateDB, e.g. http://crate@localhost:4200 "
+        "(default: $CRATEDB_URL, else the embedded emulator)",
+    )
+    parser.add_argument(
+        "--destination", metavar="HOST:PORT", help="use a running destination server instead of starting one"
+    )
+    parser.add_argument(
+        "--report", type=Path, help="report path without extension (default: reports/e2e-<run id>)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch project, recordings and the CrateDB schemas"
+    )
+    parser.add_argument("--max-diffs", type=int, default=20, help="differences shown per table (default: 20)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+
+
+def _delegate(module: str, argv: Sequence[str], what: str) -> int:
+    """Call `<module>.main(argv)`, imported lazily so a missing part does not break the other commands."""
+    try:
+        target = importlib.import_module(module)
+    except ImportError as error:
+        print(f"fivetran-e2e: the {what} is not available ({error})", file=sys.stderr)
+        return 2
+    main = getattr(target, "main", None)
+    if main is None:
+        print(f"fivetran-e2e: {module} has no main(argv)", file=sys.stderr)
+        return 2
+    return int(main(list(argv)) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["scenarios"]:
+        return _delegate("fivetran_e2e.scenarios", arguments[1:], "scenario runner")
+    if arguments[:1] == ["emulator"]:
+        return _delegate("cratedb_emulator.cli", arguments[1:], "CrateDB emulator")
+
+    parser = argparse.ArgumentParser(prog="fivetran-e2e", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _run_parser(subparsers)
+    subparsers.add_parser("scenarios", help="run destination-tester scenario files (PATH...)", add_help=False)
+    subparsers.add_parser("emulator", help="start the CrateDB emulator", add_help=False)
+    args = parser.parse_args(arguments)
+
+    from .run import RunError, RunOptions, run
+
+    if args.syncs < 1:
+        parser.error("--syncs must be at least 1")
+    options = RunOptions(
+        connector=args.connector,
+        configuration=args.configuration,
+        syncs=args.syncs,
+        cratedb_url=args.cratedb_url,
+        destination=args.destination,
+        report=args.report,
+        keep=args.keep,
+        max_diffs=args.max_diffs,
+        progress=not args.no_progress,
+    )
+    console = Console()
+    try:
+        return run(options, console)
+    except RunError as error:
+        console.print(f"[red]fivetran-e2e run failed:[/] {error}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The run's verdict: a per-table summary on the console, and JSON plus Markdown report files.
+
+The files hold the first differences of each table as cell-level diffs; the console shows counts only, so
+no row data ends up in logs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .compare import TableResult
+
+
+@dataclass
+class SyncSummary:
+    number: int
+    succeeded: bool
+    capture: str  # "recorded in the fivetran debug run" or the fallback explanation
+    operations: int
+    committed_operations: int
+    seconds: float
+    debug_seconds: float = 0.0  # fivetran debug, including the recording
+    replay_seconds: float = 0.0  # replay after fivetran debug ended (the rest streams alongside it)
+    replayed_during_debug: int = 0  # operations replayed while fivetran debug was still running
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    connector: str
+    cratedb: str  # a description, never credentials
+    destination: str
+    started: str
+    finished: str = ""
+    seconds: float = 0.0
+    compare_seconds: float = 0.0
+    syncs: list[SyncSummary] = field(default_factory=list)
+    tables: list[TableResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # run-level findings that fail the run
+    notes: list[str] = field(default_factory=list)  # informational (fallback capture, skipped operations...)
+    replay: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.tables) and all(table.ok for table in self.tables)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        for table, result in zip(data["tables"], self.tables, strict=True):
+            table["ok"] = result.ok
+        return data
+
+
+def summary_table(report: RunReport) -> Table:
+    table = Table(title="warehouse.db (fivetran debug) vs CrateDB", title_justify="left")
+    for name, justify in (
+        ("table", "left"),
+        ("rows", "right"),
+        ("matched", "right"),
+        ("different", "right"),
+        ("missing", "right"),
+        ("extra", "right"),
+        ("verdict", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for result in report.tables:
+        verdict = "[green]match[/]" if result.ok else "[red]DIFFERENT[/]"
+        if result.problems and not (result.different or result.missing or result.extra):
+            verdict = f"[red]{len(result.problems)} problem(s)[/]"
+        table.add_row(
+            result.table,
+            str(result.warehouse_rows),
+            str(result.matched),
+            str(result.different),
+            str(result.missing),
+            str(result.extra),
+            verdict,
+        )
+    return table
+
+
+def print_summary(report: RunReport, console: Console) -> None:
+    console.print(summary_table(report))
+    for problem in report.problems:
+        console.print(f"[red]problem:[/] {problem}")
+    for result in report.tables:
+        for problem in result.problems:
+            console.print(f"[red]{result.table}:[/] {problem}")
+    total = sum(result.warehouse_rows for result in report.tables)
+    if report.ok:
+        console.print(
+            f"[bold green]FULL MATCH[/]: {len(report.tables)} tables, {total} rows, {report.seconds:.1f} s"
+        )
+    else:
+        console.print(f"[bold red]MISMATCH[/]: see the report for the differences ({report.seconds:.1f} s)")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "\\n")
+
+
+def markdown(report: RunReport) -> str:
+    lines = [
+        f"# fivetran-e2e run {report.run_id}: {'FULL MATCH' if report.ok else 'MISMATCH'}",
+        "",
+        f"- Connector: `{report.connector}`",
+        f"- CrateDB: {report.cratedb}",
+        f"- Destination: {report.destination}",
+        f"- Started {report.started}, finished {report.finished} ({report.seconds:.1f} s)",
+        "",
+        "## Syncs",
+        "",
+        "| sync | result | operations | committed | capture | fivetran debug s | replay s |",
+        "|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for sync in report.syncs:
+        lines.append(
+            f"| {sync.number} | {'succeeded' if sync.succeeded else 'FAILED'} | {sync.operations} | "
+            f"{sync.committed_operations} | {_cell(sync.capture)} | {sync.debug_seconds:.1f} | "
+            f"{sync.replay_seconds:.1f} |"
+        )
+    lines += [
+        "",
+        f"Comparison: {report.compare_seconds:.1f} s.",
+        "",
+        "## Tables",
+        "",
+        "| table | CrateDB table | rows | matched | different | missing | extra | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for t in report.tables:
+        lines.append(
+            f"| {t.table} | {t.cratedb_table} | {t.warehouse_rows} | {t.matched} | {t.different} | "
+            f"{t.missing} | {t.extra} | {'match' if t.ok else 'DIFFERENT'} |"
+        )
+    if report.problems:
+        lines += ["", "## Problems", ""] + [f"- {_cell(p)}" for p in report.problems]
+    for t in report.tables:
+        if t.ok and not t.notes:
+            continue
+        lines += ["", f"## {t.table}", ""]
+        lines += [f"- problem: {_cell(p)}" for p in t.problems]
+        lines += [f"- note: {_cell(n)}" for n in t.notes]
+        for diff in t.diffs:
+            key = ", ".join(f"{k}={v}" for k, v in diff.key.items())
+            lines.append(f"- **{diff.kind}** {_cell(key)}")
+            if diff.cells:
+                lines += ["", "  | column | warehouse.db | CrateDB |", "  |---|---|---|"]
+                lines += [
+                    f"  | {_cell(c.column)} | {_cell(c.warehouse)} | {_cell(c.cratedb)} |" for c in diff.cells
+                ]
+                lines.append("")
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {_cell(n)}" for n in report.notes]
+    if report.replay:
+        lines += ["", "## Replay", "", "```json", json.dumps(report.replay, indent=2, sort_keys=True), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: RunReport, path: Path) -> tuple[Path, Path]:
+    """Write `<path>.json` and `<path>.md` (an extension on `path` is replaced)."""
+    base = path.with_suffix("") if path.suffix in (".json", ".md") else path
+    base.parent.mkdir(parents=True, exist_ok=True)
+    json_path = base.with_name(base.name + ".json")
+    md_path = base.with_name(base.name + ".md")
+    json_path.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(report), encoding="utf-8")
+    return json_path, md_path

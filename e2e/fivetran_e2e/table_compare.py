@@ -1,0 +1,139 @@
+"""Compares one table of warehouse.db with its CrateDB counterpart: columns, types, rows, system columns.
+
+Column types are checked through `CRATEDB_TYPES` (Fivetran type -> `information_schema` data_type, the
+documented mapping); rows through `compare.TableComparer`, both sides streamed sorted by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cratedb_destination.sql.identifiers import TableRef
+
+from .compare import CompareColumn, TableComparer, TableResult
+from .cratedb_reader import CrateReader
+from .csv_values import DataType, FivetranType
+from .dest_tables import FIVETRAN_ID, SYNCED, DestTable
+from .warehouse import Warehouse, WarehouseTable
+
+# What each Fivetran type is in CrateDB (information_schema.columns.data_type); see the README.
+CRATEDB_TYPES: dict[DataType, str] = {
+    DataType.BOOLEAN: "boolean",
+    DataType.SHORT: "smallint",
+    DataType.INT: "integer",
+    DataType.LONG: "bigint",
+    DataType.DECIMAL: "numeric",
+    DataType.FLOAT: "real",
+    DataType.DOUBLE: "double precision",
+    DataType.NAIVE_DATE: "timestamp without time zone",
+    DataType.NAIVE_DATETIME: "timestamp without time zone",
+    DataType.UTC_DATETIME: "timestamp with time zone",
+    DataType.BINARY: "text",
+    DataType.XML: "text",
+    DataType.STRING: "text",
+    DataType.JSON: "text",
+    DataType.NAIVE_TIME: "text",
+}
+_TEXT_ALIASES = {"text", "character varying", "varchar", "string"}
+
+
+def _expected_cratedb_type(column_type: FivetranType) -> str:
+    return CRATEDB_TYPES.get(column_type.type, "text")
+
+
+def _same_type(expected: str, actual: str) -> bool:
+    if expected == "text":
+        return actual in _TEXT_ALIASES
+    return actual == expected or actual.startswith(expected + "(")
+
+
+def compare_table(
+    warehouse: Warehouse,
+    reader: CrateReader,
+    source: WarehouseTable,
+    target: DestTable,
+    window: tuple[int, int],
+    max_diffs: int,
+    advance: Callable[[int], None],
+) -> TableResult:
+    ref = TableRef(target.schema, target.name)
+    result = TableResult(
+        table=str(source), cratedb_table=str(ref), keyed=source.primary_key != (FIVETRAN_ID,)
+    )
+    crate_columns = {column.name: column.data_type for column in reader.columns(ref)}
+    if not crate_columns:
+        result.problems.append(f"table {ref} does not exist in CrateDB")
+        result.warehouse_rows = result.missing = warehouse.row_count(source)
+        return result
+    types = {column.name: column.type for column in target.columns}
+    for column in source.columns:
+        actual = crate_columns.get(column.name)
+        column_type = types.get(column.name) or column.fivetran_type
+        if actual is None:
+            result.problems.append(f"column {column.name!r} is missing in CrateDB")
+        elif not _same_type(_expected_cratedb_type(column_type), actual):
+            result.problems.append(
+                f"column {column.name!r} ({column.duckdb_type} = {column_type}) is {actual!r} in CrateDB, "
+                f"expected {_expected_cratedb_type(column_type)!r}"
+            )
+    for name in crate_columns:
+        if source.column(name) is None:
+            result.problems.append(f"CrateDB has column {name!r}, which warehouse.db does not have")
+    if SYNCED not in crate_columns:
+        result.problems.append(f"CrateDB table {ref} has no {SYNCED} column")
+
+    key = [] if not result.keyed else list(source.primary_key)
+    others = [
+        c.name
+        for c in source.columns
+        if c.name not in key and c.name not in (SYNCED, FIVETRAN_ID) and c.name in crate_columns
+    ]
+    names = [name for name in key if name in crate_columns] + others
+    if len(names) < len(key) + len(others) or (result.keyed and not key):
+        return result  # a key column is missing: the problems above already fail the table
+    if not result.keyed and FIVETRAN_ID not in crate_columns:
+        return result  # no key to page by; reported above as a missing column
+    columns = [CompareColumn(name, types.get(name) or _column_type(source, name)) for name in names]
+    numeric = frozenset(c.name for c in columns if c.type.type is DataType.DECIMAL)
+    paging_key = key if result.keyed else [FIVETRAN_ID]
+    crate_select = (
+        names + ([] if result.keyed else [FIVETRAN_ID]) + ([SYNCED] if SYNCED in crate_columns else [])
+    )
+    width = len(names)
+    bad_synced = [0]
+    has_synced = SYNCED in crate_columns
+
+    def warehouse_rows() -> Iterator[list[tuple[Any, ...]]]:
+        for chunk in warehouse.rows(source, names, key):
+            advance(len(chunk))
+            yield chunk
+
+    def cratedb_rows() -> Iterator[list[tuple[Any, ...]]]:
+        start, end = window
+        for page in reader.rows(ref, crate_select, paging_key, numeric):
+            if has_synced:
+                bad_synced[0] += sum(1 for row in page if row[-1] is None or not start <= row[-1] <= end)
+            advance(len(page))
+            yield [tuple(row[:width]) for row in page]
+
+    reader.refresh(ref)
+    comparer = TableComparer(result, columns, len(key), max_diffs)
+    if result.keyed:
+        comparer.compare_keyed(warehouse_rows, cratedb_rows)
+    else:
+        comparer.compare_multiset(warehouse_rows, cratedb_rows)
+    if bad_synced[0]:
+        result.problems.append(
+            f"{bad_synced[0]} rows have an implausible {SYNCED} (NULL, in the future or before the run)"
+        )
+    synced_type = crate_columns.get(SYNCED)
+    if synced_type is not None and synced_type != "timestamp with time zone":
+        result.problems.append(f"{SYNCED} is {synced_type!r} in CrateDB, expected a UTC timestamp")
+    return result
+
+
+def _column_type(source: WarehouseTable, name: str) -> FivetranType:
+    column = source.column(name)
+    assert column is not None
+    return column.fivetran_type

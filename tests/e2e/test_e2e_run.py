@@ -1,0 +1,241 @@
+"""`fivetran-e2e run` end to end: fivetran debug + recording + our destination + CrateDB + comparison.
+
+Runs against the embedded emulator, or against the real CrateDB named by CRATEDB_URL (the harness then
+writes schemas prefixed with the run id and removes them afterwards).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fivetran_e2e.cli import main
+from fivetran_e2e.cratedb_reader import CrateReader
+
+pytestmark = [pytest.mark.e2e, pytest.mark.cratedb]
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Not deterministic on purpose: uuid4 keys, wall-clock timestamps and random values, so a second run of the
+# connector would emit different data; only recording the very run `fivetran debug` makes can match.
+NONDETERMINISTIC_CONNECTOR = textwrap.dedent(
+    '''
+    """A test connector that is different on every run."""
+    import datetime
+    import random
+    import uuid
+
+    from fivetran_connector_sdk import Connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def schema(configuration):
+        return [
+            {
+                "table": "Orders",
+                "primary_key": ["orderId"],
+                "columns": {
+                    "orderId": "STRING",
+                    "amount": {"type": "DECIMAL", "precision": 12, "scale": 2},
+                    "placedAt": "UTC_DATETIME",
+                    "localTime": "NAIVE_DATETIME",
+                    "day": "NAIVE_DATE",
+                    "ratio": "DOUBLE",
+                    "f32": "FLOAT",
+                    "small": "SHORT",
+                    "flag": "BOOLEAN",
+                    "payload": "JSON",
+                    "blob": "BINARY",
+                    "note": "XML",
+                },
+            },
+            {"table": "audit", "schema": "Side-Schema"},
+        ]
+
+
+    def update(configuration, state):
+        sync = state.get("sync", 0) + 1
+        previous = state.get("ids", [])
+        rows = int(configuration["rows"])
+        ids = []
+        for i in range(rows):
+            order_id = str(uuid.uuid4())
+            ids.append(order_id)
+            op.upsert(
+                "Orders",
+                {
+                    "orderId": order_id,
+                    "amount": f"{random.uniform(-1000, 1000):.3f}",
+                    "placedAt": datetime.datetime.now(datetime.timezone.utc),
+                    "localTime": datetime.datetime.now(),
+                    "day": datetime.date.today(),
+                    "ratio": random.random(),
+                    "f32": random.random() * 1000,
+                    "small": random.randint(-32768, 32767),
+                    "flag": random.random() < 0.5,
+                    "payload": {"n": i, "tags": ["a", "é"], "nested": {"x": random.random()}},
+                    "blob": uuid.uuid4().bytes,
+                    "note": f"<n>{random.random()}</n>",
+                    "Extra Count": random.randint(0, 10**12),
+                    "wallClock": datetime.datetime.now().isoformat(),
+                    "maybe": random.choice(["x", None, ""]),
+                    # Short at first; from sync 2 on above CrateDB's 32,766-byte limit for indexed text,
+                    # so the column's capacity must be widened by AlterTable.
+                    "bigText": ("é" * 20_000 if sync > 1 else "short") if i == 0 else None,
+                },
+            )
+            if i % 7 == 6:
+                op.checkpoint({"sync": sync - 1, "ids": previous})
+        for order_id in previous[:4]:
+            op.update("Orders", {"orderId": order_id, "note": f"<changed>{sync}</changed>", "maybe": ""})
+        for order_id in previous[4:7]:
+            op.delete("Orders", {"orderId": order_id})
+        op.update("Orders", {"orderId": str(uuid.uuid4()), "note": "<ghost/>"})  # missing row: ignored
+        op.upsert("audit", {"event": "sync", "at": datetime.datetime.now(datetime.timezone.utc).isoformat()},
+                  schema="Side-Schema")
+        if sync == 2:
+            op.truncate("audit", schema="Side-Schema")
+            op.upsert("audit", {"event": "after truncate", "number": sync}, schema="Side-Schema")
+        op.warning(f"sync {sync} done")
+        op.checkpoint({"sync": sync, "ids": ids[:10]})
+
+
+    connector = Connector(update=update, schema=schema)
+    '''
+)
+
+
+def _project(tmp_path: Path, source: str, configuration: dict[str, str]) -> Path:
+    project = tmp_path / "connector_project"
+    project.mkdir()
+    (project / "connector.py").write_text(source, encoding="utf-8")
+    (project / "configuration.json").write_text(json.dumps(configuration), encoding="utf-8")
+    return project
+
+
+def _report(path: Path) -> dict[str, Any]:
+    return json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+def test_reference_connector_matches_over_three_syncs(tmp_path: Path) -> None:
+    """The console script on connector/ with small settings: exit 0 and a full-match report."""
+    configuration = json.loads((REPO / "connector" / "configuration.json").read_text(encoding="utf-8"))
+    small = {
+        "device_count": "3",
+        "sensors_per_device": "2",
+        "readings_per_sync": "40",
+        "checkpoint_interval": "25",
+    }
+    configuration.update({key: value for key, value in small.items() if key in configuration})
+    config_path = tmp_path / "configuration.json"
+    config_path.write_text(json.dumps(configuration), encoding="utf-8")
+    report = tmp_path / "report"
+    files_before = (REPO / "connector" / "files").exists()
+    command = [
+        str(Path(sys.executable).parent / "fivetran-e2e"),
+        "run",
+        "--connector",
+        str(REPO / "connector"),
+        "--configuration",
+        str(config_path),
+        "--syncs",
+        "3",
+        "--report",
+        str(report),
+        "--no-progress",
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    data = _report(report)
+    assert data["ok"] is True
+    assert [sync["succeeded"] for sync in data["syncs"]] == [True, True, True]
+    assert all(sync["capture"] == "recorded in the fivetran debug run" for sync in data["syncs"])
+    assert len(data["tables"]) >= 3 and all(table["ok"] for table in data["tables"])
+    assert sum(table["warehouse_rows"] for table in data["tables"]) > 0
+    assert (REPO / "connector" / "files").exists() == files_before  # it ran on a scratch copy
+    assert report.with_suffix(".md").read_text(encoding="utf-8").startswith("# fivetran-e2e run")
+
+
+def test_nondeterministic_connector_matches(tmp_path: Path) -> None:
+    project = _project(tmp_path, NONDETERMINISTIC_CONNECTOR, {"rows": "20"})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 0, json.dumps(data, indent=1)[-6000:]
+    tables = {table["table"]: table for table in data["tables"]}
+    assert set(tables) == {"tester.orders", "tester_side_schema.audit"}
+    assert tables["tester.orders"]["warehouse_rows"] == 40
+    assert tables["tester.orders"]["keyed"] and not tables["tester_side_schema.audit"]["keyed"]
+    assert data["replay"]["truncate_calls"] == 1
+    assert data["replay"]["rpc_calls"]["AlterTable"] >= 1
+    assert not (project / "files").exists()  # the user's project is untouched
+
+
+FAILING_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def update(configuration, state):
+        sync = state.get("sync", 0) + 1
+        for i in range(5):
+            op.upsert("items", {"id": sync * 100 + i, "sync": sync})
+        op.checkpoint({"sync": sync})
+        if sync == 2:
+            op.upsert("items", {"id": 999, "sync": sync})  # after the last checkpoint: dropped
+            raise RuntimeError("the source went away")
+
+
+    connector = Connector(update=update)
+    """
+)
+
+
+def test_a_failed_sync_is_replayed_up_to_its_last_checkpoint(tmp_path: Path) -> None:
+    project = _project(tmp_path, FAILING_CONNECTOR, {})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "3", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 0, json.dumps(data, indent=1)[-4000:]
+    # Sync 2 fails after its checkpoint; sync 3 resumes from that checkpoint's state and succeeds.
+    assert [sync["succeeded"] for sync in data["syncs"]] == [True, False, True]
+    assert [(s["operations"], s["committed_operations"]) for s in data["syncs"]][1] == (7, 6)
+    (table,) = data["tables"]
+    assert table["warehouse_rows"] == 15 and table["ok"]
+
+
+def test_an_explicit_cratedb_gets_prefixed_schemas_that_are_removed(tmp_path: Path, cratedb_url: str) -> None:
+    """--cratedb-url (a real CrateDB, here whatever the test session uses) writes e2e_<run id>_ schemas."""
+    project = _project(tmp_path, FAILING_CONNECTOR, {})
+    report = tmp_path / "report"
+    argv = ["run", "--connector", str(project), "--syncs", "1", "--report", str(report), "--no-progress"]
+    assert main([*argv, "--cratedb-url", cratedb_url]) == 0
+    data = _report(report)
+    prefix = f"e2e_{data['run_id']}_"
+    assert data["tables"][0]["cratedb_table"] == f"{prefix}tester.items"
+    assert "@" not in data["cratedb"]  # never credentials
+    with CrateReader(cratedb_url) as reader:
+        assert reader.tables(f"{prefix}tester") == []
+
+
+def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path) -> None:
+    project = _project(tmp_path, FAILING_CONNECTOR, {})
+    (project / "fivetran_e2e_user_connector.py").write_text("# the name the wrapper would need\n")
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "1", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 0, json.dumps(data, indent=1)[-4000:]
+    assert data["syncs"][0]["capture"].startswith("FALLBACK")
+    assert any("FALLBACK" in note for note in data["notes"])
