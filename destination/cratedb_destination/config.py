@@ -11,7 +11,7 @@ import base64
 import binascii
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -123,8 +123,10 @@ def configuration_form() -> Any:
         _text(
             "url",
             "CrateDB URL",
-            "Full HTTP endpoint, e.g. https://my-cluster.aks1.westeurope.azure.cratedb.net:4200. "
-            "Leave empty to use Host and Port instead. An https URL always uses TLS.",
+            "Full HTTP endpoint, e.g. https://my-cluster.aks1.westeurope.azure.cratedb.net:4200, or a "
+            "SQLAlchemy URL such as crate://user:password@host:4200/?sslmode=verify-full. "
+            "Leave empty to use Host and Port instead. An https URL, or an sslmode other than disable, "
+            "always uses TLS.",
             placeholder="https://my-cluster.cratedb.net:4200",
         ),
         _text(
@@ -200,13 +202,17 @@ def _value(configuration: Mapping[str, str], name: str) -> str:
     return (configuration.get(name) or "").strip()
 
 
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
 def _bool(configuration: Mapping[str, str], name: str, label: str, default: bool) -> bool:
     raw = _value(configuration, name).lower()
     if not raw:
         return default
-    if raw in ("true", "1", "yes", "on"):
+    if raw in _TRUE:
         return True
-    if raw in ("false", "0", "no", "off"):
+    if raw in _FALSE:
         return False
     raise ConfigurationError(f"'{label}' must be true or false")
 
@@ -234,39 +240,152 @@ def _number(
     return number
 
 
-def _server_url(configuration: Mapping[str, str], tls: bool) -> tuple[str, str | None, str | None]:
-    """(scheme://host:port, user from the URL, password from the URL)."""
+@dataclass(frozen=True)
+class _Endpoint:
+    """Where the `url`/`host` fields point: `scheme://host:port`, credentials, and what the URL says
+    about TLS (`tls`: the URL asks for it; `verify`: False when it asks for TLS without verification)."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    verify: bool = True
+
+
+# sslmode values the crate dialect knows, by strength (it treats them like libpq's names).
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_UNVERIFIED_SSL_MODES = frozenset({"allow", "prefer", "require"})
+# `schema` is accepted for compatibility and ignored: Fivetran names the schema of every table.
+_CRATE_URL_OPTIONS = ("sslmode", "ssl", "schema")
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _check_port(port: int | None) -> int:
+    if port is None:
+        return DEFAULT_PORT
+    if not 1 <= port <= 65535:
+        raise ConfigurationError("'CrateDB URL' has an invalid port")
+    return port
+
+
+def _http_endpoint(raw_url: str) -> _Endpoint:
+    parts = urlsplit(raw_url)
+    if not parts.hostname:
+        raise ConfigurationError("'CrateDB URL' has no host name")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "'CrateDB URL' must be http(s)://host[:port] without a path or query "
+            "(connection options such as sslmode belong in a crate:// URL)"
+        )
+    try:
+        port = _check_port(parts.port)
+    except ValueError:
+        raise ConfigurationError("'CrateDB URL' has an invalid port") from None
+    return _Endpoint(
+        url=f"{parts.scheme}://{_bracketed(parts.hostname)}:{port}",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=parts.scheme == "https",
+    )
+
+
+def _crate_option(options: Mapping[str, Any], name: str) -> str | None:
+    value = options.get(name)
+    if isinstance(value, tuple):
+        raise ConfigurationError(f"'CrateDB URL' sets the option {name!r} more than once")
+    return None if value is None else str(value).strip().lower()
+
+
+def _crate_endpoint(raw_url: str) -> _Endpoint:
+    """A SQLAlchemy URL as CrateDB users write it for sqlalchemy-cratedb, read the way its dialect reads it:
+    `crate://[user[:password]@]host[:port][/][?sslmode=...&schema=...]`.
+
+    TLS follows the dialect: `sslmode` disable means HTTP; allow, prefer and require mean HTTPS *without*
+    certificate verification; verify-ca and verify-full mean HTTPS with verification; the legacy `ssl=true`
+    means HTTPS with verification (`sslmode` wins when both are given). Messages never repeat the URL,
+    which may hold a password.
+    """
+    # Imported here: SQLAlchemy takes ~150 ms to import, paid only by configurations with a crate:// URL.
+    # make_url only parses; it loads no dialect, so no entry-point metadata is needed (PyInstaller).
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw_url)
+    except ArgumentError:
+        raise ConfigurationError("'CrateDB URL' is not a valid crate:// URL") from None
+    except ValueError:  # a port that is not a number
+        raise ConfigurationError("'CrateDB URL' has an invalid port") from None
+    if url.drivername.lower() != "crate":
+        raise ConfigurationError("'CrateDB URL' must start with http://, https:// or crate://")
+    if url.database:
+        # The dialect hands a path to the driver as `database`, and connect() rejects that argument.
+        raise ConfigurationError(
+            "'CrateDB URL' must not contain a path such as '/dbname': CrateDB has no databases, and the "
+            "crate dialect fails on it too. Use crate://host:4200/ (the schema comes from Fivetran)."
+        )
+    if not url.host:
+        # The dialect would fall back to 127.0.0.1:4200, which is never right for a Fivetran destination.
+        raise ConfigurationError("'CrateDB URL' has no host name")
+    unknown = sorted(set(url.query) - set(_CRATE_URL_OPTIONS))
+    if unknown:
+        raise ConfigurationError(
+            f"'CrateDB URL' has unsupported options {', '.join(map(repr, unknown))}: only "
+            f"{', '.join(_CRATE_URL_OPTIONS)} are read; timeouts and retries have their own fields"
+        )
+    tls, verify = False, True
+    legacy_ssl = _crate_option(url.query, "ssl")
+    if legacy_ssl is not None:
+        if legacy_ssl not in _TRUE + _FALSE:
+            raise ConfigurationError("'CrateDB URL' option 'ssl' must be true or false")
+        tls = legacy_ssl in _TRUE
+    sslmode = _crate_option(url.query, "sslmode")
+    if sslmode is not None:
+        if sslmode not in SSL_MODES:
+            raise ConfigurationError(f"'CrateDB URL' option 'sslmode' must be one of {', '.join(SSL_MODES)}")
+        tls = sslmode != "disable"
+        verify = sslmode not in _UNVERIFIED_SSL_MODES
+    return _Endpoint(
+        url=f"{'https' if tls else 'http'}://{_bracketed(url.host)}:{_check_port(url.port)}",
+        username=url.username or None,
+        password=url.password or None,
+        tls=tls,
+        verify=verify,
+    )
+
+
+def _endpoint(configuration: Mapping[str, str], tls: bool) -> _Endpoint:
+    """The server from `url` (http, https or crate scheme) or from `host`/`port`; the `tls` toggle
+    upgrades it to HTTPS."""
     raw_url = _value(configuration, "url")
     if raw_url:
         if "://" not in raw_url:
             raw_url = ("https://" if tls else "http://") + raw_url
-        parts = urlsplit(raw_url)
-        if parts.scheme not in ("http", "https"):
-            raise ConfigurationError("'CrateDB URL' must start with http:// or https://")
-        if not parts.hostname:
-            raise ConfigurationError("'CrateDB URL' has no host name")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ConfigurationError("'CrateDB URL' must be scheme://host[:port] without a path or query")
-        try:
-            port = parts.port or DEFAULT_PORT
-        except ValueError:
-            raise ConfigurationError("'CrateDB URL' has an invalid port") from None
-        scheme = "https" if tls else parts.scheme
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        user = unquote(parts.username) if parts.username else None
-        password = unquote(parts.password) if parts.password else None
-        return f"{scheme}://{host}:{port}", user, password
-    host = _value(configuration, "host")
-    if not host:
-        raise ConfigurationError("enter either 'CrateDB URL' or 'Host'")
-    if "/" in host or " " in host:
-        raise ConfigurationError(
-            "'Host' must be a host name or IP address only (put full URLs into 'CrateDB URL')"
+        scheme = raw_url.split("://", 1)[0].lower()
+        if scheme in ("http", "https"):
+            endpoint = _http_endpoint(raw_url)
+        elif scheme == "crate":
+            endpoint = _crate_endpoint(raw_url)
+        else:
+            raise ConfigurationError("'CrateDB URL' must start with http://, https:// or crate://")
+    else:
+        host = _value(configuration, "host")
+        if not host:
+            raise ConfigurationError("enter either 'CrateDB URL' or 'Host'")
+        if "/" in host or " " in host:
+            raise ConfigurationError(
+                "'Host' must be a host name or IP address only (put full URLs into 'CrateDB URL')"
+            )
+        port = _number(
+            configuration, "port", "HTTP port", DEFAULT_PORT, integer=True, minimum=1, maximum=65535
         )
-    port = _number(configuration, "port", "HTTP port", DEFAULT_PORT, integer=True, minimum=1, maximum=65535)
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{'https' if tls else 'http'}://{host}:{port}", None, None
+        endpoint = _Endpoint(url=f"http://{_bracketed(host)}:{port}")
+    if tls and not endpoint.tls:
+        endpoint = replace(endpoint, url="https://" + endpoint.url.split("://", 1)[1], tls=True)
+    return endpoint
 
 
 def _ca_certificate(configuration: Mapping[str, str]) -> bytes | None:
@@ -294,20 +413,24 @@ def _ca_certificate(configuration: Mapping[str, str]) -> bytes | None:
 
 def parse_configuration(configuration: Mapping[str, str]) -> ConnectionSettings:
     """Settings from the form values; raises ConfigurationError naming the first bad field."""
-    tls = _bool(configuration, "tls", "Use TLS (HTTPS)", False)
-    url, url_user, url_password = _server_url(configuration, tls)
-    username = _value(configuration, "username") or url_user
-    password = configuration.get("password") or url_password
+    endpoint = _endpoint(configuration, _bool(configuration, "tls", "Use TLS (HTTPS)", False))
+    # Explicit form fields win over credentials in the URL.
+    username = _value(configuration, "username") or endpoint.username
+    password = configuration.get("password") or endpoint.password
+    # Verification is on unless the toggle turns it off or the URL's sslmode asks for TLS without it.
+    verify = (
+        _bool(configuration, "verify_certificates", "Verify server certificate", True) and endpoint.verify
+    )
     metadata_schema = _value(configuration, "metadata_schema") or DEFAULT_METADATA_SCHEMA
     try:
         validate_schema_name(metadata_schema)
     except UserActionRequired as exc:
         raise ConfigurationError(f"'Metadata schema': {exc}") from None
     return ConnectionSettings(
-        url=url,
+        url=endpoint.url,
         username=username or None,
         password=password or None,
-        verify_certificates=_bool(configuration, "verify_certificates", "Verify server certificate", True),
+        verify_certificates=verify,
         ca_certificate=_ca_certificate(configuration),
         request_timeout=_number(
             configuration,

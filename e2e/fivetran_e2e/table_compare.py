@@ -1,7 +1,8 @@
 """Compares one table of warehouse.db with its CrateDB counterpart: columns, types, rows, system columns.
 
 Column types are checked through `CRATEDB_TYPES` (Fivetran type -> `information_schema` data_type, the
-documented mapping); rows through `compare.TableComparer`, both sides streamed sorted by key.
+documented mapping) and the primary key against warehouse.db's; rows through `compare.TableComparer`, both
+sides streamed sorted by key.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def compare_table(
     result = TableResult(
         table=str(source), cratedb_table=str(ref), keyed=source.primary_key != (FIVETRAN_ID,)
     )
-    crate_columns = {column.name: column.data_type for column in reader.columns(ref)}
+    listing = reader.columns(ref)
+    crate_columns = {column.name: column.data_type for column in listing}
     if not crate_columns:
         result.problems.append(f"table {ref} does not exist in CrateDB")
         result.warehouse_rows = result.missing = warehouse.row_count(source)
@@ -82,6 +84,11 @@ def compare_table(
             result.problems.append(f"CrateDB has column {name!r}, which warehouse.db does not have")
     if SYNCED not in crate_columns:
         result.problems.append(f"CrateDB table {ref} has no {SYNCED} column")
+    crate_key = sorted(column.name for column in listing if column.primary_key)
+    if crate_key != sorted(source.primary_key):  # as a set: reflection reports key columns sorted by name
+        result.problems.append(
+            f"CrateDB table {ref} has the primary key {crate_key}, expected {sorted(source.primary_key)}"
+        )
 
     key = [] if not result.keyed else list(source.primary_key)
     others = [

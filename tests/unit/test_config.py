@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cratedb_destination.config import (
@@ -12,6 +15,11 @@ from cratedb_destination.config import (
     configuration_form,
     parse_configuration,
 )
+from sqlalchemy.dialects import registry
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchModuleError
+from sqlalchemy.util import compat
+from sqlalchemy_cratedb.dialect import CrateDialect
 
 
 def _field_names(fields: object) -> list[str]:
@@ -81,6 +89,16 @@ def test_password_never_in_repr() -> None:
         ({}, "Host"),
         ({"url": "ftp://h"}, "CrateDB URL"),
         ({"url": "http://h:4200/path"}, "CrateDB URL"),
+        ({"url": "https://h:4200/?sslmode=require"}, "crate://"),
+        ({"url": "crate://u:p@h:4200/doc"}, "must not contain a path"),
+        ({"url": "crate:///?schema=doc"}, "no host name"),
+        ({"url": "crate://h:abc/"}, "invalid port"),
+        ({"url": "crate://h:70000/"}, "invalid port"),
+        ({"url": "crate://h/?sslmode=verify"}, "sslmode' must be one of disable, allow"),
+        ({"url": "crate://h/?sslmode=require&sslmode=disable"}, "more than once"),
+        ({"url": "crate://h/?ssl=maybe"}, "'ssl' must be true or false"),
+        ({"url": "crate://h/?timeout=5&pool_size=2"}, "unsupported options 'pool_size', 'timeout'"),
+        ({"url": "crate+psycopg://h/"}, "http://, https:// or crate://"),
         ({"host": "h", "port": "http"}, "HTTP port"),
         ({"host": "h", "port": "70000"}, "HTTP port"),
         ({"host": "h", "tls": "maybe"}, "Use TLS"),
@@ -97,7 +115,16 @@ def test_bad_values_name_the_field(configuration: dict[str, str], names: str) ->
 
 
 def test_bad_values_never_echo_the_password() -> None:
-    for bad in ({"port": "x"}, {"tls": "x"}, {"url": "ftp://u:hunter2@h"}, {"ca_certificate": "eA=="}):
+    for bad in (
+        {"port": "x"},
+        {"tls": "x"},
+        {"url": "ftp://u:hunter2@h"},
+        {"ca_certificate": "eA=="},
+        {"url": "crate://u:hunter2@h/db"},
+        {"url": "crate://u:hunter2@h:x/"},
+        {"url": "crate://u:hunter2@h/?sslmode=hunter2"},
+        {"url": "crate://u:hunter2@h/?hunter=2&sslmode=no"},
+    ):
         with pytest.raises(ConfigurationError) as raised:
             parse_configuration({"host": "h", "password": "hunter2", **bad})
         assert "hunter2" not in str(raised.value)
@@ -151,3 +178,136 @@ def test_settings_are_hashable_cache_keys() -> None:
     assert first == parse_configuration({"host": "h", "password": "a"})
     assert hash(first) == hash(parse_configuration({"host": "h", "password": "a"}))
     assert first != parse_configuration({"host": "h", "password": "b"})
+
+
+# --------------------------------------------------------------------------------------------------
+# crate:// URLs (the SQLAlchemy form CrateDB users know from sqlalchemy-cratedb)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "server", "verify"),
+    [
+        ("crate://h", "http://h:4200", True),
+        ("crate://h:4300/", "http://h:4300", True),
+        ("crate://h/?sslmode=disable", "http://h:4200", True),
+        ("crate://h/?sslmode=allow", "https://h:4200", False),
+        ("crate://h/?sslmode=prefer", "https://h:4200", False),
+        ("crate://h/?sslmode=require", "https://h:4200", False),
+        ("crate://h/?sslmode=verify-ca", "https://h:4200", True),
+        ("crate://h/?sslmode=verify-full&schema=doc", "https://h:4200", True),
+        ("crate://h/?ssl=true", "https://h:4200", True),  # legacy option: TLS with verification
+        ("crate://h/?ssl=true&sslmode=disable", "http://h:4200", True),  # sslmode wins, as in the dialect
+        ("crate://h/?ssl=false&sslmode=require", "https://h:4200", False),
+        ("crate://[::1]:4201/?sslmode=verify-full", "https://[::1]:4201", True),
+        ("CRATE://h", "http://h:4200", True),
+    ],
+)
+def test_crate_url_servers_and_verification(url: str, server: str, verify: bool) -> None:
+    settings = parse_configuration({"url": url})
+    assert (settings.url, settings.verify_certificates) == (server, verify)
+    assert settings.uses_tls == server.startswith("https://")
+
+
+def test_crate_url_carries_credentials_and_form_fields_win() -> None:
+    settings = parse_configuration(
+        {"url": "crate://admin:s%40c%3Aret@cluster.cratedb.net:4200/?sslmode=require"}
+    )
+    assert (settings.username, settings.password) == ("admin", "s@c:ret")
+    assert "s@c:ret" not in repr(settings) and "admin:" not in settings.url
+    explicit = parse_configuration({"url": "crate://u:p@h/", "username": "other", "password": "pw"})
+    assert (explicit.username, explicit.password) == ("other", "pw")
+    anonymous = parse_configuration({"url": "crate://:@h/"})
+    assert (anonymous.username, anonymous.password) == (None, None)
+
+
+def test_tls_toggle_and_verify_toggle_combine_with_the_url() -> None:
+    """TLS is on when the URL or the toggle asks for it; verification is on unless the toggle or the
+    URL's sslmode (allow/prefer/require) turns it off."""
+    upgraded = parse_configuration({"url": "crate://h/", "tls": "true"})
+    assert (upgraded.url, upgraded.verify_certificates) == ("https://h:4200", True)
+    assert parse_configuration({"url": "crate://h/?sslmode=disable", "tls": "true"}).url == "https://h:4200"
+    # The form's default "true" does not bring back what the URL turned off ...
+    unverified = parse_configuration({"url": "crate://h/?sslmode=require", "verify_certificates": "true"})
+    assert unverified.verify_certificates is False
+    # ... and the toggle can turn verification off for any URL.
+    for url in ("crate://h/?sslmode=verify-full", "https://h:4200"):
+        assert parse_configuration({"url": url, "verify_certificates": "false"}).verify_certificates is False
+    assert parse_configuration({"url": "https://h:4200"}).verify_certificates is True
+
+
+class _RecordingDriver:
+    """Takes the place of the `crate.client` module in a dialect instance, so the test sees the arguments
+    the dialect would hand to `connect()` without opening a connection."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def connect(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def _dialect_connect_arguments(url: str) -> dict[str, Any]:
+    dialect = CrateDialect()
+    recorder = _RecordingDriver()
+    dialect.dbapi = recorder
+    args, kwargs = dialect.create_connect_args(make_url(url))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the legacy ssl=true option
+        dialect.connect(*args, **kwargs)
+    return recorder.calls[-1]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "crate://h",
+        "crate://u:p%40w@h:4300/?schema=fivetran",
+        "crate://u:pw@h/?sslmode=disable",
+        "crate://u:pw@h/?sslmode=allow",
+        "crate://u:pw@h/?sslmode=prefer",
+        "crate://u:pw@h:4200/?sslmode=require&schema=doc",
+        "crate://u:pw@h/?sslmode=verify-ca",
+        "crate://u:pw@h/?sslmode=verify-full",
+        "crate://u:pw@h/?ssl=true",
+        "crate://u:pw@h/?ssl=true&sslmode=require",
+    ],
+)
+def test_crate_url_is_read_like_the_dialect_reads_it(url: str) -> None:
+    """Same server, scheme, certificate verification and credentials as sqlalchemy-cratedb's own connect()."""
+    expected = _dialect_connect_arguments(url)
+    settings = parse_configuration({"url": url})
+    (server,) = expected["servers"]
+    assert settings.url == (server if "://" in server else f"http://{server}")
+    assert settings.verify_certificates is expected.get("verify_ssl_cert", True)  # the driver's default
+    assert (settings.username, settings.password) == (expected.get("username"), expected.get("password"))
+
+
+def test_a_path_fails_in_the_dialect_too() -> None:
+    """What the error message claims: the dialect passes the path as `database`, which connect() refuses
+    (before any network I/O)."""
+    dialect = CrateDialect()
+    dialect.dbapi = CrateDialect.import_dbapi()  # the real `crate.client`
+    args, kwargs = dialect.create_connect_args(make_url("crate://127.0.0.1:9/dbname"))
+    with pytest.raises(TypeError, match="database"):
+        dialect.connect(*args, **kwargs)
+    with pytest.raises(ConfigurationError, match="path"):
+        parse_configuration({"url": "crate://127.0.0.1:9/dbname"})
+
+
+@pytest.fixture()
+def without_entry_points(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQLAlchemy as in a PyInstaller binary: no package metadata, so no entry points, and the `crate`
+    dialect not registered by anyone."""
+    monkeypatch.setattr(compat, "importlib_metadata_get", lambda group: ())
+    monkeypatch.delitem(registry.impls, "crate", raising=False)
+    with pytest.raises(NoSuchModuleError):
+        registry.load("crate")  # the block works: the dialect cannot be found by name
+    yield
+
+
+@pytest.mark.usefixtures("without_entry_points")
+def test_crate_url_parses_without_entry_points() -> None:
+    """Parsing a crate:// URL loads no dialect, so the frozen destination needs no entry-point metadata."""
+    settings = parse_configuration({"url": "crate://u:pw@h:4200/?sslmode=verify-full"})
+    assert (settings.url, settings.verify_certificates, settings.username) == ("https://h:4200", True, "u")
