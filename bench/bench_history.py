@@ -21,14 +21,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
+from common import Stub, create_table, file_params, new_format, serve_in_process, table_definition, write_file
 from crate.client import connect
-from cratedb_destination.batch import UNMODIFIED, Cell, FileFormat
-from cratedb_destination.handlers import DestinationServicer
-from cratedb_destination.server import start_server
+from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
-from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from fivetran_proto import common_pb2, destination_sdk_pb2
 
 SCHEMA = "bench_history"
 COLUMNS = [
@@ -49,12 +46,7 @@ TMAX = "9999-12-31T23:59:59.999Z"
 
 
 def table_proto(name: str) -> Any:
-    table = common_pb2.Table(name=name)
-    for column_name, data_type, key in COLUMNS:
-        column = table.columns.add(name=column_name, type=data_type, primary_key=key)
-        if data_type == common_pb2.DECIMAL:
-            column.params.decimal.precision, column.params.decimal.scale = 18, 2
-    return table
+    return table_definition(name, COLUMNS, decimal=(18, 2))
 
 
 def initial(records: int) -> Iterator[list[Cell]]:
@@ -78,25 +70,15 @@ def deletes(records: int) -> Iterator[list[Cell]]:
 
 
 class Bench:
-    def __init__(self, emulator: Emulator, stub: Any, directory: Path) -> None:
+    def __init__(self, emulator: Emulator, stub: Stub, directory: Path) -> None:
         self.emulator = emulator
         self.stub = stub
         self.directory = directory
-        self.fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"))
-        self.params = destination_sdk_pb2.FileParams(
-            compression=destination_sdk_pb2.ZSTD,
-            encryption=destination_sdk_pb2.AES,
-            null_string=self.fmt.null_string,
-            unmodified_string=self.fmt.unmodified_string,
-        )
+        self.fmt = new_format()
         self.configuration = {"url": emulator.url}
-        self.counter = 0
 
     def file(self, columns: Sequence[str], rows: Iterator[Sequence[Cell]], keys: dict[str, bytes]) -> str:
-        self.counter += 1
-        path = str(self.directory / f"history_{self.counter}.csv.zst.aes")
-        keys[path] = new_key()
-        write_batch_file(path, columns, rows, fmt=self.fmt, key=keys[path])
+        path, keys[path] = write_file(self.directory, columns, rows, self.fmt)
         return path
 
     def batch(
@@ -112,7 +94,7 @@ class Bench:
             schema_name=SCHEMA,
             table=table,
             keys=keys,
-            file_params=self.params,
+            file_params=file_params(self.fmt),
             **paths,
         )
         self.emulator.reset_stats()
@@ -153,37 +135,28 @@ def main() -> int:
     parser.add_argument("--records", type=int, nargs="+", default=[2000, 20000])
     args = parser.parse_args()
     results: list[tuple[str, int, int, float, dict[str, Any]]] = []
-    servicer = DestinationServicer()
-    server, port = start_server(servicer=servicer)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    try:
-        with Emulator(host="127.0.0.1", port=0) as emulator, tempfile.TemporaryDirectory() as tmp:
-            bench = Bench(emulator, destination_sdk_pb2_grpc.DestinationConnectorStub(channel), Path(tmp))
-            for records in args.records:
-                name = f"versions_{records}"
-                table = table_proto(name)
-                created = bench.stub.CreateTable(
-                    destination_sdk_pb2.CreateTableRequest(
-                        configuration=bench.configuration, schema_name=SCHEMA, table=table
-                    )
-                )
-                assert created.success, created
-                files, seconds, stats = bench.batch(
-                    table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
-                )
-                results.append(("initial load", records, files, seconds, stats))
-                files, seconds, stats = bench.batch(
-                    table,
-                    earliest_start=[(KEYS, earliest(records))],
-                    update=[(NAMES, updates(records))],
-                    delete=[(["id", "_fivetran_end"], deletes(records))],
-                )
-                results.append(("earliest+update+delete", records, files, seconds, stats))
-                check(emulator.url, name, records)
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
+    with (
+        serve_in_process() as stub,
+        Emulator(host="127.0.0.1", port=0) as emulator,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        bench = Bench(emulator, stub, Path(tmp))
+        for records in args.records:
+            name = f"versions_{records}"
+            table = table_proto(name)
+            create_table(stub, bench.configuration, SCHEMA, table)
+            files, seconds, stats = bench.batch(
+                table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
+            )
+            results.append(("initial load", records, files, seconds, stats))
+            files, seconds, stats = bench.batch(
+                table,
+                earliest_start=[(KEYS, earliest(records))],
+                update=[(NAMES, updates(records))],
+                delete=[(["id", "_fivetran_end"], deletes(records))],
+            )
+            results.append(("earliest+update+delete", records, files, seconds, stats))
+            check(emulator.url, name, records)
 
     print(f"{'batch':<24} {'records':>8} {'files':>6} {'seconds':>8} {'HTTP req':>9}  statements")
     for step, records, files, seconds, stats in results:

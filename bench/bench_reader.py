@@ -15,10 +15,11 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
+from common import new_format, write_file
 from cratedb_destination.batch import FileFormat, open_batch
-from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 
 COLUMNS = ["id", "name", "amount", "created_at", "active", "quantity", "note", "_fivetran_synced"]
 PARQUET_TYPES = {
@@ -27,6 +28,11 @@ PARQUET_TYPES = {
     "active": pa.bool_(),
     "quantity": pa.int32(),
 }
+
+
+def parquet_types(kind: str) -> dict[str, pa.DataType] | None:
+    """Typed Parquet columns for a Parquet file (the others are strings), as Fivetran writes them."""
+    return PARQUET_TYPES if kind == "parquet" else None
 
 
 def rows(count: int) -> Iterator[tuple[str | None, ...]]:
@@ -67,12 +73,9 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as directory:
         for kind in args.formats.split(","):
-            fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"), kind)
-            key = new_key()
-            path = os.path.join(directory, f"bench.{kind}.zst.aes")
+            fmt = new_format(kind)
             started = time.perf_counter()
-            types = PARQUET_TYPES if kind == "parquet" else None
-            write_batch_file(path, COLUMNS, rows(args.rows), fmt=fmt, key=key, parquet_types=types)
+            path, key = write_file(Path(directory), COLUMNS, rows(args.rows), fmt, parquet_types(kind))
             written = time.perf_counter() - started
             runs = [measure(path, key, fmt, args.chunk) for _ in range(args.repeat)]
             if any(count != args.rows for count, _, _ in runs):

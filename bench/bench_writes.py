@@ -17,21 +17,24 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc
-import psutil
-from cratedb_destination.batch import UNMODIFIED, Cell, FileFormat
+from common import (
+    ServerProcess,
+    create_table,
+    new_format,
+    stub_for,
+    table_definition,
+    write_file,
+    write_request,
+)
+from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
-from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from fivetran_proto import common_pb2
 
 SCHEMA = "bench"
 COLUMNS = [
@@ -49,12 +52,7 @@ SYNCED = "2024-05-01T12:00:00.000Z"
 
 
 def table_proto(name: str) -> Any:
-    table = common_pb2.Table(name=name)
-    for column_name, data_type, key in COLUMNS:
-        column = table.columns.add(name=column_name, type=data_type, primary_key=key)
-        if data_type == common_pb2.DECIMAL:
-            column.params.decimal.precision, column.params.decimal.scale = 18, 4
-    return table
+    return table_definition(name, COLUMNS, decimal=(18, 4))
 
 
 def replace_rows(count: int, payload_bytes: int = 40) -> Iterator[list[Cell]]:
@@ -90,73 +88,12 @@ def delete_rows(count: int) -> Iterator[list[Cell]]:
         yield [str(i), None, None, None, None, None, SYNCED, None]
 
 
-class ServerProcess:
-    """The destination console script on a free port; RSS sampled in the background."""
-
-    def __init__(self) -> None:
-        script = Path(sys.executable).with_name("cratedb-fivetran-destination")
-        self.process = subprocess.Popen(
-            [str(script), "--port", "0", "--host", "127.0.0.1", "--log-level", "WARNING"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.port = self._await_port()
-        self.ps = psutil.Process(self.process.pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample, daemon=True)
-        self._sampler.start()
-
-    def _await_port(self) -> int:
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 30
-        # --log-level WARNING hides the INFO "listening" line; ask the OS instead.
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stdout.read()}")
-            try:
-                connections = psutil.Process(self.process.pid).net_connections(kind="tcp")
-            except psutil.Error:
-                connections = []
-            listening = [c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN]
-            if listening:
-                return int(listening[0])
-            time.sleep(0.05)
-        raise RuntimeError("server did not start listening")
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self.ps.memory_info().rss)
-            except psutil.Error:
-                return
-            time.sleep(0.02)
-
-    def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return float(times.user + times.system)
-
-    def rss(self) -> int:
-        return int(self.ps.memory_info().rss)
-
-    def reset_peak(self) -> None:
-        self.peak = self.rss()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def write_file(directory: Path, rows: Iterator[Sequence[Cell]], fmt: FileFormat) -> tuple[str, bytes]:
-    path = directory / f"{secrets.token_hex(6)}.csv.zst.aes"
-    key = new_key()
-    write_batch_file(str(path), NAMES, rows, fmt=fmt, key=key)
-    return str(path), key
+# One file of each kind: its rows by row count.
+FILE_KINDS: dict[str, Callable[[int], Iterator[list[Cell]]]] = {
+    "replace": replace_rows,
+    "update": update_rows,
+    "delete": delete_rows,
+}
 
 
 def main() -> int:
@@ -167,82 +104,42 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"))
-    params = destination_sdk_pb2.FileParams(
-        compression=destination_sdk_pb2.ZSTD,
-        encryption=destination_sdk_pb2.AES,
-        null_string=fmt.null_string,
-        unmodified_string=fmt.unmodified_string,
-    )
+    fmt = new_format()
     results: list[tuple[str, int, float, float, dict[str, Any]]] = []
     with Emulator(host="127.0.0.1", port=0) as emulator, tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         server = ServerProcess()
-        channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-        stub = destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
+        channel, stub = stub_for(server.port)
         configuration = {"url": emulator.url}
-        try:
-            bench_table = table_proto("events")
-            response = stub.CreateTable(
-                destination_sdk_pb2.CreateTableRequest(
-                    configuration=configuration, schema_name=SCHEMA, table=bench_table
-                )
-            )
-            assert response.success, response
 
-            def write(
-                kind: str, rows: Iterator[Sequence[Cell]], count: int, table: Any = bench_table
-            ) -> None:
-                path, key = write_file(directory, rows, fmt)
-                request = destination_sdk_pb2.WriteBatchRequest(
-                    configuration=configuration,
-                    schema_name=SCHEMA,
-                    table=table,
-                    keys={path: key},
-                    file_params=params,
-                    **{f"{kind}_files": [path]},
-                )
-                emulator.reset_stats()
-                cpu = server.cpu_seconds()
-                started = time.perf_counter()
-                answer = stub.WriteBatch(request, timeout=3600)
-                elapsed = time.perf_counter() - started
-                assert answer.success, answer
-                results.append((kind, count, elapsed, server.cpu_seconds() - cpu, emulator.stats()))
-                os.remove(path)
-
-            write("replace", replace_rows(args.rows), args.rows)
-            write("update", update_rows(args.rows), args.rows)
-            write("delete", delete_rows(args.rows), args.rows)
-
-            # Memory: one file of about --big-mb MB of CSV (random payloads, so it barely compresses).
-            big_table = table_proto("big")
-            stub.CreateTable(
-                destination_sdk_pb2.CreateTableRequest(
-                    configuration=configuration, schema_name=SCHEMA, table=big_table
-                )
-            )
-            row_bytes = 1100
-            big_rows = args.big_mb * 1_000_000 // row_bytes
-            path, key = write_file(directory, replace_rows(big_rows, payload_bytes=768), fmt)
-            file_mb = os.path.getsize(path) / 1e6
-            idle = server.rss()
-            server.reset_peak()
-            request = destination_sdk_pb2.WriteBatchRequest(
-                configuration=configuration,
-                schema_name=SCHEMA,
-                table=big_table,
-                keys={path: key},
-                file_params=params,
-                replace_files=[path],
-            )
+        def write(label: str, kind: str, file: tuple[str, bytes], count: int, table: Any) -> None:
+            """Send one file; record seconds, the destination's CPU seconds and the emulator's counts."""
+            request = write_request(configuration, SCHEMA, table, kind, file, fmt)
             emulator.reset_stats()
             cpu = server.cpu_seconds()
             started = time.perf_counter()
             answer = stub.WriteBatch(request, timeout=3600)
             elapsed = time.perf_counter() - started
             assert answer.success, answer
-            results.append(("replace (big)", big_rows, elapsed, server.cpu_seconds() - cpu, emulator.stats()))
+            results.append((label, count, elapsed, server.cpu_seconds() - cpu, emulator.stats()))
+            os.remove(file[0])
+
+        try:
+            events = table_proto("events")
+            create_table(stub, configuration, SCHEMA, events)
+            for kind, rows in FILE_KINDS.items():
+                write(kind, kind, write_file(directory, NAMES, rows(args.rows), fmt), args.rows, events)
+
+            # Memory: one file of about --big-mb MB of CSV (random payloads, so it barely compresses).
+            big_table = table_proto("big")
+            create_table(stub, configuration, SCHEMA, big_table)
+            row_bytes = 1100
+            big_rows = args.big_mb * 1_000_000 // row_bytes
+            big_file = write_file(directory, NAMES, replace_rows(big_rows, payload_bytes=768), fmt)
+            file_mb = os.path.getsize(big_file[0]) / 1e6
+            idle = server.rss()
+            server.reset_peak()
+            write("replace (big)", "replace", big_file, big_rows, big_table)
             peak = server.peak
         finally:
             channel.close()

@@ -4,9 +4,9 @@
     .venv/bin/python bench/run_all.py --quick    # CI size (well under a minute)
 
 Builds on the single-purpose scripts next to it: the reader figures use `bench_reader`'s rows and timing,
-the write figures `bench_writes`' table, rows and destination subprocess (the console script, as Fivetran
-starts it) against the in-process CrateDB emulator, which counts HTTP requests. Concurrency scaling runs
-1, 2, 4 and 8 WriteBatch calls at once, each on its own table.
+the write figures `bench_writes`' table and rows, sent to the destination subprocess of `common` (the
+console script, as Fivetran starts it) against the in-process CrateDB emulator, which counts HTTP requests.
+Concurrency scaling runs 1, 2, 4 and 8 WriteBatch calls at once, each on its own table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_reader
 import bench_writes
-import grpc
-from cratedb_destination.batch import FileFormat
+from common import ServerProcess, create_table, new_format, stub_for, write_file, write_request
 from cratedb_emulator import Emulator
-from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_proto import destination_sdk_pb2, destination_sdk_pb2_grpc
 
 SCHEMA = "bench_all"
 
@@ -81,13 +78,9 @@ def machine() -> str:
 def reader_figures(rows: int, directory: Path) -> list[Figure]:
     figures = []
     for kind in ("csv", "parquet"):
-        fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"), kind)
-        key = new_key()
-        path = str(directory / f"reader.{kind}.zst.aes")
-        types = bench_reader.PARQUET_TYPES if kind == "parquet" else None
-        write_batch_file(
-            path, bench_reader.COLUMNS, bench_reader.rows(rows), fmt=fmt, key=key, parquet_types=types
-        )
+        fmt = new_format(kind)
+        types = bench_reader.parquet_types(kind)
+        path, key = write_file(directory, bench_reader.COLUMNS, bench_reader.rows(rows), fmt, types)
         best = min(bench_reader.measure(path, key, fmt, 10_000)[1] for _ in range(2))
         figures.append(
             Figure(
@@ -108,42 +101,22 @@ def reader_figures(rows: int, directory: Path) -> list[Figure]:
 
 
 class WriteBench:
-    def __init__(self, emulator: Emulator, server: bench_writes.ServerProcess, directory: Path) -> None:
+    def __init__(self, emulator: Emulator, server: ServerProcess, directory: Path) -> None:
         self.emulator = emulator
         self.server = server
         self.directory = directory
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
-        self.stub = destination_sdk_pb2_grpc.DestinationConnectorStub(self.channel)
+        self.channel, self.stub = stub_for(server.port)
         self.configuration = {"url": emulator.url}
-        self.fmt = FileFormat("zstd", "aes", random_token("null"), random_token("unmod"))
-        self.params = destination_sdk_pb2.FileParams(
-            compression=destination_sdk_pb2.ZSTD,
-            encryption=destination_sdk_pb2.AES,
-            null_string=self.fmt.null_string,
-            unmodified_string=self.fmt.unmodified_string,
-        )
+        self.fmt = new_format()
 
     def create(self, name: str) -> Any:
         definition = bench_writes.table_proto(name)
-        response = self.stub.CreateTable(
-            destination_sdk_pb2.CreateTableRequest(
-                configuration=self.configuration, schema_name=SCHEMA, table=definition
-            )
-        )
-        if not response.success:
-            raise RuntimeError(f"CreateTable {name} failed: {response}")
+        create_table(self.stub, self.configuration, SCHEMA, definition)
         return definition
 
     def request(self, definition: Any, kind: str, rows: Iterator[Sequence[Any]]) -> Any:
-        path, key = bench_writes.write_file(self.directory, rows, self.fmt)
-        return destination_sdk_pb2.WriteBatchRequest(
-            configuration=self.configuration,
-            schema_name=SCHEMA,
-            table=definition,
-            keys={path: key},
-            file_params=self.params,
-            **{f"{kind}_files": [path]},
-        )
+        file = write_file(self.directory, bench_writes.NAMES, rows, self.fmt)
+        return write_request(self.configuration, SCHEMA, definition, kind, file, self.fmt)
 
     def send(self, request: Any) -> float:
         started = time.perf_counter()
@@ -155,13 +128,8 @@ class WriteBench:
 
     def kinds(self, rows: int) -> list[Figure]:
         definition = self.create("events")
-        generators: dict[str, Callable[[int], Iterator[Sequence[Any]]]] = {
-            "replace": bench_writes.replace_rows,
-            "update": bench_writes.update_rows,
-            "delete": bench_writes.delete_rows,
-        }
         figures = []
-        for kind, generate in generators.items():
+        for kind, generate in bench_writes.FILE_KINDS.items():
             request = self.request(definition, kind, generate(rows))
             self.emulator.reset_stats()
             elapsed = self.send(request)
@@ -214,7 +182,7 @@ class WriteBench:
 
 def write_figures(sizes: Sizes, directory: Path) -> list[Figure]:
     with Emulator(host="127.0.0.1", port=0) as emulator:
-        server = bench_writes.ServerProcess()
+        server = ServerProcess()
         bench = WriteBench(emulator, server, directory)
         try:
             idle = server.rss()

@@ -8,9 +8,9 @@ from typing import Any
 
 import grpc
 import pytest
-from crate_http import CrateHttp
 from cratedb_destination.batch import UNMODIFIED
-from destination_harness import SYNCED_1, SYNCED_2, Dest, dest_fixture, destination_server_fixture, ok, table  # noqa: F401
+from destination_harness import SYNCED_1, SYNCED_2, Dest, ok
+from destination_testkit import table
 
 pytestmark = pytest.mark.cratedb
 
@@ -21,15 +21,12 @@ ROWS = [[str(i), f"n{i}", SYNCED_1] for i in range(200)]
 
 
 @pytest.fixture()
-def faulty(dest: Dest, emulator: Any) -> Iterator[tuple[Dest, Any]]:
-    """`dest` pointed at a private emulator whose faults the test controls; retries kept short."""
-    dest.url = emulator.url
-    dest.configuration = {"url": emulator.url, "batch_size_rows": "50", "retry_budget_seconds": "30"}
-    with CrateHttp(emulator.url) as http:
-        dest.http = http
-        ok(dest.create(T))
-        yield dest, emulator
-        emulator.faults.clear()
+def faulty(emulator_dest: Dest, emulator: Any) -> Iterator[tuple[Dest, Any]]:
+    """A `Dest` on a private emulator whose faults the test controls; retries kept short."""
+    emulator_dest.configuration = {"url": emulator.url, "batch_size_rows": "50", "retry_budget_seconds": "30"}
+    ok(emulator_dest.create(T))
+    yield emulator_dest, emulator
+    emulator.faults.clear()
 
 
 def names(dest: Dest) -> list[str]:

@@ -6,7 +6,7 @@ import socket
 from typing import Any
 
 import pytest
-from destination_harness import Dest, dest_fixture, destination_server_fixture  # noqa: F401
+from destination_harness import Dest
 from fivetran_proto import common_pb2
 
 pytestmark = pytest.mark.cratedb
@@ -74,6 +74,34 @@ def test_wrong_password_fails_without_echoing_it(dest: Dest) -> None:
             dest, "permissions", {"url": secured.url, "username": "fivetran", "password": "right-pw"}
         )
         bad = run_test(dest, "connect", {"url": secured.url, "username": "fivetran", "password": "wrong-pw"})
+    assert good.WhichOneof("response") == "success", good.failure
+    assert bad.WhichOneof("response") == "failure"
+    assert "wrong-pw" not in bad.failure and "right-pw" not in bad.failure
+
+
+def _as_crate_url(http_url: str) -> str:
+    """The same server as a SQLAlchemy `crate://` URL (https keeps certificate verification)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(http_url)
+    query = "?sslmode=verify-full" if parts.scheme == "https" else ""
+    return f"crate://{parts.netloc}/{query}"
+
+
+def test_setup_tests_pass_with_a_crate_url(dest: Dest) -> None:
+    configuration = {**dest.configuration, "url": _as_crate_url(dest.configuration["url"])}
+    response = run_test(dest, "permissions", configuration)
+    assert response.WhichOneof("response") == "success", response.failure
+
+
+@pytest.mark.emulator_only
+def test_crate_url_credentials_are_used_and_never_echoed(dest: Dest) -> None:
+    from cratedb_emulator import Emulator
+
+    with Emulator(host="127.0.0.1", port=0, user="fivetran", password="right-pw") as secured:
+        address = secured.url.split("://", 1)[1]
+        good = run_test(dest, "connect", {"url": f"crate://fivetran:right-pw@{address}/?schema=doc"})
+        bad = run_test(dest, "connect", {"url": f"crate://fivetran:wrong-pw@{address}/"})
     assert good.WhichOneof("response") == "success", good.failure
     assert bad.WhichOneof("response") == "failure"
     assert "wrong-pw" not in bad.failure and "right-pw" not in bad.failure

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from destination_harness import SYNCED_1, SYNCED_2, Dest, dest_fixture, destination_server_fixture, ok, table  # noqa: F401
+from destination_harness import SYNCED_1, SYNCED_2, Dest, ok
+from destination_testkit import table
 from fivetran_proto import common_pb2
 
 pytestmark = pytest.mark.cratedb

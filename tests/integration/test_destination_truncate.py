@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 from cratedb_destination.batch import UNMODIFIED
-from destination_harness import Dest, dest_fixture, destination_server_fixture, ok, table  # noqa: F401
+from destination_harness import Dest, ok
+from destination_testkit import table
 
 pytestmark = pytest.mark.cratedb
 

@@ -11,16 +11,8 @@ from typing import Any
 import pytest
 from cratedb_destination import type_mapping as tm
 from cratedb_destination.batch import UNMODIFIED, FileFormat
-from destination_harness import (  # noqa: F401
-    SYNCED_1,
-    SYNCED_2,
-    SYNCED_3,
-    Dest,
-    dest_fixture,
-    destination_server_fixture,
-    ok,
-    table,
-)
+from destination_harness import SYNCED_1, SYNCED_2, SYNCED_3, Dest, ok
+from destination_testkit import table
 from fivetran_e2e.batch_writer import random_token
 
 pytestmark = pytest.mark.cratedb
@@ -414,12 +406,8 @@ def test_small_chunks_still_write_every_row(dest: Dest) -> None:
 
 
 @pytest.mark.emulator_only
-def test_bulk_requests_per_10000_rows(dest: Dest, emulator: Any) -> None:
-    dest.url = emulator.url
-    dest.configuration = {"url": emulator.url}
-    from crate_http import CrateHttp
-
-    dest.http = CrateHttp(emulator.url)
+def test_bulk_requests_per_10000_rows(emulator_dest: Dest, emulator: Any) -> None:
+    dest = emulator_dest
     ok(dest.create(T))
     n = 10_000
     emulator.reset_stats()

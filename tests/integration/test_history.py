@@ -3,21 +3,14 @@ guide, file-order robustness, missing records, truncate, replays and bulk reques
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from crate_http import CrateHttp, drop_schema_contents, ident
-from cratedb_destination.batch import UNMODIFIED, Cell
-from destination_harness import (  # noqa: F401
-    Dest,
-    dest_fixture,
-    destination_server_fixture,
-    ok,
-    table,
-)
-from fivetran_proto import destination_sdk_pb2
+from crate_http import ident
+from cratedb_destination.batch import UNMODIFIED
+from destination_harness import Dest, ok
+from destination_testkit import table
 
 pytestmark = pytest.mark.cratedb
 
@@ -39,60 +32,18 @@ DAY = 86_400_000
 T2, T3, T4, T5 = (f"2024-01-0{day}T00:00:00.000Z" for day in (2, 3, 4, 5))
 T2_MS, T3_MS, T4_MS, T5_MS = (1704067200000 + (day - 1) * DAY for day in (2, 3, 4, 5))
 
-Files = Sequence[tuple[Sequence[str], Sequence[Sequence[Cell]]]]
-
-
-def write_history(
-    dest: Dest,
-    definition: Any,
-    *,
-    earliest: Files = (),
-    replace: Files = (),
-    update: Files = (),
-    delete: Files = (),
-) -> Any:
-    """WriteHistoryBatch with one file per (columns, rows) entry of each kind."""
-    keys: dict[str, bytes] = {}
-
-    def paths(entries: Files) -> list[str]:
-        result = []
-        for columns, rows in entries:
-            path, key = dest.file(columns, rows)
-            if key is not None:
-                keys[path] = key
-            result.append(path)
-        return result
-
-    return dest.stub.WriteHistoryBatch(
-        destination_sdk_pb2.WriteHistoryBatchRequest(
-            configuration=dest.configuration,
-            schema_name=dest.schema,
-            table=definition,
-            keys=keys,
-            earliest_start_files=paths(earliest),
-            replace_files=paths(replace),
-            update_files=paths(update),
-            delete_files=paths(delete),
-            file_params=dest.file_params(),
-        )
-    )
-
 
 def contents(
     dest: Dest, name: str = "guide", columns: Sequence[str] = ALL, order: Sequence[str] = KEYS
 ) -> list[list[Any]]:
-    dest.http.refresh(ident(dest.schema, name))
-    select = ", ".join(ident(c) for c in columns)
-    ordering = ", ".join(ident(c) for c in order)
-    return dest.http.run(f"SELECT {select} FROM {ident(dest.schema, name)} ORDER BY {ordering}").rows
+    return dest.rows(name, columns, order)
 
 
 def guide_start(dest: Dest) -> None:
     """The guide's destination rows: (1, pqr, 2, T2) and (2, mno, 3, T2), both active."""
     ok(dest.create(GUIDE))
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             GUIDE,
             earliest=[(KEYS, [["1", T2], ["2", T2]])],
             replace=[
@@ -132,26 +83,22 @@ GUIDE_RESULT = [
 
 def test_worked_example_of_the_history_mode_guide(dest: Dest) -> None:
     guide_start(dest)
-    ok(write_history(dest, GUIDE, **GUIDE_UPDATE))
+    ok(dest.write_history(GUIDE, **GUIDE_UPDATE))
     assert contents(dest) == GUIDE_RESULT
 
 
 def test_worked_example_replayed_twice_is_identical(dest: Dest) -> None:
     guide_start(dest)
-    ok(write_history(dest, GUIDE, **GUIDE_UPDATE))
-    ok(write_history(dest, GUIDE, **GUIDE_UPDATE))
-    ok(write_history(dest, GUIDE, **GUIDE_UPDATE))
+    ok(dest.write_history(GUIDE, **GUIDE_UPDATE))
+    ok(dest.write_history(GUIDE, **GUIDE_UPDATE))
+    ok(dest.write_history(GUIDE, **GUIDE_UPDATE))
     assert contents(dest) == GUIDE_RESULT
 
 
 def test_update_rows_are_completed_in_start_order_whatever_the_file_order(dest: Dest) -> None:
     guide_start(dest)
     ((columns, rows),) = GUIDE_UPDATE["update"]
-    ok(
-        write_history(
-            dest, GUIDE, earliest=GUIDE_UPDATE["earliest"], update=[(columns, list(reversed(rows)))]
-        )
-    )
+    ok(dest.write_history(GUIDE, earliest=GUIDE_UPDATE["earliest"], update=[(columns, list(reversed(rows)))]))
     assert contents(dest) == GUIDE_RESULT
 
 
@@ -161,8 +108,8 @@ def test_update_rows_split_over_files_and_chunks(dest: Dest) -> None:
     guide_start(dest)
     ((columns, rows),) = GUIDE_UPDATE["update"]
     ok(
-        write_history(
-            dest, GUIDE, earliest=GUIDE_UPDATE["earliest"], update=[(columns, [row]) for row in rows]
+        dest.write_history(
+            GUIDE, earliest=GUIDE_UPDATE["earliest"], update=[(columns, [row]) for row in rows]
         )
     )
     assert contents(dest) == GUIDE_RESULT
@@ -172,8 +119,7 @@ def test_update_completes_from_a_version_of_the_same_batch(dest: Dest) -> None:
     """A record first seen in this batch: its replace-file version is the previous version of its update."""
     guide_start(dest)
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             GUIDE,
             earliest=[(KEYS, [["3", T3]])],
             replace=[(ALL, [["3", "new", "7", SYNC_2, T3, "2024-01-03T23:59:59.999Z", "false"]])],
@@ -189,8 +135,7 @@ def test_update_completes_from_a_version_of_the_same_batch(dest: Dest) -> None:
 def test_update_of_a_missing_record_is_ignored(dest: Dest) -> None:
     guide_start(dest)
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             GUIDE,
             earliest=[(KEYS, [["9", T3]])],
             update=[(ALL, [["9", "ghost", UNMODIFIED, SYNC_2, T3, TMAX, "true"]])],
@@ -204,15 +149,15 @@ def test_delete_closes_the_active_version_and_keeps_synced(dest: Dest) -> None:
     delete = [
         (ALL, [["1", None, None, SYNC_2, None, T4, "false"], ["7", None, None, SYNC_2, None, T4, "false"]])
     ]
-    ok(write_history(dest, GUIDE, delete=delete))
+    ok(dest.write_history(GUIDE, delete=delete))
     expected = [
         [1, "pqr", 2, SYNC_1_MS, T2_MS, T4_MS, False],
         [2, "mno", 3, SYNC_1_MS, T2_MS, TMAX_MS, True],
     ]
     assert contents(dest) == expected
     # A record without an active version: nothing to close, so a replay changes nothing.
-    ok(write_history(dest, GUIDE, delete=delete))
-    ok(write_history(dest, GUIDE, delete=[(["id", "_fivetran_end"], [["1", T5]])]))
+    ok(dest.write_history(GUIDE, delete=delete))
+    ok(dest.write_history(GUIDE, delete=[(["id", "_fivetran_end"], [["1", T5]])]))
     assert contents(dest) == expected
 
 
@@ -230,21 +175,20 @@ def test_earliest_start_replaces_versions_of_a_replayed_upsert(dest: Dest) -> No
             )
         ],
     )
-    ok(write_history(dest, GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
     first = contents(dest)
     assert first[:3] == [
         [1, "pqr", 2, SYNC_1_MS, T2_MS, T3_MS - 1, False],
         [1, "v3", 3, SYNC_2_MS, T3_MS, T4_MS - 1, False],
         [1, "v4", 4, SYNC_2_MS, T4_MS, TMAX_MS, True],
     ]
-    ok(write_history(dest, GUIDE, **batch))
-    ok(write_history(dest, GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
     assert contents(dest) == first
     # A later batch starting earlier than versions in the table removes them (they overlap the batch).
     # Step 1b closes only an active version: "v3" was closed already and keeps its end (protocol §5.4).
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             GUIDE,
             earliest=[(KEYS, [["1", "2024-01-03T12:00:00.000Z"]])],
             replace=[(ALL, [["1", "v3b", "5", SYNC_2, "2024-01-03T12:00:00.000Z", TMAX, "true"]])],
@@ -274,10 +218,10 @@ def test_earliest_start_replaces_versions_of_a_replayed_upsert(dest: Dest) -> No
 )
 def test_each_batch_kind_replayed_twice_is_identical(dest: Dest, batch: dict[str, Any]) -> None:
     guide_start(dest)
-    ok(write_history(dest, GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
     first = contents(dest)
-    ok(write_history(dest, GUIDE, **batch))
-    ok(write_history(dest, GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
+    ok(dest.write_history(GUIDE, **batch))
     assert contents(dest) == first
 
 
@@ -290,8 +234,7 @@ def test_truncate_then_update_and_delete_of_a_history_table(dest: Dest) -> None:
     ok(dest.truncate("guide", dt.datetime(2024, 2, 1, 12, tzinfo=dt.timezone.utc)))
     assert contents(dest) == []
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             GUIDE,
             earliest=[(KEYS, [["1", T3], ["3", T3]])],
             update=[(ALL, [["1", "ignored", UNMODIFIED, SYNC_2, T3, TMAX, "true"]])],
@@ -337,8 +280,7 @@ def test_unmodified_values_of_every_kind_are_carried_over_exactly(dest: Dest) ->
              "1900-01-01T00:00:00", "2299-12-31T23:59:59.999Z", '{"a": [1, 2]}', "AAEC", "n1",
              SYNC_1, T2, TMAX, "true"]  # fmt: skip
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             TYPED,
             earliest=[(TYPED_KEYS, [["eu", "2024-01-01", T2]])],
             replace=[(TYPED_COLUMNS, [first])],
@@ -346,8 +288,8 @@ def test_unmodified_values_of_every_kind_are_carried_over_exactly(dest: Dest) ->
     )
     second = ["eu", "2024-01-01", *[UNMODIFIED] * 7, "n2", SYNC_2, T3, TMAX, "true"]
     batch = dict(earliest=[(TYPED_KEYS, [["eu", "2024-01-01", T3]])], update=[(TYPED_COLUMNS, [second])])
-    ok(write_history(dest, TYPED, **batch))
-    ok(write_history(dest, TYPED, **batch))
+    ok(dest.write_history(TYPED, **batch))
+    ok(dest.write_history(TYPED, **batch))
     read = ["region", "day", "amount::TEXT", "ratio", "big", "seen", "at", "doc", "blob", "note",
             "_fivetran_start", "_fivetran_end", "_fivetran_active"]  # fmt: skip
     dest.http.refresh(ident(dest.schema, "typed"))
@@ -386,22 +328,20 @@ def test_keyless_table_uses_fivetran_id_as_record_key(dest: Dest) -> None:
     ]
     id_keys = ["_fivetran_id", "_fivetran_start"]
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             KEYLESS,
             earliest=[(id_keys, [["k1", T2]])],
             replace=[(columns, [["a", "k1", SYNC_1, T2, TMAX, "true"]])],
         )
     )
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             KEYLESS,
             earliest=[(id_keys, [["k1", T3]])],
             update=[(columns, [["b", "k1", SYNC_2, T3, TMAX, "true"]])],
         )
     )
-    ok(write_history(dest, KEYLESS, delete=[(columns, [[None, "k1", SYNC_2, None, T4, "false"]])]))
+    ok(dest.write_history(KEYLESS, delete=[(columns, [[None, "k1", SYNC_2, None, T4, "false"]])]))
     assert contents(
         dest,
         "keyless",
@@ -415,86 +355,71 @@ def test_keyless_table_uses_fivetran_id_as_record_key(dest: Dest) -> None:
 
 def test_bad_input_is_a_task_naming_the_file_or_table(dest: Dest) -> None:
     guide_start(dest)
-    response = write_history(dest, GUIDE, update=[(["id", "name"], [["1", "x"]])])
+    response = dest.write_history(GUIDE, update=[(["id", "name"], [["1", "x"]])])
     assert response.WhichOneof("response") == "task"
     assert "update file" in response.task.message and "_fivetran_start" in response.task.message
-    response = write_history(dest, GUIDE, delete=[(["id"], [["1"]])])
+    response = dest.write_history(GUIDE, delete=[(["id"], [["1"]])])
     assert "delete file" in response.task.message and "_fivetran_end" in response.task.message
-    response = write_history(dest, GUIDE, earliest=[(KEYS, [["1", None]])])
+    response = dest.write_history(GUIDE, earliest=[(KEYS, [["1", None]])])
     assert "earliest_start file" in response.task.message and "row 1" in response.task.message
     live = table("live", [("id", "INT", True), ("_fivetran_synced", "UTC_DATETIME")])
     ok(dest.create(live))
-    response = write_history(dest, live, replace=[(["id", "_fivetran_synced"], [["1", SYNC_1]])])
+    response = dest.write_history(live, replace=[(["id", "_fivetran_synced"], [["1", SYNC_1]])])
     assert "not a history-mode table" in response.task.message
     # The server keeps serving.
-    ok(write_history(dest, GUIDE, **GUIDE_UPDATE))
-
-
-@contextlib.contextmanager
-def private_dest(destination_server: Any, emulator: Any, schema: str, tmp_path: Any) -> Iterator[Dest]:
-    """A `Dest` on a private emulator, for statistics and fault injection."""
-    stub, servicer = destination_server
-    with CrateHttp(emulator.url) as http:
-        yield Dest(stub, servicer, emulator.url, schema, tmp_path, http, configuration={"url": emulator.url})
-        drop_schema_contents(http, schema)
+    ok(dest.write_history(GUIDE, **GUIDE_UPDATE))
 
 
 @pytest.mark.emulator_only
-def test_history_batches_are_bulk(
-    destination_server: Any, emulator: Any, unique_schema: str, tmp_path: Any
-) -> None:
+def test_history_batches_are_bulk(emulator_dest: Dest, emulator: Any) -> None:
     """A batch of 300 records costs a handful of requests per file kind, not one per row."""
-    with private_dest(destination_server, emulator, unique_schema, tmp_path) as own:
-        guide_start(own)
-        ids = [str(n) for n in range(3, 303)]
-        ok(
-            write_history(
-                own,
-                GUIDE,
-                earliest=[(KEYS, [[i, T3] for i in ids])],
-                replace=[
-                    (ALL, [[i, "r", "1", SYNC_2, T3, "2024-01-03T23:59:59.999Z", "false"] for i in ids])
-                ],
-            )
+    guide_start(emulator_dest)
+    ids = [str(n) for n in range(3, 303)]
+    ok(
+        emulator_dest.write_history(
+            GUIDE,
+            earliest=[(KEYS, [[i, T3] for i in ids])],
+            replace=[(ALL, [[i, "r", "1", SYNC_2, T3, "2024-01-03T23:59:59.999Z", "false"] for i in ids])],
         )
-        emulator.reset_stats()
-        ok(
-            write_history(
-                own,
-                GUIDE,
-                earliest=[(KEYS, [[i, T4] for i in ids])],
-                update=[(ALL, [[i, UNMODIFIED, "2", SYNC_2, T4, TMAX, "true"] for i in ids])],
-                delete=[(ALL, [[i, None, None, SYNC_2, None, T5, "false"] for i in ids])],
-            )
+    )
+    emulator.reset_stats()
+    ok(
+        emulator_dest.write_history(
+            GUIDE,
+            earliest=[(KEYS, [[i, T4] for i in ids])],
+            update=[(ALL, [[i, UNMODIFIED, "2", SYNC_2, T4, TMAX, "true"] for i in ids])],
+            delete=[(ALL, [[i, None, None, SYNC_2, None, T5, "false"] for i in ids])],
         )
-        stats = emulator.stats()
-        # earliest_start: refresh, delete, refresh, close; update: refresh, 2 lookups, upsert; delete:
-        # refresh, close; final refresh.
-        assert stats["http_requests"] <= 15, stats
-        assert stats["bulk_rows"] == 4 * 300, stats
-        rows = contents(own)
-        assert len(rows) == 2 + 2 * 300
-        assert rows[-1] == [302, "r", 2, SYNC_2_MS, T4_MS, T5_MS, False]
+    )
+    stats = emulator.stats()
+    # earliest_start: refresh, delete, refresh, close; update: refresh, 2 lookups, upsert; delete:
+    # refresh, close; final refresh.
+    assert stats["http_requests"] <= 15, stats
+    assert stats["bulk_rows"] == 4 * 300, stats
+    rows = contents(emulator_dest)
+    assert len(rows) == 2 + 2 * 300
+    assert rows[-1] == [302, "r", 2, SYNC_2_MS, T4_MS, T5_MS, False]
 
 
 @pytest.mark.emulator_only
 def test_failed_rows_are_a_task_and_transient_failures_are_retried(
-    destination_server: Any, emulator: Any, unique_schema: str, tmp_path: Any
+    emulator_dest: Dest, emulator: Any
 ) -> None:
-    with private_dest(destination_server, emulator, unique_schema, tmp_path) as own:
-        guide_start(own)
-        emulator.faults.bulk_row_failure(
-            row_share=1.0,
-            statements=["UPDATE"],
-            times=1,
-            error_code=4000,
-            error_message="rejected for the test",
-        )
-        response = write_history(own, GUIDE, delete=[(ALL, [["1", None, None, SYNC_2, None, T4, "false"]])])
-        assert response.WhichOneof("response") == "task"
-        assert "delete file" in response.task.message and "row 1" in response.task.message
-        emulator.faults.clear()
-        emulator.faults.http_503(statements=["UPDATE", "DELETE", "SELECT", "INSERT"], probability=0.3)
-        ok(write_history(own, GUIDE, **GUIDE_UPDATE))
-        emulator.faults.clear()
-        assert contents(own) == GUIDE_RESULT
+    guide_start(emulator_dest)
+    emulator.faults.bulk_row_failure(
+        row_share=1.0,
+        statements=["UPDATE"],
+        times=1,
+        error_code=4000,
+        error_message="rejected for the test",
+    )
+    response = emulator_dest.write_history(
+        GUIDE, delete=[(ALL, [["1", None, None, SYNC_2, None, T4, "false"]])]
+    )
+    assert response.WhichOneof("response") == "task"
+    assert "delete file" in response.task.message and "row 1" in response.task.message
+    emulator.faults.clear()
+    emulator.faults.http_503(statements=["UPDATE", "DELETE", "SELECT", "INSERT"], probability=0.3)
+    ok(emulator_dest.write_history(GUIDE, **GUIDE_UPDATE))
+    emulator.faults.clear()
+    assert contents(emulator_dest) == GUIDE_RESULT

@@ -7,26 +7,9 @@ from typing import Any
 
 import pytest
 from cratedb_destination.batch import UNMODIFIED
-from destination_harness import (  # noqa: F401
-    Dest,
-    dest_fixture,
-    destination_server_fixture,
-    ok,
-    table,
-)
-from test_history import (
-    SYNC_1,
-    SYNC_2,
-    SYSTEM,
-    T2,
-    T3,
-    T4,
-    T5,
-    TMAX,
-    contents,
-    private_dest,
-    write_history,
-)
+from destination_harness import Dest, ok
+from destination_testkit import table
+from test_history import SYNC_1, SYNC_2, SYSTEM, T2, T3, T4, T5, TMAX
 
 pytestmark = pytest.mark.cratedb
 
@@ -36,25 +19,19 @@ PAIR_COLUMNS = [c.name for c in PAIRS.columns]
 PAIR_KEYS = ["a", "b", "_fivetran_start"]
 
 
-def version(dest: Dest, name: str, columns: list[str], keys: list[str]) -> list[list[Any]]:
-    return contents(dest, name, columns, keys)
-
-
 def test_composite_keys_ignore_combinations_nobody_asked_for(dest: Dest) -> None:
     """Matching a and b against arrays also finds (1, 1) and (2, 2): they must stay untouched."""
     ok(dest.create(PAIRS))
     pairs = [("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             PAIRS,
             earliest=[(PAIR_KEYS, [[a, b, T2] for a, b in pairs])],
             replace=[(PAIR_COLUMNS, [[a, b, f"v{a}{b}", "1", SYNC_1, T2, TMAX, "true"] for a, b in pairs])],
         )
     )
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             PAIRS,
             earliest=[(PAIR_KEYS, [["1", "2", T3], ["2", "1", T3]])],
             update=[
@@ -68,7 +45,7 @@ def test_composite_keys_ignore_combinations_nobody_asked_for(dest: Dest) -> None
             ],
         )
     )
-    rows = version(dest, "pairs", ["a", "b", "v", "n", "_fivetran_active"], PAIR_KEYS)
+    rows = dest.rows("pairs", ["a", "b", "v", "n", "_fivetran_active"], PAIR_KEYS)
     assert rows == [
         [1, 1, "v11", 1, True],
         [1, 2, "v12", 1, False],
@@ -86,8 +63,7 @@ def test_versions_written_between_a_records_rows_are_found(dest: Dest) -> None:
     columns = [c.name for c in guide.columns]
     ok(dest.create(guide))
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             guide,
             earliest=[(["id", "_fivetran_start"], [["1", T2], ["2", T2]])],
             replace=[
@@ -102,8 +78,7 @@ def test_versions_written_between_a_records_rows_are_found(dest: Dest) -> None:
         )
     )
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             guide,
             earliest=[(["id", "_fivetran_start"], [["1", T3], ["2", T3]])],
             replace=[(columns, [["1", "replaced", "7", SYNC_2, T4, "2024-01-04T23:59:59.999Z", "false"]])],
@@ -119,7 +94,7 @@ def test_versions_written_between_a_records_rows_are_found(dest: Dest) -> None:
             ],
         )
     )
-    assert version(dest, "guide", ["id", "name", "qty", "_fivetran_start"], ["id", "_fivetran_start"]) == [
+    assert dest.rows("guide", ["id", "name", "qty", "_fivetran_start"], ["id", "_fivetran_start"]) == [
         [1, "one", 1, 1704153600000],
         [1, "one", 3, 1704240000000],
         [1, "replaced", 7, 1704326400000],
@@ -135,8 +110,7 @@ def test_floating_point_record_keys_use_per_record_lookups(dest: Dest) -> None:
     keys = ["x", "_fivetran_start"]
     ok(dest.create(measured))
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             measured,
             earliest=[(keys, [["0.5", T2], ["1e300", T2]])],
             replace=[
@@ -151,8 +125,7 @@ def test_floating_point_record_keys_use_per_record_lookups(dest: Dest) -> None:
         )
     )
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             measured,
             earliest=[(keys, [["0.5", T3], ["1e300", T3]])],
             update=[
@@ -166,7 +139,7 @@ def test_floating_point_record_keys_use_per_record_lookups(dest: Dest) -> None:
             ],
         )
     )
-    rows = version(dest, "measured", ["x", "v", "n", "_fivetran_active"], keys)
+    rows = dest.rows("measured", ["x", "v", "n", "_fivetran_active"], keys)
     assert rows == [
         [0.5, "half", 1, False],
         [0.5, "half", 10, True],
@@ -177,25 +150,23 @@ def test_floating_point_record_keys_use_per_record_lookups(dest: Dest) -> None:
 
 @pytest.mark.emulator_only
 def test_an_update_chunk_looks_up_previous_versions_in_two_statements(
-    destination_server: Any, emulator: Any, unique_schema: str, tmp_path: Any
+    emulator_dest: Dest, emulator: Any
 ) -> None:
     guide = table("guide", [("id", "LONG", True), ("name", "STRING"), ("qty", "INT"), *SYSTEM])
     columns = [c.name for c in guide.columns]
     ids = [str(n) for n in range(1500)]
-    with private_dest(destination_server, emulator, unique_schema, tmp_path) as own:
-        ok(own.create(guide))
-        ok(
-            write_history(
-                own,
-                guide,
-                earliest=[(["id", "_fivetran_start"], [[i, T2] for i in ids])],
-                replace=[(columns, [[i, f"n{i}", "1", SYNC_1, T2, TMAX, "true"] for i in ids])],
-            )
+    ok(emulator_dest.create(guide))
+    ok(
+        emulator_dest.write_history(
+            guide,
+            earliest=[(["id", "_fivetran_start"], [[i, T2] for i in ids])],
+            replace=[(columns, [[i, f"n{i}", "1", SYNC_1, T2, TMAX, "true"] for i in ids])],
         )
-        emulator.reset_stats()
-        update = [[i, UNMODIFIED, "2", SYNC_2, T3, TMAX, "true"] for i in ids]
-        ok(write_history(own, guide, update=[(columns, update)]))
-        assert emulator.stats()["statements"]["SELECT"] == 2
-        rows = version(own, "guide", ["id", "name", "qty"], ["id", "_fivetran_start"])
-        assert rows[-2:] == [[1499, "n1499", 1], [1499, "n1499", 2]]
-        assert len(rows) == 3000
+    )
+    emulator.reset_stats()
+    update = [[i, UNMODIFIED, "2", SYNC_2, T3, TMAX, "true"] for i in ids]
+    ok(emulator_dest.write_history(guide, update=[(columns, update)]))
+    assert emulator.stats()["statements"]["SELECT"] == 2
+    rows = emulator_dest.rows("guide", ["id", "name", "qty"], ["id", "_fivetran_start"])
+    assert rows[-2:] == [[1499, "n1499", 1], [1499, "n1499", 2]]
+    assert len(rows) == 3000

@@ -14,18 +14,10 @@ from typing import Any
 import pytest
 from crate_http import ident
 from cratedb_destination.batch import UNMODIFIED
-from destination_harness import (  # noqa: F401
-    SYNCED_1,
-    SYNCED_2,
-    Dest,
-    dest_fixture,
-    destination_server_fixture,
-    ok,
-    table,
-)
+from destination_harness import SYNCED_1, SYNCED_2, Dest, ok
+from destination_testkit import table
 from fivetran_proto import common_pb2
 from fivetran_proto import destination_sdk_pb2 as pb
-from test_history import write_history
 
 pytestmark = pytest.mark.cratedb
 
@@ -113,8 +105,7 @@ def test_long_values_in_history_batches(dest: Dest, rebuilds: Any) -> None:
     ok(dest.create(HISTORY))
     described = dest.describe("notes_history")
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             HISTORY,
             earliest=[(["id", "_fivetran_start"], [["1", T1]])],
             replace=[(HISTORY_NAMES, [["1", "short", "1", SYNCED_1, T1, TMAX, "true"]])],
@@ -122,8 +113,7 @@ def test_long_values_in_history_batches(dest: Dest, rebuilds: Any) -> None:
     )
     first, second = long_text("v2"), long_text("v3")
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             HISTORY,
             earliest=[(["id", "_fivetran_start"], [["1", T2]])],
             update=[(HISTORY_NAMES, [["1", first, UNMODIFIED, SYNCED_2, T2, TMAX, "true"]])],
@@ -131,8 +121,7 @@ def test_long_values_in_history_batches(dest: Dest, rebuilds: Any) -> None:
     )
     assert len(switches(rebuilds)) == 1
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             HISTORY,
             earliest=[(["id", "_fivetran_start"], [["1", T3]])],
             update=[(HISTORY_NAMES, [["1", second, "3", SYNCED_2, T3, TMAX, "true"]])],
@@ -224,8 +213,7 @@ def test_sync_mode_migration_and_rename_keep_the_unlimited_storage(dest: Dest, r
     ok(dest.create(HISTORY))
     value = long_text("latest")
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             HISTORY,
             earliest=[(["id", "_fivetran_start"], [["1", T1]])],
             replace=[(HISTORY_NAMES, [["1", value, "1", SYNCED_1, T1, TMAX, "true"]])],

@@ -9,16 +9,10 @@ from typing import Any
 import pytest
 from crate_http import ident
 from cratedb_destination.batch import UNMODIFIED
-from destination_harness import (  # noqa: F401
-    Dest,
-    dest_fixture,
-    destination_server_fixture,
-    ok,
-    table,
-)
+from destination_harness import Dest, ok
+from destination_testkit import table
 from fivetran_proto import common_pb2
 from fivetran_proto import destination_sdk_pb2 as pb
-from test_history import write_history
 
 pytestmark = pytest.mark.cratedb
 
@@ -109,8 +103,7 @@ def history_start(dest: Dest) -> None:
     """Record 1: two versions; record 2: one active version; record 3: deleted (closed)."""
     ok(dest.create(HISTORY))
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             HISTORY,
             earliest=[(["id", "_fivetran_start"], [["1", V1], ["2", V1], ["3", V1]])],
             replace=[
@@ -414,8 +407,7 @@ def test_soft_delete_to_history_then_history_batches(dest: Dest) -> None:
     definition = table("soft", [(c[0], c[1], c[2], c[3]) for c in history])
     columns = [c[0] for c in history]
     ok(
-        write_history(
-            dest,
+        dest.write_history(
             definition,
             earliest=[(["id", "_fivetran_start"], [["1", "2024-03-01T00:00:00.000Z"]])],
             update=[(columns, [["1", "uno", *[UNMODIFIED] * 3, "2024-03-01T00:00:00.000Z", TMAX, "true"]])],

@@ -7,24 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cratedb_destination.handlers import DestinationServicer
-from cratedb_destination.server import start_server
+from crate_http import drop_schema_contents
+from destination_testkit import destination_stub_fixture  # noqa: F401 - the `destination_stub` fixture
 from fivetran_proto import destination_sdk_pb2_grpc
-from reliability_support import Dest, stub_for
-
-
-@pytest.fixture(scope="module")
-def destination_stub() -> Iterator[destination_sdk_pb2_grpc.DestinationConnectorStub]:
-    """The destination served in this process over real gRPC, one per test module."""
-    servicer = DestinationServicer()
-    server, port = start_server("127.0.0.1", 0, servicer=servicer)
-    channel, stub = stub_for(port)
-    try:
-        yield stub
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
+from reliability_support import Dest
 
 
 @pytest.fixture()
@@ -40,5 +26,5 @@ def dest(
         yield client
     finally:
         with contextlib.suppress(Exception):
-            client.reader.drop_schema(unique_schema)
+            drop_schema_contents(client.reader, unique_schema)
         client.reader.close()

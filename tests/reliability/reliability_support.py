@@ -1,5 +1,5 @@
-"""Shared helpers of the reliability suite: a gRPC-driving client, batch files built byte by byte, raw
-CrateDB reads, the destination as a subprocess, and a TLS front for the emulator.
+"""Helpers of the reliability suite on top of `destination_testkit`: answers classified as `Outcome`s,
+batch files built byte by byte, the destination as a subprocess, and a TLS front for the emulator.
 
 Batch files come in two flavours: `Dest.batch` writes a correct file exactly as Fivetran's core does
 (CSV -> zstd -> AES-256-CBC, via `fivetran_e2e.batch_writer`), while `encode` assembles arbitrary bytes
@@ -12,8 +12,6 @@ import contextlib
 import datetime as dt
 import gzip
 import ipaddress
-import itertools
-import json
 import os
 import secrets
 import select
@@ -24,85 +22,29 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import psutil
-import urllib3
 import zstandard
+from crate_http import CrateHttp
 from cratedb_destination.batch import Cell, FileFormat
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
-from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from destination_testkit import BatchRef, DestinationClient, stub_for
+from fivetran_e2e.batch_writer import new_key
+from fivetran_proto import destination_sdk_pb2
 
-MAX_MESSAGE = 134_217_728
-CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE),
-    ("grpc.max_send_message_length", MAX_MESSAGE),
-]
 SYNCED = "2024-03-01T10:00:00.000Z"
 SYNCED_LATER = "2024-03-02T10:00:00.000Z"
 # A row value that must never show up in a log line or an error message.
 ROW_SECRET = "ROWVALUE-9f2c"
-
-ColumnDef = tuple[Any, ...]  # (name, TYPE NAME[, primary key[, params]])
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Protobuf shorthands
-# ---------------------------------------------------------------------------------------------------------
-
-
-def column(name: str, type_name: str | int, primary_key: bool = False, params: Any = None) -> Any:
-    data_type: Any = common_pb2.DataType.Value(type_name) if isinstance(type_name, str) else type_name
-    proto = common_pb2.Column(name=name, type=data_type, primary_key=primary_key)
-    if isinstance(params, tuple):
-        proto.params.decimal.precision, proto.params.decimal.scale = params
-    elif isinstance(params, int):
-        proto.params.string_byte_length = params
-    return proto
-
-
-def table(name: str, columns: Sequence[ColumnDef]) -> Any:
-    return common_pb2.Table(name=name, columns=[column(*spec) for spec in columns])
-
-
-def names(columns: Sequence[ColumnDef]) -> list[str]:
-    return [spec[0] for spec in columns]
-
-
-def proto_timestamp(value: dt.datetime) -> Any:
-    from google.protobuf import timestamp_pb2
-
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
-def file_params(fmt: FileFormat) -> Any:
-    return destination_sdk_pb2.FileParams(
-        compression={"off": 0, "zstd": 1, "gzip": 2}[fmt.compression],  # type: ignore[arg-type]
-        encryption={"none": 0, "aes": 1}[fmt.encryption],  # type: ignore[arg-type]
-        null_string=fmt.null_string,
-        unmodified_string=fmt.unmodified_string,
-    )
-
-
-def new_format(compression: str = "zstd", encryption: str = "aes", kind: str = "csv") -> FileFormat:
-    return FileFormat(
-        compression,  # type: ignore[arg-type]
-        encryption,  # type: ignore[arg-type]
-        random_token("null"),
-        random_token("unmod"),
-        kind,  # type: ignore[arg-type]
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -139,78 +81,6 @@ def call(rpc: Callable[..., Any], request: Any, timeout: float = 120.0) -> Outco
     if kind == "success" and not response.success:
         return Outcome("false", "success=false", response)
     return Outcome(kind or "empty", "", response)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Reading CrateDB back over raw HTTP (works against the emulator and a real CrateDB alike)
-# ---------------------------------------------------------------------------------------------------------
-
-
-def ident(*parts: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
-
-
-class CrateReader:
-    """A minimal, never-retrying `/_sql` client for assertions."""
-
-    def __init__(self, url: str) -> None:
-        parts = urllib3.util.parse_url(url)
-        self.base = f"{parts.scheme}://{parts.host}:{parts.port or 4200}"
-        headers = {"Content-Type": "application/json"}
-        if parts.auth:
-            headers.update(urllib3.make_headers(basic_auth=parts.auth))
-        self._pool = urllib3.PoolManager(headers=headers, retries=False, timeout=60.0)
-
-    def sql(self, stmt: str, args: Sequence[Any] | None = None) -> dict[str, Any]:
-        body = json.dumps({"stmt": stmt, "args": list(args or [])}).encode()
-        response = self._pool.request("POST", self.base + "/_sql", body=body)
-        document = json.loads(response.data or b"{}")
-        if response.status != 200 or "error" in document:
-            raise AssertionError(f"{stmt[:120]!r} failed: HTTP {response.status} {document}")
-        return document
-
-    def rows(
-        self, schema: str, name: str, columns: Sequence[str], order_by: str | None = None
-    ) -> list[list[Any]]:
-        """All rows, ordered by the first column (or `order_by`), after a REFRESH."""
-        self.sql(f"REFRESH TABLE {ident(schema, name)}")
-        selected = ", ".join(ident(c) for c in columns)
-        order = ident(order_by or columns[0])
-        return [
-            list(row)
-            for row in self.sql(f"SELECT {selected} FROM {ident(schema, name)} ORDER BY {order}")["rows"]
-        ]
-
-    def count(self, schema: str, name: str) -> int:
-        self.sql(f"REFRESH TABLE {ident(schema, name)}")
-        return int(self.sql(f"SELECT count(*) FROM {ident(schema, name)}")["rows"][0][0])
-
-    def tables(self, schema: str) -> list[str]:
-        document = self.sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
-            [schema],
-        )
-        return [row[0] for row in document["rows"]]
-
-    def columns(self, schema: str, name: str) -> list[str]:
-        document = self.sql(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            [schema, name],
-        )
-        return [row[0] for row in document["rows"]]
-
-    def drop_schema(self, schema: str) -> None:
-        for name in self.tables(schema):
-            self.sql(f"DROP TABLE IF EXISTS {ident(schema, name)}")
-        document = self.sql(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?", [schema]
-        )
-        if document["rows"]:
-            self.sql(f"DROP SCHEMA {ident(schema)}")
-
-    def close(self) -> None:
-        self._pool.clear()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -277,41 +147,12 @@ def csv_text(columns: Sequence[str], rows: Iterable[Sequence[Cell]], fmt: FileFo
 
 
 @dataclass
-class BatchRef:
-    path: str
-    key: bytes | None
-
-
-@dataclass
-class Dest:
-    """One test's client of the destination: its own schema and files, and raw reads of CrateDB."""
-
-    stub: destination_sdk_pb2_grpc.DestinationConnectorStub
-    url: str
-    schema: str
-    tmp: Path
-    configuration: dict[str, str] = field(default_factory=dict)
-    fmt: FileFormat = field(default_factory=new_format)
-    _counter: Iterator[int] = field(default_factory=itertools.count)
+class Dest(DestinationClient):
+    """One test's client of the destination: RPCs answer an `Outcome`; `reader` reads CrateDB back."""
 
     def __post_init__(self) -> None:
-        if not self.configuration:
-            self.configuration = {"url": self.url}
-        self.reader = CrateReader(self.url)
-
-    # -- files -------------------------------------------------------------------------------------------
-
-    def new_path(self, suffix: str = ".csv.zst.aes") -> str:
-        return str(self.tmp / f"batch_{next(self._counter)}{suffix}")
-
-    def batch(
-        self, columns: Sequence[str], rows: Iterable[Sequence[Cell]], fmt: FileFormat | None = None
-    ) -> BatchRef:
-        fmt = fmt or self.fmt
-        path = self.new_path()
-        key = new_key() if fmt.encryption == "aes" else None
-        write_batch_file(path, columns, rows, fmt=fmt, key=key)
-        return BatchRef(path, key)
+        super().__post_init__()
+        self.reader = CrateHttp(self.url)
 
     def raw_batch(self, data: bytes, key: bytes | None = None) -> BatchRef:
         path = self.new_path(".bin")
@@ -324,46 +165,11 @@ class Dest:
         key = new_key() if fmt.encryption == "aes" else None
         return self.raw_batch(encode(text.encode("utf-8"), fmt, key), key)
 
-    # -- requests ------------------------------------------------------------------------------------------
-
-    def write_request(
-        self,
-        definition: Any,
-        replace: Sequence[BatchRef] = (),
-        update: Sequence[BatchRef] = (),
-        delete: Sequence[BatchRef] = (),
-        fmt: FileFormat | None = None,
-        keys: Mapping[str, bytes] | None = None,
-        schema: str | None = None,
-    ) -> Any:
-        if keys is None:
-            keys = {ref.path: ref.key for ref in (*replace, *update, *delete) if ref.key is not None}
-        return destination_sdk_pb2.WriteBatchRequest(
-            configuration=self.configuration,
-            schema_name=self.schema if schema is None else schema,
-            table=definition,
-            keys=keys,
-            replace_files=[ref.path for ref in replace],
-            update_files=[ref.path for ref in update],
-            delete_files=[ref.path for ref in delete],
-            file_params=file_params(fmt or self.fmt),
-        )
-
     def create(self, definition: Any, schema: str | None = None) -> Outcome:
-        request = destination_sdk_pb2.CreateTableRequest(
-            configuration=self.configuration,
-            schema_name=self.schema if schema is None else schema,
-            table=definition,
-        )
-        return call(self.stub.CreateTable, request)
+        return call(self.stub.CreateTable, self.create_request(definition, schema))
 
     def describe(self, name: str, schema: str | None = None) -> Outcome:
-        request = destination_sdk_pb2.DescribeTableRequest(
-            configuration=self.configuration,
-            schema_name=self.schema if schema is None else schema,
-            table_name=name,
-        )
-        return call(self.stub.DescribeTable, request)
+        return call(self.stub.DescribeTable, self.describe_request(name, schema))
 
     def write(self, definition: Any, **files: Any) -> Outcome:
         return call(self.stub.WriteBatch, self.write_request(definition, **files))
@@ -381,11 +187,6 @@ class Dest:
 
 def ok(outcome: Outcome) -> None:
     assert outcome.kind == "success", f"expected success, got {outcome.kind}: {outcome.message}"
-
-
-def stub_for(port: int) -> tuple[grpc.Channel, destination_sdk_pb2_grpc.DestinationConnectorStub]:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
-    return channel, destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 from cratedb_destination.batch import UNMODIFIED, Cell
+from destination_testkit import BatchRef, new_format, table
 from fivetran_e2e.batch_writer import new_key
 from fivetran_proto import destination_sdk_pb2
 from reliability_support import (
     ROW_SECRET,
     SYNCED,
-    BatchRef,
     Dest,
     Outcome,
     aes_decrypt_raw,
@@ -32,9 +32,7 @@ from reliability_support import (
     call,
     csv_text,
     gzip_compress,
-    new_format,
     ok,
-    table,
     zstd_compress,
 )
 

@@ -21,20 +21,9 @@ import grpc
 import pytest
 from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
+from destination_testkit import BatchRef, names, proto_timestamp, table
 from fivetran_proto import destination_sdk_pb2, destination_sdk_pb2_grpc
-from reliability_support import (
-    SYNCED,
-    SYNCED_LATER,
-    BatchRef,
-    Dest,
-    DestinationProcess,
-    Outcome,
-    call,
-    ok,
-    proto_timestamp,
-    table,
-    wait_until,
-)
+from reliability_support import SYNCED, SYNCED_LATER, Dest, DestinationProcess, Outcome, call, ok, wait_until
 
 pytestmark = [pytest.mark.cratedb, pytest.mark.emulator_only]
 
@@ -47,7 +36,7 @@ COLUMNS = [
     ("_fivetran_synced", "UTC_DATETIME"),
     ("_fivetran_deleted", "BOOLEAN"),
 ]
-HEADER: list[str] = [str(spec[0]) for spec in COLUMNS]
+HEADER = names(COLUMNS)
 EVENTS = table("events", COLUMNS)
 SCHEMA = "reliability"
 # Small bulk requests, so a modest batch makes many requests for faults to hit.

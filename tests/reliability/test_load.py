@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from crate_http import drop_schema_contents
 from cratedb_destination.batch import UNMODIFIED, Cell
+from destination_testkit import names, table
 from fivetran_proto import destination_sdk_pb2_grpc
-from reliability_support import SYNCED, SYNCED_LATER, Dest, DestinationProcess, Outcome, call, ok, table
+from reliability_support import SYNCED, SYNCED_LATER, Dest, DestinationProcess, Outcome, call, ok
 
 pytestmark = pytest.mark.cratedb
 
@@ -22,7 +24,7 @@ COLUMNS = [
     ("_fivetran_synced", "UTC_DATETIME"),
     ("_fivetran_deleted", "BOOLEAN"),
 ]
-HEADER: list[str] = [str(spec[0]) for spec in COLUMNS]
+HEADER = names(COLUMNS)
 CONCURRENT = 8
 ROWS_PER_TABLE = 4000
 # RSS growth allowed over 1,000 RPCs after a warm-up of 100; a leak of even 30 KiB per RPC exceeds it.
@@ -96,7 +98,7 @@ def test_a_thousand_small_rpcs_without_errors_or_memory_growth(
         try:
             run_small_rpcs(dest, server)
         finally:
-            dest.reader.drop_schema(unique_schema)
+            drop_schema_contents(dest.reader, unique_schema)
             dest.reader.close()
 
 

@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from crate_http import drop_schema_contents
 from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_destination.config import parse_configuration
-from cratedb_destination.handlers import DestinationServicer
-from cratedb_destination.server import start_server
 from cratedb_destination.settings import ServerSettings
 from cratedb_emulator import Emulator
+from destination_testkit import names, new_format, proto_timestamp, serve_in_process, table
 from fivetran_e2e.batch_writer import new_key
 from fivetran_proto import common_pb2, destination_sdk_pb2
 from reliability_support import (
@@ -35,11 +35,7 @@ from reliability_support import (
     aes_encrypt,
     call,
     make_certificates,
-    new_format,
     ok,
-    proto_timestamp,
-    stub_for,
-    table,
     zstd_compress,
 )
 
@@ -54,7 +50,7 @@ COLUMNS = [
     ("_fivetran_synced", "UTC_DATETIME"),
     ("_fivetran_deleted", "BOOLEAN"),
 ]
-HEADER: list[str] = [str(spec[0]) for spec in COLUMNS]
+HEADER = names(COLUMNS)
 
 
 def secret_rows(
@@ -194,15 +190,8 @@ def tls_front(cratedb_url: str, tmp_path: Path) -> Iterator[tuple[TlsFront, Any,
 
 
 def run_test_rpc(configuration: dict[str, str]) -> Outcome:
-    servicer = DestinationServicer()
-    server, port = start_server("127.0.0.1", 0, servicer=servicer)
-    channel, stub = stub_for(port)
-    try:
+    with serve_in_process() as stub:
         return call(stub.Test, common_pb2.TestRequest(name="connect", configuration=configuration))
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
 
 
 @pytest.mark.cratedb
@@ -243,7 +232,7 @@ def hostile_workload(dest: Dest) -> None:
         *[(name, "STRING") for name in HOSTILE_COLUMNS],
         ("_fivetran_synced", "UTC_DATETIME"),
     ]
-    header = [spec[0] for spec in columns]
+    header = names(columns)
     for name in HOSTILE_TABLES:
         definition = table(name, columns)
         ok(dest.create(definition))
@@ -350,7 +339,7 @@ def test_hostile_schema_name(dest: Dest) -> None:
         ok(dest.create(definition, schema=schema))
         assert dest.reader.tables(schema) == ["t';--"]
     finally:
-        dest.reader.drop_schema(schema)
+        drop_schema_contents(dest.reader, schema)
 
 
 @pytest.mark.cratedb
@@ -442,19 +431,20 @@ def listing(*directories: str) -> set[str]:
 def test_no_decrypted_data_is_written_to_disk(
     cratedb_url: str, unique_schema: str, tmp_path: Path, kind: str
 ) -> None:
-    servicer = DestinationServicer(ServerSettings(batch_file_format=kind))  # type: ignore[arg-type]
-    server, port = start_server("127.0.0.1", 0, servicer=servicer)
-    channel, stub = stub_for(port)
-    fmt = new_format("zstd", "aes", kind)
-    dest = Dest(
-        stub,
-        cratedb_url,
-        unique_schema,
-        tmp_path,
-        fmt=fmt,
-        configuration={"url": cratedb_url, "batch_size_rows": "1000"},
-    )
-    try:
+    settings = ServerSettings(batch_file_format=kind)  # type: ignore[arg-type]
+    with contextlib.ExitStack() as cleanup:
+        stub = cleanup.enter_context(serve_in_process(settings))
+        fmt = new_format("zstd", "aes", kind)
+        dest = Dest(
+            stub,
+            cratedb_url,
+            unique_schema,
+            tmp_path,
+            fmt=fmt,
+            configuration={"url": cratedb_url, "batch_size_rows": "1000"},
+        )
+        cleanup.callback(dest.reader.close)
+        cleanup.callback(drop_schema_contents, dest.reader, unique_schema)
         definition = table("private", COLUMNS)
         ok(dest.create(definition))
         files = {
@@ -485,9 +475,3 @@ def test_no_decrypted_data_is_written_to_disk(
         assert audit.events == [], f"files written while applying batches: {audit.events}"
         assert after - before == set(), f"new files appeared: {sorted(after - before)[:10]}"
         assert dest.reader.count(unique_schema, "private") == 12_000 - 99
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
-        dest.reader.drop_schema(unique_schema)
-        dest.reader.close()

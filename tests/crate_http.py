@@ -1,14 +1,16 @@
-"""Raw HTTP access to CrateDB's `/_sql` endpoint for conformance tests.
+"""Raw HTTP access to CrateDB's `/_sql` endpoint, for tests that read CrateDB back.
 
-The `crate` driver hides what these tests must see: numeric error codes, HTTP statuses, the per-row
-`results` of bulk requests and request headers such as `Default-Schema`. This helper speaks the wire
-format directly with urllib3 and never retries, so every status reaches the assertion unchanged.
+The `crate` driver hides what tests must see: numeric error codes, HTTP statuses, the per-row `results`
+of bulk requests and request headers such as `Default-Schema`. This helper speaks the wire format directly
+with urllib3 and never retries, so every status reaches the assertion unchanged. It lives in tests/ (on
+sys.path because tests/conftest.py is there) so that every suite can import it.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -134,6 +136,37 @@ class CrateHttp:
     def refresh(self, *tables: str) -> None:
         """`REFRESH TABLE` for already-quoted table references."""
         self.run("REFRESH TABLE " + ", ".join(tables))
+
+    # -- reading a test's tables back ---------------------------------------------------------------------
+
+    def rows(
+        self, schema: str, name: str, columns: Sequence[str], order_by: str | Sequence[str] | None = None
+    ) -> list[list[Any]]:
+        """The columns of every row after a REFRESH, ordered by `order_by` (default: the first column)."""
+        order = [order_by] if isinstance(order_by, str) else list(order_by or columns[:1])
+        self.refresh(ident(schema, name))
+        selected = ", ".join(ident(c) for c in columns)
+        ordering = ", ".join(ident(c) for c in order)
+        return self.run(f"SELECT {selected} FROM {ident(schema, name)} ORDER BY {ordering}").rows
+
+    def count(self, schema: str, name: str) -> int:
+        self.refresh(ident(schema, name))
+        return int(self.run(f"SELECT count(*) FROM {ident(schema, name)}").rows[0][0])
+
+    def tables(self, schema: str) -> list[str]:
+        response = self.run(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
+            [schema],
+        )
+        return [row[0] for row in response.rows]
+
+    def columns(self, schema: str, name: str) -> list[str]:
+        response = self.run(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [schema, name],
+        )
+        return [row[0] for row in response.rows]
 
     @staticmethod
     def _decode(response: urllib3.BaseHTTPResponse) -> SqlResponse:
