@@ -89,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_diffs=args.max_diffs,
         progress=not args.no_progress,
     )
-    console = Console()
+    # Logs and CI have no terminal width; a fixed 120 columns keeps the summary table readable there.
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     try:
         return run(options, console)
     except RunError as error:
