@@ -3,11 +3,13 @@
 Times one bulk request per operation on a 10-column table (every CrateDB type the destination writes
 most): INSERT, upsert of existing rows (ON CONFLICT DO UPDATE), UPDATE by primary key, DELETE by primary
 key, plus a full read back. Figures include the driver's JSON encoding and gzip, like a real client.
+`--lookups` times the history-mode lookups instead (OR chains and `= ANY(?)` arrays, run repeatedly).
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -63,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--total", type=int, default=0, help="also upsert this many rows in --rows batches and read them back"
     )
+    parser.add_argument("--lookups", action="store_true", help="time history-mode lookups instead")
     options = parser.parse_args(argv)
+    if options.lookups:
+        _lookups()
+        return 0
     count = options.rows
     placeholders = ", ".join("?" for _ in _NAMES)
     columns = ", ".join(_NAMES)
@@ -124,6 +130,69 @@ def _volume(cursor: Any, upsert: str, batch: int, total: int) -> None:
 
     _timed(f"upsert in {batch:,}-row requests", total, load)
     _timed("read back in 100,000-row pages", total, read_back)
+
+
+_START = '"_fivetran_start"'
+_TS = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
+
+
+def _lookups(records: int = 20_000, repeat: int = 5) -> None:
+    """History-mode lookups on a table of `records` versions: the first run of a statement, then the median.
+
+    The statement shapes are the destination's (cratedb_destination.sql.history): per-record OR chains of
+    200 records, and `= ANY(?)` with one array per key column for half the table.
+    """
+    with Emulator(port=0) as emulator:
+        cursor = client.connect(emulator.url).cursor()
+        columns = f"id BIGINT, {_START} TIMESTAMP WITH TIME ZONE, v TEXT, PRIMARY KEY (id, {_START})"
+        cursor.execute(f"CREATE TABLE bench.h ({columns})")
+        old, bound = "2024-03-01T00:00:00.000Z", "2024-03-02T00:00:00.000Z"
+        for start in range(0, records, 10_000):
+            rows = [[i, old, f"v{i}"] for i in range(start, min(records, start + 10_000))]
+            _check(cursor.executemany(f"INSERT INTO bench.h (id, {_START}, v) VALUES (?, ?, ?)", rows))
+        cursor.execute("REFRESH TABLE bench.h")
+        chain = 200
+        keys = list(range(0, records, records // chain))[:chain]
+        before = f'("id" = ? AND {_START} < {_TS})'
+        between = f'("id" = ? AND {_START} >= {_TS} AND {_START} < {_TS})'
+        half = list(range(0, records, 2))
+        cases: list[tuple[str, str, list[Any]]] = [
+            (
+                f"previous_starts, {chain} records (OR chain)",
+                f'SELECT "id", MAX({_START}) FROM bench.h WHERE {" OR ".join([before] * chain)} '
+                'GROUP BY "id"',
+                [value for key in keys for value in (key, bound)],
+            ),
+            (
+                f"versions_between, {chain} records (OR chain)",
+                f'SELECT "id", {_START}, "v" FROM bench.h WHERE {" OR ".join([between] * chain)}',
+                [value for key in keys for value in (key, "2024-02-01T00:00:00.000Z", bound)],
+            ),
+            (
+                f"latest_starts_before, {len(half):,} keys (= ANY)",
+                f'SELECT "id", MAX({_START}) FROM bench.h WHERE "id" = ANY(CAST(? AS ARRAY(BIGINT))) '
+                f'AND {_START} < {_TS} GROUP BY "id"',
+                [half, bound],
+            ),
+            (
+                f"versions_at, {len(half):,} keys (two = ANY)",
+                f'SELECT "id", {_START}, "v" FROM bench.h WHERE "id" = ANY(CAST(? AS ARRAY(BIGINT))) '
+                f"AND {_START} = ANY(CAST(? AS ARRAY(TIMESTAMP WITH TIME ZONE)))",
+                [half, [old] * len(half)],
+            ),
+        ]
+        print(f"CrateDB emulator {emulator.engine.version}, history lookups on {records:,} versions")
+        for label, stmt, args in cases:
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                cursor.execute(stmt, args)
+                cursor.fetchall()
+                times.append(time.perf_counter() - started)
+            print(
+                f"{label:<42} {len(stmt):>6,} chars  first {times[0] * 1000:7.1f} ms  "
+                f"median {statistics.median(times) * 1000:7.1f} ms"
+            )
 
 
 if __name__ == "__main__":

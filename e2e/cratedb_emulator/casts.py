@@ -45,8 +45,8 @@ _TIMESTAMP_TEXT = re.compile(
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _POINT_WKT = re.compile(r"^\s*POINT\s*\(\s*(\S+)\s+(\S+)\s*\)\s*$", re.IGNORECASE)
 # Doubles from here on round to infinity as float32 (float max plus half an ulp).
-_REAL_OVERFLOW = 3.4028235677973366e38
-_TEXT_INDEX_LIMIT = 32766
+REAL_OVERFLOW = 3.4028235677973366e38
+TEXT_INDEX_LIMIT = 32766
 
 
 def fail(value: Any, ctype: CrateType) -> errors.CrateError:
@@ -250,7 +250,7 @@ def _float_caster(ctype: CrateType) -> Caster:
             number = float(value)
         else:
             raise fail(value, ctype)
-        if is_real and math.isfinite(number) and abs(number) >= _REAL_OVERFLOW:
+        if is_real and math.isfinite(number) and abs(number) >= REAL_OVERFLOW:
             raise fail(value, ctype)
         return number
 
@@ -366,12 +366,12 @@ def _text_caster(ctype: CrateType) -> Caster:
 
 
 # A string of at most this many characters cannot exceed the byte limit (4 bytes per character at most).
-TEXT_CHARS_ALWAYS_FIT = _TEXT_INDEX_LIMIT // 4
+TEXT_CHARS_ALWAYS_FIT = TEXT_INDEX_LIMIT // 4
 
 
 def text_too_long(value: str) -> bool:
     """True when a value exceeds Lucene's 32,766-byte limit for indexed / column-stored terms."""
-    return len(value) > TEXT_CHARS_ALWAYS_FIT and len(value.encode("utf-8")) > _TEXT_INDEX_LIMIT
+    return len(value) > TEXT_CHARS_ALWAYS_FIT and len(value.encode("utf-8")) > TEXT_INDEX_LIMIT
 
 
 # ---- other scalars ----------------------------------------------------------------------------------

@@ -212,6 +212,11 @@ class Catalog:
         self.version = version
         self.tables: dict[tuple[str, str], Table] = {}
         self.explicit_schemas: set[str] = set()
+        # Bumped on every change, so cached query translations never outlive the catalog they were made for.
+        self.generation = 0
+
+    def changed(self) -> None:
+        self.generation += 1
 
     # ---- lookups ------------------------------------------------------------------------------------
     def schemas(self) -> list[str]:
@@ -239,9 +244,11 @@ class Catalog:
     # ---- changes --------------------------------------------------------------------------------------
     def put(self, table: Table) -> None:
         self.tables[(table.schema, table.name)] = table
+        self.changed()
 
     def remove(self, schema: str, name: str) -> None:
         self.tables.pop((schema, name), None)
+        self.changed()
 
     # ---- persistence -----------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -256,6 +263,7 @@ class Catalog:
         for item in data.get("tables", []):
             table = _table_from_json(item)
             self.tables[(table.schema, table.name)] = table
+        self.changed()
 
 
 def encode_name(name: str) -> str:

@@ -230,6 +230,7 @@ def create_schema(engine: Engine, create: CreateSchema) -> int:
             errors.DUPLICATE_OBJECT, "SchemaAlreadyExistsException", f"Schema '{create.name}' already exists"
         )
     engine.catalog.explicit_schemas.add(create.name)
+    engine.catalog.changed()
     engine.persist_catalog()
     return 1
 
@@ -254,6 +255,7 @@ def drop_schema(engine: Engine, drop: DropSchema) -> int:
         for table in tables:
             engine.drop_physical(table)
         engine.catalog.explicit_schemas.discard(name)
+        engine.catalog.changed()
         count += 1
     engine.persist_catalog()
     return count

@@ -12,7 +12,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import duckdb
 import orjson
@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from . import casts, duck, errors, versions
+from . import casts, column_casts, duck, errors, versions
 from . import types as t
 from .catalog import SYSTEM_COLUMNS, Column, Table, decode_name, encode_name, phys, validate_column_name
 from .lexer import quote_ident
@@ -39,6 +39,9 @@ class _Default:
 
 DEFAULT = _Default()
 ROW = "__row"
+# Storage values of a column: a list from the per-value casts, or an Arrow array of the same values
+# (ints, floats, strings, booleans, decimals, epoch milliseconds) from column_casts.
+Storage: TypeAlias = "list[Any] | pa.Array"
 
 
 @dataclass
@@ -325,7 +328,7 @@ class Inserter:
         outcome.injected.update(preset_failures or {})
         self._add_dynamic_columns(values, count)
         table = self.table = self.engine.catalog.require(self.table.schema, self.table.name)
-        storage: dict[str, list[Any]] = {}
+        storage: dict[str, Storage] = {}
         listed = set(self.statement.columns)
         for column in table.columns:
             if column.name in listed:
@@ -388,9 +391,13 @@ class Inserter:
         table = self.engine.catalog.require(self.table.schema, self.table.name)
         self.statement.columns = [c for c in self.statement.columns if table.column(c) is not None]
 
-    def _cast_column(self, column: Column, raw: list[Any], outcome: RowOutcome) -> list[Any]:
-        if _already_storage(column.ctype, raw):
-            return raw
+    def _cast_column(self, column: Column, raw: list[Any], outcome: RowOutcome) -> Storage:
+        fast = column_casts.cast_column(column.ctype, raw, self.engine.version)
+        if fast is not None:
+            array, failures = fast
+            for row, error in failures.items():
+                outcome.analysis.setdefault(row, error)
+            return array
         state = self.table.object_state(column.name) if _has_objects(column.ctype) else None
         cast = casts.caster(column.ctype, self.engine.version, state, column.name)
         result: list[Any] = []
@@ -421,13 +428,14 @@ class Inserter:
             return [None] * count  # computed after the other columns are known
         return [self._default_value(column)] * count
 
-    def _check_rows(
-        self, table: Table, storage: dict[str, list[Any]], count: int, outcome: RowOutcome
-    ) -> None:
+    def _check_rows(self, table: Table, storage: dict[str, Storage], count: int, outcome: RowOutcome) -> None:
         failures = outcome.failures
         for column in table.columns:
             values = storage[column.name]
             required = column.name in table.primary_key or (column.not_null and column.generated_sql is None)
+            if isinstance(values, pa.Array):
+                self._check_array(column, values, required, outcome)
+                continue
             if required and None in values:
                 error = pk_null_error() if column.name in table.primary_key else not_null_error(column.name)
                 for row, value in enumerate(values):
@@ -444,11 +452,26 @@ class Inserter:
                     elif _exceeds_text_limit(value) and row not in failures:
                         failures[row] = text_limit_error(column)
 
+    def _check_array(self, column: Column, values: pa.Array, required: bool, outcome: RowOutcome) -> None:
+        """_check_rows for a column cast at once: NULLs where a value is required, over-long texts."""
+        failures = outcome.failures
+        if required and values.null_count:
+            primary = column.name in self.table.primary_key
+            error = pk_null_error() if primary else not_null_error(column.name)
+            for row in pc.indices_nonzero(values.is_null()).to_pylist():
+                if row not in failures and row not in outcome.analysis:
+                    failures[row] = error
+        if column.limited_text and pa.types.is_string(values.type):
+            too_long = pc.greater(pc.binary_length(values), casts.TEXT_INDEX_LIMIT).fill_null(False)
+            for row in pc.indices_nonzero(too_long).to_pylist():
+                if row not in failures:
+                    failures[row] = text_limit_error(column)
+
     # -- writing ------------------------------------------------------------------------------------------
     def _write(
         self,
         table: Table,
-        storage: dict[str, list[Any]],
+        storage: dict[str, Storage],
         extra: dict[str, tuple[list[Any], CrateType | None]],
         count: int,
         outcome: RowOutcome,
@@ -460,17 +483,11 @@ class Inserter:
         rounds: list[list[int]] = [valid]
         pk = table.primary_key
         if pk:
-            seen: dict[tuple[Any, ...], int] = {}
-            rounds = []
-            key_lists = [storage[name] for name in pk]
+            key_lists = [values_list(storage[name]) for name in pk]
             simple = len(pk) == 1 and _column_type(table, pk[0]).kind != t.ARRAY
-            for row in valid:
-                key = key_lists[0][row] if simple else tuple(_hashable(values[row]) for values in key_lists)
-                occurrence = seen.get(key, 0)
-                seen[key] = occurrence + 1
-                if occurrence == len(rounds):
-                    rounds.append([])
-                rounds[occurrence].append(row)
+            keys = key_lists[0] if len(valid) == count else [key_lists[0][row] for row in valid]
+            if not (simple and len(set(keys)) == len(keys)):
+                rounds = _rounds(valid, key_lists, simple)
         cursor = self.engine.writer
         written = 0
         for rows in rounds:
@@ -501,17 +518,23 @@ class Inserter:
     def _arrow(
         self,
         table: Table,
-        storage: dict[str, list[Any]],
+        storage: dict[str, Storage],
         extra: dict[str, tuple[list[Any], CrateType | None]],
         rows: list[int],
         count: int,
     ) -> pa.Table:
         full = len(rows) == count
-        arrays = [pa.array(rows, type=pa.int64())]
+        positions = pa.array(rows, type=pa.int64())
+        arrays = [positions]
         names = [ROW]
         for column in table.columns:
             values = storage[column.name]
-            arrays.append(pa.array(values if full else [values[r] for r in rows], type=column.ctype.arrow()))
+            if isinstance(values, pa.Array):
+                arrays.append(_storage_array(values if full else values.take(positions), column.ctype))
+            else:
+                arrays.append(
+                    pa.array(values if full else [values[r] for r in rows], type=column.ctype.arrow())
+                )
             names.append(encode_name(column.name))
         for name, (values, ctype) in extra.items():
             arrays.append(_arrow_column(values if full else [values[r] for r in rows], ctype))
@@ -632,51 +655,40 @@ class Inserter:
         )
 
 
-_STORAGE_TYPES: dict[str, tuple[str, ...]] = {
-    t.TEXT: ("string",),
-    t.BIGINT: ("int64",),
-    t.INTEGER: ("int64",),
-    t.SMALLINT: ("int64",),
-    t.BYTE: ("int64",),
-    t.DOUBLE: ("double", "int64"),
-    t.BOOLEAN: ("bool",),
-    t.TIMESTAMPTZ: ("int64",),
-    t.TIMESTAMP: ("int64",),
-}
+def values_list(values: Storage) -> list[Any]:
+    return values.to_pylist() if isinstance(values, pa.Array) else values
 
 
-def _already_storage(ctype: CrateType, raw: list[Any]) -> bool:
-    """Vectorised fast path: values that need no conversion (str into TEXT, in-range ints, ...)."""
-    accepted = _STORAGE_TYPES.get(ctype.kind)
-    if accepted is None:
-        return False
-    try:
-        array = pa.array(raw)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        return False
-    kind = str(array.type)
-    if kind == "null":
-        return True
-    if kind not in accepted:
-        return False
-    if kind == "int64" and ctype.kind in t.INTEGER_RANGES:
-        low, high = t.INTEGER_RANGES[ctype.kind]
-        bounds = pc.min_max(array)
-        return low <= bounds["min"].as_py() <= high and low <= bounds["max"].as_py() <= high
-    if kind == "int64" and ctype.kind in t.TIMESTAMP_KINDS:
-        bounds = pc.min_max(array)
-        return bounds["min"].as_py() >= -casts.MAX_EPOCH_MS and bounds["max"].as_py() <= casts.MAX_EPOCH_MS
-    return True
+def _storage_array(values: pa.Array, ctype: CrateType) -> pa.Array:
+    """Arrow column of storage values cast at once (int64 epoch ms -> timestamp, float64 -> REAL, ...)."""
+    target = ctype.arrow()
+    if values.type == target:
+        return values
+    return pc.cast(values, target, safe=not pa.types.is_floating(target))
 
 
-def _routing_shards(table: Table, storage: dict[str, list[Any]], count: int) -> list[int]:
+def _rounds(valid: list[int], key_lists: list[list[Any]], simple: bool) -> list[list[int]]:
+    """Rows that repeat a primary key go to later rounds, so they apply after the earlier occurrence."""
+    seen: dict[Any, int] = {}
+    rounds: list[list[int]] = []
+    for row in valid:
+        key = key_lists[0][row] if simple else tuple(_hashable(values[row]) for values in key_lists)
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        if occurrence == len(rounds):
+            rounds.append([])
+        rounds[occurrence].append(row)
+    return rounds
+
+
+def _routing_shards(table: Table, storage: dict[str, Storage], count: int) -> list[int]:
     """Shard per row: hash of the routing value (CLUSTERED BY column, else the primary key)."""
     if table.shards <= 1:
         return [0] * count
     if table.clustered_by:
-        keys: list[Any] = storage[table.clustered_by]
+        keys: list[Any] = values_list(storage[table.clustered_by])
     elif table.primary_key:
-        keys = list(zip(*(storage[c] for c in table.primary_key), strict=True))
+        keys = list(zip(*(values_list(storage[c]) for c in table.primary_key), strict=True))
     else:
         keys = list(range(count))
     return [zlib.crc32(repr(key).encode()) % table.shards for key in keys]
@@ -882,7 +894,9 @@ class FilteredWrite:
                 raise not_null_error(column.name)
 
     # -- bulk execution ----------------------------------------------------------------------------------
-    def execute_bulk(self, bulk_args: list[list[Any]], preset: dict[int, errors.CrateError]) -> RowOutcome:
+    def execute_bulk(
+        self, bulk_args: Sequence[Sequence[Any]], preset: dict[int, errors.CrateError]
+    ) -> RowOutcome:
         count = len(bulk_args)
         outcome = RowOutcome(counts=[None] * count)
         outcome.failures.update(preset)
@@ -925,25 +939,22 @@ class FilteredWrite:
                     f"{min(len(r) for r in bulk_args)} parameter values"
                 ) from None
             ctype = types.get(index)
-            values = raw
+            values: Storage = raw
             if ctype is not None:
-                cast = casts.caster(ctype, self.engine.version)
-                values = []
-                for row, value in enumerate(raw):
-                    try:
-                        values.append(cast(value))
-                    except errors.CrateError as exc:
-                        outcome.failures.setdefault(row, exc)
-                        values.append(None)
+                values = self._cast_parameter(ctype, raw, outcome)
             if index in not_null:
-                for row, value in enumerate(values):
+                for row, value in enumerate(values_list(values)):
                     if value is None:
                         outcome.failures.setdefault(row, not_null_error(not_null[index]))
             if index in limited:
-                for row, value in enumerate(values):
+                for row, value in enumerate(values_list(values)):
                     if value is not None and _exceeds_text_limit(value):
                         outcome.failures.setdefault(row, text_limit_error(limited[index]))
-            arrays.append(_arrow_column(values, ctype))
+            if isinstance(values, pa.Array):
+                assert ctype is not None
+                arrays.append(_storage_array(values, ctype))
+            else:
+                arrays.append(_arrow_column(values, ctype))
             names.append(f"__p{index + 1}")
         for node in parameters:
             node.replace(exp.column(f"__p{node.name}", table="__args", quoted=True))
@@ -969,6 +980,24 @@ class FilteredWrite:
         if total:
             self.engine.tracker.written((self.table.schema, self.table.name))
         return outcome
+
+    def _cast_parameter(self, ctype: CrateType, raw: list[Any], outcome: RowOutcome) -> Storage:
+        """A parameter's values cast to the type it is compared with or assigned to (failures per row)."""
+        fast = column_casts.cast_column(ctype, raw, self.engine.version)
+        if fast is not None:
+            array, failures = fast
+            for row, error in failures.items():
+                outcome.failures.setdefault(row, error)
+            return array
+        cast = casts.caster(ctype, self.engine.version)
+        values = []
+        for row, value in enumerate(raw):
+            try:
+                values.append(cast(value))
+            except errors.CrateError as exc:
+                outcome.failures.setdefault(row, exc)
+                values.append(None)
+        return values
 
     def _target_sql(self) -> str:
         return self.tree.this.sql(dialect="duckdb")

@@ -34,9 +34,21 @@ from .dml import (
     InsertStatement,
     RowOutcome,
     _python_constant,
+    values_list,
 )
 from .lexer import EOF, IDENT, OP, Token, TokenStream, quote_ident, tokenize
 from .outcome import Outcome, Session
+from .prepared import (
+    PARAMS_TABLE,
+    UNCACHEABLE,
+    Fallback,
+    PlanCache,
+    Preparation,
+    PrimaryKeyCheck,
+    QueryPlan,
+    Uncacheable,
+    probe_array_lengths,
+)
 from .stats import Stats
 from .translate import Parsed, Ref, Translator, normalise_identifiers, parse_statement
 from .types import CrateType
@@ -101,6 +113,7 @@ class Engine:
         self.database = str(duck.fetch_row(self.conn, "SELECT current_database()")[0])
         self.write_lock = threading.RLock()
         self.writer = self.conn.cursor()
+        self.plans = PlanCache()
         self.url = ""
         self.port = 0
         self.closed = False
@@ -134,6 +147,12 @@ class Engine:
             raise errors.parse_error(
                 f"Statement exceeds `statement_max_length` ({STATEMENT_MAX_LENGTH} allowed)"
             )
+        if bulk_args is None:
+            plan = self.plans.get(self._plan_key(session, stmt))
+            if isinstance(plan, QueryPlan):
+                self.stats.statement("SELECT")
+                outcome = self._run_plan(plan, args or [])
+                return outcome if outcome is not None else self.select(session, parse_statement(stmt), args)
         tokens = tokenize(stmt)
         if tokens[0].kind == EOF:
             raise errors.syntax_error(1, 1, "mismatched input '<EOF>' expecting statement")
@@ -147,7 +166,7 @@ class Engine:
                 )
             raise errors.emulator_limit(f"bulk_args with {kind} statements")
         if kind == "SELECT":
-            return self.select(session, parse_statement(stmt, tokens), args)
+            return self._select_text(session, stmt, tokens, args)
         if kind in ("INSERT", "UPDATE", "DELETE"):
             return self._write(
                 session, kind, parse_statement(stmt, tokens), args, bulk_args, preset_failures or {}
@@ -198,11 +217,96 @@ class Engine:
         if not isinstance(tree, (exp.Query, exp.Values)):
             raise errors.parse_error("Expected a query")
         table, types = self.run_query(session, parsed, params)
-        json_columns = [results.is_json_type(d, c) for d, c in types]
-        rows = results.rows_from_arrow(table, json_columns)
-        ctypes = [c for _, c in types]
-        cols = [decode_name(name) for name in table.column_names]
-        return Outcome(cols=cols, col_types=results.type_ids(ctypes), rows=rows, rowcount=len(rows))
+        return _query_outcome(table, types)
+
+    def _plan_key(self, session: Session, stmt: str) -> tuple[str, str, str, int]:
+        return (stmt, session.default_schema, session.user, self.catalog.generation)
+
+    def _select_text(
+        self, session: Session, stmt: str, tokens: list[Token], params: Sequence[Any] | None
+    ) -> Outcome:
+        """A query through its cached translation (made now if there is none yet); else the uncached path."""
+        key = self._plan_key(session, stmt)
+        if self.plans.get(key) is not UNCACHEABLE:
+            parsed = parse_statement(stmt, tokens)
+            try:
+                plan = self._prepare_query(session, parsed)
+            except (Uncacheable, errors.CrateError):
+                # Errors come from the uncached path below, in the order it raises them.
+                self.plans.put(key, UNCACHEABLE, len(stmt))
+            else:
+                self.plans.put(key, plan, 2 * len(stmt))
+                outcome = self._run_plan(plan, params or [])
+                if outcome is not None:
+                    return outcome
+        return self.select(session, parse_statement(stmt, tokens), params)
+
+    def _prepare_query(self, session: Session, parsed: Parsed) -> QueryPlan:
+        """The steps of run_query, with parameters left as slots; visibility is checked per execution."""
+        tree = parsed.tree
+        if not isinstance(tree, exp.Select):
+            raise Uncacheable("only SELECT statements")
+        normalise_identifiers(tree)
+        preparation = Preparation(self.version)
+        translator = Translator(
+            self, session.default_schema, session.user, None, parsed.cast_types, preparation=preparation
+        )
+        translator.name_outputs(tree)
+        translator.resolve_tables(tree)
+        translator.validate_columns(tree)
+        translator.bind(tree)
+        user_refs = translator.user_tables()
+        pk_check: PrimaryKeyCheck | bool = False
+        if user_refs and len(translator.refs) == 1 and not tree.args.get("joins"):
+            ref = user_refs[0]
+            where = tree.args.get("where")
+            pk = tuple(encode_name(c) for c in ref.table.primary_key)
+            qualifiers = {ref.alias, encode_name(ref.table.name)}
+            static = probe_array_lengths(where, pk, qualifiers)
+            if static is None:  # `= ANY(?)`: a Get only for arrays of at most MAX_PK_LOOKUP_KEYS keys
+                assert where is not None
+                pk_check = PrimaryKeyCheck(where.copy(), pk, qualifiers, preparation)
+            else:
+                pk_check = static
+        reads = [((r.table.schema, r.table.name), r.shown, r.table.refresh_interval_ms) for r in user_refs]
+        translator.rewrite(tree)
+        if translator.registrations or any(True for _ in tree.find_all(exp.Parameter)):
+            raise Uncacheable("registered relations or unbound parameters")
+        types = translator.select_types(tree)
+        return QueryPlan(preparation, tree.sql(dialect="duckdb"), types, reads, pk_check)
+
+    def _run_plan(self, plan: QueryPlan, params: Sequence[Any]) -> Outcome | None:
+        """Execute a cached translation; None when these values need the uncached path."""
+        try:
+            bound = plan.bind(params)
+        except Fallback:
+            return None
+        cursor = self.conn.cursor()
+        try:
+            if bound.arrays is not None:
+                cursor.register(PARAMS_TABLE, bound.arrays)
+            for view, virtual in plan.virtuals.items():
+                cursor.register(view, infoschema.arrow_table(virtual, self.catalog, self.node_info()))
+            try:
+                cursor.execute(bound.sql)
+                description = cursor.description or []
+                table = cursor.to_arrow_table()
+            except duckdb.Error as exc:
+                if plan.has_arrays:
+                    return None  # the uncached path checks visibility, then reports its own SQL's error
+                plan.check_visibility(self.tracker, params)  # a stale read is reported first
+                raise duck.crate_error(exc) from None
+        finally:
+            cursor.close()
+        # After the query (results are discarded when it fails), so a fallback never counts a read twice.
+        plan.check_visibility(self.tracker, params)
+        duck_types = [str(item[1]) for item in description]
+        refined = plan.output_types(len(duck_types))
+        types = [
+            (d, c if c is not None else t.duck_type_to_crate(d))
+            for d, c in zip(duck_types, refined, strict=True)
+        ]
+        return _query_outcome(table, types)
 
     def run_query(
         self,
@@ -213,15 +317,7 @@ class Engine:
     ) -> tuple[pa.Table, list[tuple[str, CrateType]]]:
         """Execute a query; returns the Arrow result and (DuckDB type, CrateDB type) per column."""
         tree = tree if tree is not None else parsed.tree
-        normalise_identifiers(tree)
-        translator = Translator(self, session.default_schema, session.user, params, parsed.cast_types)
-        translator.name_outputs(tree)
-        translator.resolve_tables(tree)
-        translator.validate_columns(tree)
-        translator.bind(tree)
-        self._check_query_visibility(translator, tree)
-        translator.rewrite(tree)
-        sql = tree.sql(dialect="duckdb")
+        translator, sql = self.translate_query(session, parsed, params, tree)
         cursor = self.conn.cursor()
         try:
             for name, arrow in translator.registrations.items():
@@ -241,6 +337,20 @@ class Engine:
             for d, c in zip(duck_types, refined, strict=True)
         ]
         return table, types
+
+    def translate_query(
+        self, session: Session, parsed: Parsed, params: Sequence[Any] | None, tree: exp.Expr
+    ) -> tuple[Translator, str]:
+        """DuckDB SQL of a query with its parameter values inlined (the uncached path)."""
+        normalise_identifiers(tree)
+        translator = Translator(self, session.default_schema, session.user, params, parsed.cast_types)
+        translator.name_outputs(tree)
+        translator.resolve_tables(tree)
+        translator.validate_columns(tree)
+        translator.bind(tree)
+        self._check_query_visibility(translator, tree)
+        translator.rewrite(tree)
+        return translator, tree.sql(dialect="duckdb")
 
     def _check_query_visibility(self, translator: Translator, tree: exp.Expr) -> None:
         user_refs = translator.user_tables()
@@ -284,12 +394,16 @@ class Engine:
                     )
                 return Outcome(rowcount=count)
             self.stats.count("rows_received", len(bulk_args))
-            outcome = statement.execute_bulk([list(row) for row in bulk_args], preset)
+            outcome = statement.execute_bulk(bulk_args, preset)
             return self._bulk_outcome(outcome)
 
     def _bulk_outcome(self, outcome: RowOutcome) -> Outcome:
         if not outcome.failures and not outcome.analysis and None not in outcome.counts:
-            return Outcome(results=[{"rowcount": count} for count in outcome.counts])
+            # One result object per distinct count, shared (Emulator.execute hands out copies).
+            shared: dict[int | None, dict[str, Any]] = {}
+            for count in set(outcome.counts):
+                shared[count] = {"rowcount": count}
+            return Outcome(results=[shared[count] for count in outcome.counts])
         payload_errors = self.version.at_least(versions.BULK_ERROR_PAYLOAD)
         items: list[dict[str, Any]] = []
         failed = 0
@@ -345,7 +459,7 @@ class Engine:
             if bulk_args is not None:
                 if len(cells) != 1:
                     raise errors.emulator_limit("bulk_args with a multi-row VALUES clause")
-                rows = [list(row) for row in bulk_args]
+                rows = bulk_args
                 count = len(rows)
                 self.stats.count("rows_received", count)
                 values = self._columns_from_cells(session, statement, cells[0], rows, parsed)
@@ -405,7 +519,7 @@ class Engine:
         translator.rewrite(select)
         rows = sorted(set(outcome.written))
         items = ", ".join(e.sql(dialect="duckdb") for e in select.expressions)
-        storage = inserter.storage
+        storage = {name: values_list(values) for name, values in inserter.storage.items()}
         if table.primary_key:
             keys = pa.Table.from_arrays(
                 [pa.array(rows, type=pa.int64())]
@@ -460,22 +574,25 @@ class Engine:
         session: Session,
         statement: InsertStatement,
         cells: list[Any],
-        rows: list[list[Any]],
+        rows: Sequence[Sequence[Any]],
         parsed: Parsed,
     ) -> dict[str, list[Any]]:
         values: dict[str, list[Any]] = {}
         count = len(rows)
+        width = min(map(len, rows)) if rows else 0
+        columns = list(zip(*rows, strict=False))  # column-major once; as wide as the shortest row
         for name, cell in zip(statement.columns, cells, strict=True):
             if cell.kind == "param":
                 index = cell.value
-                try:
-                    values[name] = [row[index] for row in rows]
-                except IndexError:
-                    available = min(len(row) for row in rows)
+                if not rows:
+                    values[name] = []
+                    continue
+                if index >= width:
                     raise errors.parse_error(
                         f"The query contains a parameter placeholder ${index + 1}, but there are only "
-                        f"{available} parameter values"
-                    ) from None
+                        f"{width} parameter values"
+                    )
+                values[name] = list(columns[index])
             elif cell.kind == "const":
                 values[name] = [cell.value] * count
             elif cell.kind == "default":
@@ -869,7 +986,15 @@ class _SyntheticInsert:
         self.parsed = Parsed(exp.Select(), {}, 0, "")
 
 
-def _param_column(rows: list[list[Any]], index: int) -> list[Any]:
+def _query_outcome(table: pa.Table, types: list[tuple[str, CrateType]]) -> Outcome:
+    json_columns = [results.is_json_type(d, c) for d, c in types]
+    rows = results.rows_from_arrow(table, json_columns)
+    ctypes = [c for _, c in types]
+    cols = [decode_name(name) for name in table.column_names]
+    return Outcome(cols=cols, col_types=results.type_ids(ctypes), rows=rows, rowcount=len(rows))
+
+
+def _param_column(rows: Sequence[Sequence[Any]], index: int) -> list[Any]:
     try:
         return [row[index] for row in rows]
     except IndexError:

@@ -47,8 +47,12 @@ def _timestamp_ms(array: pa.Array) -> pa.Array:
     return pc.if_else(pc.less(remainder, 0), pc.subtract(quotient, 1), quotient)
 
 
-def _convert_array(array: pa.Array, json_text: bool) -> list[Any]:
-    """Python values of one result column, CrateDB-shaped."""
+def _convert_array(array: pa.Array, json_text: bool, json_numbers: bool = False) -> list[Any]:
+    """Python values of one result column, CrateDB-shaped.
+
+    `json_numbers`: decimals become their JSON text (Arrow prints them like Decimal.__str__ and Java's
+    BigDecimal.toString), which spares a Decimal object per value when the rows only go out as JSON.
+    """
     kind = array.type
     if pa.types.is_timestamp(kind):
         return _timestamp_ms(array).to_pylist()
@@ -66,6 +70,11 @@ def _convert_array(array: pa.Array, json_text: bool) -> list[Any]:
             return array.to_pylist()
         return [_double(value) for value in array.to_pylist()]
     if pa.types.is_decimal(kind):
+        if json_numbers:
+            texts = pc.cast(array, pa.string()).to_pylist()
+            if array.null_count == 0:
+                return list(map(orjson.Fragment, texts))
+            return [None if text is None else orjson.Fragment(text) for text in texts]
         return array.to_pylist()
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         values = array.to_pylist()
@@ -73,7 +82,7 @@ def _convert_array(array: pa.Array, json_text: bool) -> list[Any]:
             return [None if v is None else orjson.Fragment(v) for v in values]
         return values
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        return _convert_list(array)
+        return _convert_list(array, json_numbers)
     if pa.types.is_time(kind):
         return [None if v is None else v.isoformat() for v in array.to_pylist()]
     if pa.types.is_duration(kind):
@@ -85,10 +94,10 @@ def _convert_array(array: pa.Array, json_text: bool) -> list[Any]:
     return array.to_pylist()
 
 
-def _convert_list(array: pa.Array) -> list[Any]:
+def _convert_list(array: pa.Array, json_numbers: bool) -> list[Any]:
     if pa.types.is_fixed_size_list(array.type):
         array = array.cast(pa.list_(array.type.value_type))
-    flat_values = _convert_array(array.values, False)
+    flat_values = _convert_array(array.values, False, json_numbers)
     offsets = array.offsets.to_pylist()
     valid = array.is_valid().to_pylist()
     return [flat_values[offsets[i] : offsets[i + 1]] if valid[i] else None for i in range(len(array))]
@@ -119,7 +128,7 @@ def rows_from_arrow(table: pa.Table, json_columns: list[bool]) -> list[tuple[Any
     columns: list[list[Any]] = []
     for index, column in enumerate(table.columns):
         chunk = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-        columns.append(_convert_array(chunk, json_columns[index]))
+        columns.append(_convert_array(chunk, json_columns[index], json_numbers=True))
     if not columns:
         return [() for _ in range(table.num_rows)]
     return list(zip(*columns, strict=True))

@@ -206,7 +206,15 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"message": f"No handler found for uri [{parts.path}]", "code": 4040}}
             )
             return
-        query = parse_qs(parts.query, keep_blank_values=True)
+        started = time.perf_counter()
+        try:
+            self._sql(parts.query)
+        finally:
+            stats.sql_time(time.perf_counter() - started)
+
+    def _sql(self, query_string: str) -> None:
+        stats = self.emulator.engine.stats
+        query = parse_qs(query_string, keep_blank_values=True)
         with_types = "types" in query and query["types"][-1].lower() in ("", "true")
         trace = "error_trace" in query and query["error_trace"][-1].lower() in ("", "true")
         length = int(self.headers.get("Content-Length") or 0)
@@ -360,9 +368,7 @@ def _request_fields(body: bytes) -> tuple[str, list[Any] | None, list[list[Any]]
     bulk_args = document.get("bulk_args")
     if args is not None and not isinstance(args, list):
         raise errors.parse_error("Field [args] must be an array")
-    if bulk_args is not None and not (
-        isinstance(bulk_args, list) and all(isinstance(row, list) for row in bulk_args)
-    ):
+    if bulk_args is not None and not (isinstance(bulk_args, list) and set(map(type, bulk_args)) <= {list}):
         raise errors.parse_error("Field [bulk_args] must be an array of arrays")
     if args and bulk_args:
         raise errors.parse_error("request body contains args and bulk_args. It's forbidden to provide both")
@@ -452,7 +458,7 @@ class Emulator:
         """Run one statement without HTTP; returns CrateDB's JSON answer (raises CrateError)."""
         outcome = self.engine.execute(Session(default_schema=schema), stmt, args, bulk_args)
         if outcome.results is not None:
-            return {"cols": [], "results": outcome.results}
+            return {"cols": [], "results": [dict(item) for item in outcome.results]}
         document = {
             "cols": outcome.cols,
             "rows": outcome.rows,

@@ -13,6 +13,7 @@ class Stats:
         self._counters: Counter[str] = Counter()
         self._statements: Counter[str] = Counter()
         self._error_codes: Counter[int] = Counter()
+        self._sql_seconds = 0.0
 
     def count(self, name: str, amount: int = 1) -> None:
         if amount:
@@ -22,6 +23,11 @@ class Stats:
     def statement(self, kind: str) -> None:
         with self._lock:
             self._statements[kind] += 1
+
+    def sql_time(self, seconds: float) -> None:
+        """Wall time one /_sql request spent in the emulator (body, statement, answer)."""
+        with self._lock:
+            self._sql_seconds += seconds
 
     def error(self, code: int) -> None:
         with self._lock:
@@ -40,6 +46,7 @@ class Stats:
                 "row_errors": self._counters["row_errors"],
                 "refreshes": self._counters["refreshes"],
                 "faults_injected": self._counters["faults_injected"],
+                "sql_seconds": self._sql_seconds,
                 "statements": dict(self._statements),
                 "errors": {str(code): n for code, n in self._error_codes.items()},
             }
@@ -52,3 +59,4 @@ class Stats:
             self._counters.clear()
             self._statements.clear()
             self._error_codes.clear()
+            self._sql_seconds = 0.0

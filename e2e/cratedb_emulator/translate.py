@@ -24,6 +24,7 @@ from . import casts, errors, infoschema
 from . import types as t
 from .catalog import Catalog, Table, decode_name, encode_name
 from .lexer import EOF, IDENT, OP, PARAM, Token, TokenStream, position, tokenize
+from .prepared import CAST_OPERAND, COMPARED, UNTYPED, UNTYPED_PARENTS, Preparation, Uncacheable
 from .types import CrateType, parse_type
 from .versions import Version
 
@@ -249,6 +250,8 @@ class Translator:
     refs: list[Ref] = field(default_factory=list)
     registrations: dict[str, pa.Table] = field(default_factory=dict)
     select_aliases: set[str] = field(default_factory=set)
+    # Set while translating once for many executions: parameters become slots (see prepared.py).
+    preparation: Preparation | None = None
 
     # -- tables ---------------------------------------------------------------------------------------
     def resolve_tables(self, tree: exp.Expr) -> None:
@@ -280,7 +283,9 @@ class Translator:
         virtual = infoschema.lookup(resolved_schema, name)
         if virtual is not None:
             view = f"__emulator_{resolved_schema}_{name}"
-            if view not in self.registrations:
+            if self.preparation is not None:
+                self.preparation.virtuals[view] = virtual  # a fresh snapshot for every execution
+            elif view not in self.registrations:
                 self.registrations[view] = infoschema.arrow_table(
                     virtual, self.ctx.catalog, self.ctx.node_info()
                 )
@@ -401,6 +406,9 @@ class Translator:
     def bind(self, tree: exp.Expr) -> None:
         """Replace parameters by literals; coerce constants compared with typed columns."""
         for parameter in list(tree.find_all(exp.Parameter)):
+            if self.preparation is not None:
+                self._prepare_parameter(parameter)
+                continue
             parameter.replace(self.coerced(self.param_value(parameter), self.context_type(parameter)))
         for literal in list(tree.find_all(exp.Literal)):
             if isinstance(literal.parent, (exp.Cast, exp.Bracket)) or literal.parent is None:
@@ -410,6 +418,25 @@ class Translator:
                 continue
             value: Any = literal.this if literal.is_string else _number(literal.this)
             literal.replace(self.coerced(value, target))
+
+    def _prepare_parameter(self, parameter: exp.Parameter) -> None:
+        """Typed and plain parameters become slots; a cast operand is left to _rewrite_cast."""
+        assert self.preparation is not None
+        index = int(parameter.name) - 1
+        target = self.context_type(parameter)
+        if target is not None:
+            parameter.replace(self.preparation.slot(index, target, COMPARED))
+            return
+        parent = parameter.parent
+        if (
+            isinstance(parent, exp.Cast)
+            and parent.this is parameter
+            and self._cast_marker(parent) is not None
+        ):
+            return
+        if not isinstance(parent, UNTYPED_PARENTS):
+            raise Uncacheable(f"a parameter inside {type(parent).__name__}")
+        parameter.replace(self.preparation.slot(index, None, UNTYPED))
 
     def coerced(self, value: Any, target: CrateType | None) -> exp.Expr:
         if target is None or value is None:
@@ -518,24 +545,38 @@ class Translator:
         refs = [ref] if ref else self.refs
         column_name = decode_name(column.name)
         path = column_name + "".join(f"['{key}']" for key in keys)
+        if self.preparation is not None:
+            raise Uncacheable("object sub-column types are learnt while rows arrive")
         for candidate in refs:
             state = candidate.table.objects.get(column_name)
             if state is not None and path in state.known:
                 return state.known[path]
         return None
 
-    def _rewrite_cast(self, node: exp.Expr) -> None:
+    @staticmethod
+    def _cast_marker(node: exp.Expr) -> int | None:
+        """Index into cast_types when `node` casts to a CrateDB type (see prepass)."""
         to = node.args.get("to")
         if not isinstance(to, exp.DataType) or to.this != exp.DataType.Type.USERDEFINED:
-            return
+            return None
         marker = _CTYPE_MARKER.fullmatch(to.name or str(to.args.get("kind", "")))
         kind_arg = to.args.get("kind")
         if marker is None and isinstance(kind_arg, exp.Identifier):
             marker = _CTYPE_MARKER.fullmatch(kind_arg.name)
+        return int(marker.group(1)) if marker is not None else None
+
+    def _rewrite_cast(self, node: exp.Expr) -> None:
+        marker = self._cast_marker(node)
         if marker is None:
             return
-        target = self.cast_types[int(marker.group(1))]
+        target = self.cast_types[marker]
         operand = node.this
+        if self.preparation is not None and isinstance(operand, exp.Parameter):
+            if isinstance(node, exp.TryCast):
+                raise Uncacheable("TRY_CAST of a parameter")
+            slot = self.preparation.slot(int(operand.name) - 1, target, CAST_OPERAND)
+            self._replace_typed(node, slot, target)
+            return
         source = self.column_type(operand)
         node.meta["crate_type"] = target
         if isinstance(operand, exp.Literal) or _is_typed_literal(operand) or _is_constant_array(operand):
@@ -631,9 +672,17 @@ class Translator:
         return text.replace('"', "")
 
     def output_types(self, tree: exp.Expr, count: int) -> list[CrateType | None]:
+        """CrateDB type per result column where the statement says more than DuckDB's type."""
+        known = self.select_types(tree)
+        if known is None or len(known) != count:
+            return [None] * count
+        return known
+
+    def select_types(self, tree: exp.Expr) -> list[CrateType | None] | None:
+        """output_types before the column count is known (None: no types to add)."""
         select = tree if isinstance(tree, exp.Select) else None
         if select is None:
-            return [None] * count
+            return None
         result: list[CrateType | None] = []
         for item in select.expressions:
             if isinstance(item, exp.Star) or (
@@ -643,10 +692,10 @@ class Translator:
                 refs = [self.ref_for(qualifier)] if qualifier else self.refs
                 for ref in refs:
                     if ref is None:
-                        return [None] * count
+                        return None
                     result.extend(c.ctype for c in ref.table.columns)
                 if not refs:
-                    return [None] * count
+                    return None
                 continue
             inner = item.this if isinstance(item, exp.Alias) else item
             if "crate_type" in inner.meta:
@@ -655,8 +704,6 @@ class Translator:
                 result.append(CrateType(t.UNDEFINED))
             else:
                 result.append(self.column_type(inner))
-        if len(result) != count:
-            return [None] * count
         return result
 
 

@@ -24,6 +24,8 @@ from . import errors
 MAX_PK_LOOKUP_KEYS = 1000
 
 TableKey = tuple[str, str]
+# Length of an array that is not spelled out in the statement (a parameter bound later), or None.
+ArrayLength = Callable[[exp.Expr], int | None] | None
 
 
 @dataclass
@@ -146,23 +148,25 @@ def _pk_column(node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str]) -> str
     return name if name in pk else None
 
 
-def _array_length(node: exp.Expr) -> int | None:
+def _array_length(node: exp.Expr, resolve: ArrayLength) -> int | None:
     node = _strip(node)
     if isinstance(node, exp.Array):
         return len(node.expressions)
     if isinstance(node, exp.Cast):
-        return _array_length(node.this)
-    return None
+        return _array_length(node.this, resolve)
+    return resolve(node) if resolve is not None else None
 
 
-def _conjunct_keys(node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str]) -> int | None:
+def _conjunct_keys(
+    node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength
+) -> int | None:
     counts: dict[str, int] = {}
     for term in _flatten(node, exp.And):
         if isinstance(term, exp.EQ):
             left, right = _strip(term.left), _strip(term.right)
             if isinstance(right, exp.Any):
                 column = _pk_column(left, pk, qualifiers)
-                length = _array_length(right.this)
+                length = _array_length(right.this, resolve)
                 if column and length is not None:
                     counts[column] = min(counts.get(column, length), length)
                 continue
@@ -186,7 +190,9 @@ def _conjunct_keys(node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str]) ->
     return keys
 
 
-def is_pk_lookup(where: exp.Expr | None, pk: tuple[str, ...], qualifiers: set[str]) -> bool:
+def is_pk_lookup(
+    where: exp.Expr | None, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength = None
+) -> bool:
     """Would CrateDB plan this WHERE as a Get on complete primary keys?"""
     if where is None or not pk:
         return False
@@ -194,7 +200,7 @@ def is_pk_lookup(where: exp.Expr | None, pk: tuple[str, ...], qualifiers: set[st
         where = where.this
     total = 0
     for disjunct in _flatten(where, exp.Or):
-        keys = _conjunct_keys(disjunct, pk, qualifiers)
+        keys = _conjunct_keys(disjunct, pk, qualifiers, resolve)
         if keys is None:
             return False
         total += keys

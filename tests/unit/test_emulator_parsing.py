@@ -63,10 +63,12 @@ def test_create_table_with_every_clause() -> None:
     assert (statement.name.schema, statement.name.name, statement.if_not_exists) == ("s", "T", True)
     columns = {c.name: c for c in statement.columns}
     assert columns["id"].primary_key and statement.primary_key == ["id", "day"]
-    assert columns["day"].not_null and columns["day"].ctype.kind == t.TIMESTAMPTZ
+    day_type, object_type = columns["day"].ctype, columns["o"].ctype
+    assert day_type is not None and object_type is not None
+    assert columns["day"].not_null and day_type.kind == t.TIMESTAMPTZ
     assert columns["body"].index_off and not columns["body"].columnstore
     assert columns["n"].default_sql == "1.5" and columns["n"].not_null
-    assert columns["o"].ctype.policy == "strict" and columns["o"].ctype.fields[0][0] == "k"
+    assert object_type.policy == "strict" and object_type.fields[0][0] == "k"
     assert columns["g"].generated_sql == "(id * 2)"
     assert statement.checks == [("c", "n > 0")]
     assert statement.partitioned_by == ["day"] and statement.clustered_by == "id" and statement.shards == 3
