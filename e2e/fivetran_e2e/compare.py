@@ -125,46 +125,49 @@ def _base64(value: Any) -> Any:
         return ("not base64", str(value))
 
 
+# Normalisers that do not depend on which side a value comes from.
+_SHARED_NORMALIZERS: dict[DataType, Normalizer] = {
+    DataType.BOOLEAN: _boolean,
+    DataType.SHORT: _integer,
+    DataType.INT: _integer,
+    DataType.LONG: _integer,
+    DataType.FLOAT: _float32,
+    DataType.DOUBLE: _double,
+    DataType.JSON: _json,
+    DataType.NAIVE_TIME: _time_text,
+}
+# warehouse.db values as `Warehouse.rows` returns them (timestamps in epoch microseconds, BLOB as bytes).
+_WAREHOUSE_NORMALIZERS: dict[DataType, Normalizer] = {
+    **_SHARED_NORMALIZERS,
+    DataType.NAIVE_DATE: _date_from_date,
+    DataType.NAIVE_DATETIME: _micros_to_millis,
+    DataType.UTC_DATETIME: _micros_to_millis,
+    DataType.BINARY: _bytes,
+}
+# CrateDB values as the `crate` driver returns them without a converter (epoch ms, BINARY as base64 text).
+_CRATEDB_NORMALIZERS: dict[DataType, Normalizer] = {
+    **_SHARED_NORMALIZERS,
+    DataType.NAIVE_DATE: _date_from_millis,
+    DataType.NAIVE_DATETIME: _millis,
+    DataType.UTC_DATETIME: _millis,
+    DataType.BINARY: _base64,
+}
+
+
+def _normalizer(table: dict[DataType, Normalizer], column_type: FivetranType) -> Normalizer:
+    if column_type.type is DataType.DECIMAL:
+        return _decimal(column_type.scale or 0)
+    return table.get(column_type.type, _text)
+
+
 def warehouse_normalizer(column_type: FivetranType) -> Normalizer:
     """For values as `Warehouse.rows` returns them (timestamps in epoch microseconds)."""
-    kind = column_type.type
-    if kind is DataType.DECIMAL:
-        return _decimal(column_type.scale or 0)
-    return {
-        DataType.BOOLEAN: _boolean,
-        DataType.SHORT: _integer,
-        DataType.INT: _integer,
-        DataType.LONG: _integer,
-        DataType.FLOAT: _float32,
-        DataType.DOUBLE: _double,
-        DataType.NAIVE_DATE: _date_from_date,
-        DataType.NAIVE_DATETIME: _micros_to_millis,
-        DataType.UTC_DATETIME: _micros_to_millis,
-        DataType.BINARY: _bytes,
-        DataType.JSON: _json,
-        DataType.NAIVE_TIME: _time_text,
-    }.get(kind, _text)
+    return _normalizer(_WAREHOUSE_NORMALIZERS, column_type)
 
 
 def cratedb_normalizer(column_type: FivetranType) -> Normalizer:
     """For values as the `crate` driver returns them without a converter (timestamps in epoch ms)."""
-    kind = column_type.type
-    if kind is DataType.DECIMAL:
-        return _decimal(column_type.scale or 0)
-    return {
-        DataType.BOOLEAN: _boolean,
-        DataType.SHORT: _integer,
-        DataType.INT: _integer,
-        DataType.LONG: _integer,
-        DataType.FLOAT: _float32,
-        DataType.DOUBLE: _double,
-        DataType.NAIVE_DATE: _date_from_millis,
-        DataType.NAIVE_DATETIME: _millis,
-        DataType.UTC_DATETIME: _millis,
-        DataType.BINARY: _base64,
-        DataType.JSON: _json,
-        DataType.NAIVE_TIME: _time_text,
-    }.get(kind, _text)
+    return _normalizer(_CRATEDB_NORMALIZERS, column_type)
 
 
 def display(value: Any, column_type: FivetranType | None = None) -> str:
