@@ -194,10 +194,6 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def quote_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def join_text(sql: str, tokens: Iterable[Token]) -> str:
     """The original source text spanning the given tokens."""
     items = [t for t in tokens if t.kind != EOF]

@@ -23,7 +23,7 @@ from sqlglot.errors import ParseError, TokenError
 from . import casts, errors, infoschema
 from . import types as t
 from .catalog import Catalog, Table, decode_name, encode_name
-from .lexer import EOF, IDENT, OP, PARAM, Token, TokenStream, position, tokenize
+from .lexer import EOF, IDENT, OP, PARAM, Token, TokenStream, tokenize
 from .prepared import CAST_OPERAND, COMPARED, UNTYPED, UNTYPED_PARENTS, Preparation, Uncacheable
 from .types import CrateType, parse_type
 from .versions import Version
@@ -219,12 +219,6 @@ class Ref:
     table: Table
     key: TableKey | None  # None for information_schema / sys
     shown: str
-
-
-@dataclass
-class OutputColumn:
-    name: str
-    ctype: CrateType | None
 
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
@@ -742,7 +736,3 @@ def _literal_value(node: exp.Expr) -> Any:
         return -value
     assert isinstance(node, exp.Literal)
     return node.this if node.is_string else _number(node.this)
-
-
-def statement_position(sql: str, offset: int) -> tuple[int, int]:
-    return position(sql, offset)

@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from enum import IntEnum
 from typing import Any, NamedTuple
@@ -104,12 +104,6 @@ def parse_iso(text: str) -> tuple[datetime, bool, bool]:
 def format_naive(value: datetime) -> str:
     text = value.strftime("%Y-%m-%dT%H:%M:%S") if value.year >= 1000 else value.isoformat(timespec="seconds")
     return f"{text}.{value.microsecond:06d}" if value.microsecond else text
-
-
-def format_utc(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return format_naive(value) + "Z"
 
 
 def round_decimal(text: str, precision: int, scale: int) -> str | None:

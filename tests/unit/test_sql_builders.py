@@ -102,11 +102,6 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
         'UPDATE "sch"."tab" SET "_fivetran_deleted" = TRUE '
         'WHERE "_fivetran_synced" < CAST(? AS TIMESTAMP WITH TIME ZONE)',
     ),
-    (
-        "select all, decimals as text",
-        lambda: dml.select_all(T, [("id", ID.type), ("amount", AMOUNT.type)], ["id"]),
-        'SELECT "id", CAST("amount" AS TEXT) FROM "sch"."tab" ORDER BY "id"',
-    ),
 ]
 
 

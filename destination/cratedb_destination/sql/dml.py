@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
-from cratedb_destination.type_mapping import FivetranType, read_expression, sql_type
+from cratedb_destination.type_mapping import FivetranType, sql_type
 
 # A timestamp parameter sent as ISO text; the explicit cast keeps the comparison a timestamp comparison.
 _TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
@@ -92,12 +92,3 @@ def mark_deleted_synced_before(table: TableRef, deleted_column: str, synced_colu
         f"UPDATE {table.sql} SET {column(deleted_column)} = TRUE "
         f"WHERE {column(synced_column)} < {_TIMESTAMP_PARAMETER}"
     )
-
-
-def select_all(
-    table: TableRef, columns: Sequence[tuple[str, FivetranType]], order_by: Sequence[str] = ()
-) -> str:
-    """SELECT every given column losslessly (see type_mapping.read_expression), optionally ordered."""
-    exprs = ", ".join(read_expression(column(name), ftype) for name, ftype in columns)
-    order = f" ORDER BY {column_list(order_by)}" if order_by else ""
-    return f"SELECT {exprs} FROM {table.sql}{order}"
