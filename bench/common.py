@@ -13,16 +13,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
 import psutil
 import pyarrow as pa
+from cratedb_destination import server
 from cratedb_destination.batch import Cell, FileFormat
-from cratedb_destination.handlers import DestinationServicer
-from cratedb_destination.server import start_server
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
 
@@ -115,18 +114,9 @@ def stub_for(port: int) -> tuple[grpc.Channel, Stub]:
     return channel, destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
 
 
-@contextlib.contextmanager
-def serve_in_process() -> Iterator[Stub]:
+def serve_in_process() -> contextlib.AbstractContextManager[Stub]:
     """The destination in this process on a free port, and a client of it."""
-    servicer = DestinationServicer()
-    server, port = start_server(servicer=servicer)
-    channel, stub = stub_for(port)
-    try:
-        yield stub
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
+    return server.serve_in_process()
 
 
 class ServerProcess:

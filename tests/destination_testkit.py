@@ -20,9 +20,8 @@ from typing import Any
 
 import grpc
 import pytest
+from cratedb_destination import server
 from cratedb_destination.batch import Cell, FileFormat
-from cratedb_destination.handlers import DestinationServicer
-from cratedb_destination.server import start_server
 from cratedb_destination.settings import ServerSettings
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
@@ -107,20 +106,11 @@ def destination_stub_fixture() -> Iterator[destination_sdk_pb2_grpc.DestinationC
         yield stub
 
 
-@contextlib.contextmanager
 def serve_in_process(
     settings: ServerSettings | None = None,
-) -> Iterator[destination_sdk_pb2_grpc.DestinationConnectorStub]:
+) -> contextlib.AbstractContextManager[destination_sdk_pb2_grpc.DestinationConnectorStub]:
     """The destination in this process on a free port, and a real gRPC client of it."""
-    servicer = DestinationServicer(settings)
-    server, port = start_server("127.0.0.1", 0, servicer=servicer)
-    channel, stub = stub_for(port)
-    try:
-        yield stub
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
+    return server.serve_in_process(settings, CHANNEL_OPTIONS)
 
 
 # ---------------------------------------------------------------------------------------------------------

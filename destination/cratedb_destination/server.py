@@ -9,6 +9,7 @@ while in-flight ones get a grace period to finish.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
@@ -16,7 +17,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent import futures
 from types import FrameType
 
@@ -135,6 +136,26 @@ def start_server(
     bound = bind(server, host, port)
     server.start()
     return server, bound
+
+
+@contextlib.contextmanager
+def serve_in_process(
+    settings: ServerSettings | None = None,
+    channel_options: Sequence[tuple[str, object]] = (),
+) -> Iterator[destination_sdk_pb2_grpc.DestinationConnectorStub]:
+    """The destination in this process on a free loopback port, and a real gRPC client of it.
+
+    For tests and benchmarks: everything (client channel, server, CrateDB connections) is closed on exit.
+    """
+    servicer = DestinationServicer(settings)
+    server, port = start_server("127.0.0.1", 0, servicer=servicer)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=list(channel_options))
+    try:
+        yield destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
+    finally:
+        channel.close()
+        server.stop(None)
+        servicer.close()
 
 
 def serve(
