@@ -454,6 +454,23 @@ def _table_list(stream: TokenStream, verb: str) -> TableList:
     return TableList(verb, names)
 
 
+# CrateDB objects other than tables and schemas: valid CREATE/DROP targets the emulator does not model.
+_OTHER_OBJECT_KINDS = (
+    "blob",
+    "view",
+    "user",
+    "role",
+    "function",
+    "repository",
+    "snapshot",
+    "analyzer",
+    "publication",
+    "subscription",
+    "server",
+    "foreign",
+)
+
+
 def parse(sql: str, tokens: list[Token]) -> object:
     """Parse a DDL-like statement; the first token decides the statement kind."""
     stream = TokenStream(sql, tokens)
@@ -466,21 +483,7 @@ def parse(sql: str, tokens: list[Token]) -> object:
             schema = stream.identifier("schema name")
             stream.expect_end()
             return CreateSchema(schema, if_not_exists)
-        if stream.current.is_word(
-            "blob",
-            "view",
-            "or",
-            "user",
-            "role",
-            "function",
-            "repository",
-            "snapshot",
-            "analyzer",
-            "publication",
-            "subscription",
-            "server",
-            "foreign",
-        ):
+        if stream.current.is_word("or", *_OTHER_OBJECT_KINDS):  # "or": CREATE OR REPLACE VIEW
             raise errors.emulator_limit(f"CREATE {stream.current.value.upper()}")
         raise stream.error("{'TABLE', 'SCHEMA', ...}")
     if first.is_word("drop"):
@@ -499,20 +502,7 @@ def parse(sql: str, tokens: list[Token]) -> object:
                 stream.accept_word("restrict")
             stream.expect_end()
             return DropSchema(names, if_exists, cascade)
-        if stream.current.is_word(
-            "blob",
-            "view",
-            "user",
-            "role",
-            "function",
-            "repository",
-            "snapshot",
-            "analyzer",
-            "publication",
-            "subscription",
-            "server",
-            "foreign",
-        ):
+        if stream.current.is_word(*_OTHER_OBJECT_KINDS):
             raise errors.emulator_limit(f"DROP {stream.current.value.upper()}")
         raise stream.error("{'TABLE', 'SCHEMA', ...}")
     if first.is_word("alter"):

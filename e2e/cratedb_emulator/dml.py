@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from .outcome import Session
 
 
+# Stands for the registered table of a request's rows in statement templates; replaced literally, because
+# quoted column names in the template may contain braces.
+SOURCE_PLACEHOLDER = "\x00source\x00"
+
+
 class _Default:
     """The DEFAULT keyword inside VALUES."""
 
@@ -583,22 +588,10 @@ class Inserter:
         rows: list[int],
         outcome: RowOutcome,
     ) -> int:
-        subset = _subset(arrow, rows)
         columns = ", ".join(phys(c.name) for c in table.columns)
-        with duck.registered(cursor, subset) as source:
-            target = self.engine.physical(table)
-            sql = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {quote_ident(source)}"
-            try:
-                cursor.execute(sql)
-            except duckdb.Error as exc:
-                if len(rows) == 1:
-                    outcome.failures[rows[0]] = duck.crate_error(exc)
-                    return 0
-                return sum(self._insert(cursor, table, arrow, [row], outcome) for row in rows)
-        for row in rows:
-            outcome.counts[row] = 1
-        outcome.written.extend(rows)
-        return len(rows)
+        target = self.engine.physical(table)
+        template = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {SOURCE_PLACEHOLDER}"
+        return self._apply_rows(cursor, template, arrow, rows, outcome)
 
     def _update_existing(
         self,
@@ -608,16 +601,28 @@ class Inserter:
         rows: list[int],
         outcome: RowOutcome,
     ) -> int:
-        sql_template = self._upsert_sql(table)
-        subset = _subset(arrow, rows)
-        with duck.registered(cursor, subset) as source:
+        return self._apply_rows(cursor, self._upsert_sql(table), arrow, rows, outcome)
+
+    def _apply_rows(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        template: str,
+        arrow: pa.Table,
+        rows: list[int],
+        outcome: RowOutcome,
+    ) -> int:
+        """Run `template` for all rows in one statement (SOURCE_PLACEHOLDER names them, registered).
+
+        If DuckDB rejects the set, each row is retried alone, so one bad row fails only itself, as CrateDB
+        reports failures per row."""
+        with duck.registered(cursor, _subset(arrow, rows)) as source:
             try:
-                cursor.execute(sql_template.format(source=quote_ident(source)))
+                cursor.execute(template.replace(SOURCE_PLACEHOLDER, quote_ident(source)))
             except duckdb.Error as exc:
                 if len(rows) == 1:
                     outcome.failures[rows[0]] = duck.crate_error(exc)
                     return 0
-                return sum(self._update_existing(cursor, table, arrow, [row], outcome) for row in rows)
+                return sum(self._apply_rows(cursor, template, arrow, [row], outcome) for row in rows)
         for row in rows:
             outcome.counts[row] = 1
         outcome.written.extend(rows)
@@ -651,7 +656,7 @@ class Inserter:
         join = " AND ".join(f'"__target".{phys(c)} = "excluded".{phys(c)}' for c in table.primary_key)
         return (
             f'UPDATE {self.engine.physical(table)} AS "__target" SET {", ".join(sets)} '
-            f'FROM {{source}} AS "excluded" WHERE {join}'
+            f'FROM {SOURCE_PLACEHOLDER} AS "excluded" WHERE {join}'
         )
 
 

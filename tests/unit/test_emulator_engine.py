@@ -412,3 +412,13 @@ def test_catalog_survives_restart_with_a_data_file(tmp_path: Path) -> None:
         ) == [["id"], ["o"], ["o['k']"]]
     finally:
         second.close()
+
+
+def test_bulk_upsert_with_braces_in_column_names(engine: Engine) -> None:
+    """Quoted names may contain braces; the bulk write templates must not treat them as placeholders."""
+    run(engine, 'CREATE TABLE s.t ("a{b}" TEXT PRIMARY KEY, "c}" INT)')
+    upsert = 'INSERT INTO s.t ("a{b}", "c}") VALUES (?, ?) ON CONFLICT ("a{b}") DO UPDATE SET "c}" = excluded."c}"'
+    assert bulk(engine, upsert, [["x", 1], ["y", 2]]) == [{"rowcount": 1}, {"rowcount": 1}]
+    assert bulk(engine, upsert, [["x", 5]]) == [{"rowcount": 1}]
+    run(engine, "REFRESH TABLE s.t")
+    assert rows(engine, 'SELECT "a{b}", "c}" FROM s.t ORDER BY 1') == [["x", 5], ["y", 2]]
