@@ -416,9 +416,9 @@ def test_catalog_survives_restart_with_a_data_file(tmp_path: Path) -> None:
 
 def test_bulk_upsert_with_braces_in_column_names(engine: Engine) -> None:
     """Quoted names may contain braces; the bulk write templates must not treat them as placeholders."""
-    run(engine, 'CREATE TABLE s.t ("a{b}" TEXT PRIMARY KEY, "c}" INT)')
-    upsert = 'INSERT INTO s.t ("a{b}", "c}") VALUES (?, ?) ON CONFLICT ("a{b}") DO UPDATE SET "c}" = excluded."c}"'
-    assert bulk(engine, upsert, [["x", 1], ["y", 2]]) == [{"rowcount": 1}, {"rowcount": 1}]
-    assert bulk(engine, upsert, [["x", 5]]) == [{"rowcount": 1}]
+    run(engine, 'CREATE TABLE s.t ("{k}" TEXT PRIMARY KEY, "v}" INT)')
+    sql = 'INSERT INTO s.t ("{k}", "v}") VALUES (?, ?) ON CONFLICT ("{k}") DO UPDATE SET "v}" = excluded."v}"'
+    assert bulk(engine, sql, [["x", 1], ["y", 2]]) == [{"rowcount": 1}, {"rowcount": 1}]
+    assert bulk(engine, sql, [["x", 5]]) == [{"rowcount": 1}]
     run(engine, "REFRESH TABLE s.t")
-    assert rows(engine, 'SELECT "a{b}", "c}" FROM s.t ORDER BY 1') == [["x", 5], ["y", 2]]
+    assert rows(engine, 'SELECT "{k}", "v}" FROM s.t ORDER BY 1') == [["x", 5], ["y", 2]]
