@@ -60,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.session: Session | None = None
+        self._sql_started: float | None = None
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -85,6 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
         close: bool = False,
     ) -> None:
+        self._count_sql_time()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -206,11 +208,20 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": {"message": f"No handler found for uri [{parts.path}]", "code": 4040}}
             )
             return
-        started = time.perf_counter()
+        self._sql_started = time.perf_counter()
         try:
             self._sql(parts.query)
         finally:
-            stats.sql_time(time.perf_counter() - started)
+            self._count_sql_time()
+
+    def _count_sql_time(self) -> None:
+        """Add the time of the /_sql request under way before its answer leaves.
+
+        Counted before the first byte is written, so a client that has its answer also sees it counted.
+        """
+        if self._sql_started is not None:
+            self.emulator.engine.stats.sql_time(time.perf_counter() - self._sql_started)
+            self._sql_started = None
 
     def _sql(self, query_string: str) -> None:
         stats = self.emulator.engine.stats
