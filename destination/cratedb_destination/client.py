@@ -3,7 +3,16 @@
 - A pool of `crate` driver connections per configuration (the driver's connections must not be shared
   between threads); `CrateClient.session()` lends one connection to one thread.
 - Every bulk request's per-row results are checked: CrateDB answers HTTP 200 even when rows failed
-  (rowcount -2), and the driver does not raise for them (facts §0.1 item 1).
+  (rowcount -2), and the driver does not raise for them. Only the first 10 failures per shard carry an
+  error (`ShardResponse.add`, `ShardingUpsertExecutor.BULK_RESPONSE_MAX_ERRORS_PER_SHARD` in
+  crate/crate); later ones are a bare `{"rowcount": -2}` (`BulkResult.unexplained`).
+- A bulk UPDATE or DELETE by full primary key answers a key that does not exist with rowcount -2 and
+  code 40411 `DocumentMissingException` (`TransportShardDeleteAction`, `TransportShardUpsertAction` in
+  crate/crate; test `RestSQLActionIntegrationTest.test_failing_delete_bulk_response_errors_are_truncated`).
+  With `missing_ok` such rows count 0 instead of failing.
+- A bulk request whose parameters fail analysis or casting fails as a whole with HTTP 400 and one error
+  (`RestSQLActionIntegrationTest.test_insert_with_failing_bulk_args_analysis_error`): `BulkRequestRejected`
+  names the rows and columns whose values the message quotes, and the message is redacted.
 - Transient failures (unreachable node, HTTP 503, thread-pool rejection, circuit breaker, version
   conflicts of idempotent statements) are retried with exponential backoff and full jitter, bounded in
   attempts and total time; rows that failed transiently in a bulk request are re-sent on their own.
@@ -46,10 +55,13 @@ logging.getLogger("crate.client").setLevel(logging.INFO)
 # bounded backoff.
 crate_http.PRESERVE_ACTIVE_SERVER_EXCEPTIONS = set()
 
-# `_fivetran_*` column names and CREATE SCHEMA need CrateDB 6.2.0 (facts §3.3, §3.9).
+# `_fivetran_*` column names and CREATE SCHEMA need CrateDB 6.2.0 (see `UnsupportedServer`'s message).
 MIN_SERVER_VERSION = (6, 2, 0)
-# CrateDB's statement_max_length default (facts §1.8).
+# CrateDB's `statement_max_length` node setting default (crate/crate `io.crate.session.Sessions`).
 MAX_STATEMENT_CHARS = 262_144
+# The lowest version of every node: the driver's own `lowest_server_version` reads 0.0.0 when its first
+# request failed, so the destination asks the cluster itself.
+SERVER_VERSIONS = "SELECT version['number'] FROM sys.nodes"
 
 # Messages of failures worth retrying: overload (thread-pool rejection, circuit breaker), shards or nodes
 # briefly unavailable, and optimistic-concurrency conflicts (only for idempotent statements).
@@ -63,8 +75,13 @@ _TRANSIENT_MESSAGE = re.compile(
     re.IGNORECASE,
 )
 _VERSION_CONFLICT = re.compile(r"VersionConflict|version conflict", re.IGNORECASE)
-_TRANSIENT_CODES = frozenset({5000, 5001, 5002, 5003, 5030, 5031, 5032, 5033, 5034, 5035})
+_TRANSIENT_CODES = frozenset({4290, 5000, 5001, 5002, 5003, 5030, 5031, 5032, 5033, 5034, 5035})
 _CONFLICT_CODE = 4092
+# A DML by primary key found no document (crate/crate `HttpErrorStatus.DOCUMENT_NOT_FOUND`).
+DOCUMENT_MISSING_CODE = 40411
+# CrateDB reports error details for at most this many failed rows per shard and bulk request; a group of
+# rows no larger than this gets every failure's code back (`ShardingUpsertExecutor`).
+BULK_ERRORS_PER_SHARD = 10
 
 T = TypeVar("T")
 
@@ -102,6 +119,47 @@ class BulkRowsFailed(RowsRejected):
         self.failures = list(failures)
 
 
+@dataclass(frozen=True)
+class QuotedValue:
+    """Where a value quoted by a rejection message stands in a bulk request: row index, parameter index."""
+
+    row: int
+    parameter: int
+
+
+class BulkRequestRejected(RowsRejected):
+    """CrateDB refused a whole bulk request (HTTP 4xx), e.g. a parameter it cannot cast to its column.
+
+    The message is redacted; `quoted` lists the parameters whose value the original message quoted, so
+    callers can name the file rows and columns.
+    """
+
+    def __init__(self, message: str, code: int | None, quoted: Sequence[QuotedValue]) -> None:
+        super().__init__(message, code)
+        self.quoted = list(quoted)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Per-row counts of a bulk request (0 for a key that did not exist, with `missing_ok`).
+
+    `unexplained` lists rows that failed without details (CrateDB details only 10 failures per shard):
+    with `missing_ok` they are most likely missing keys too, and the caller must settle them.
+    """
+
+    counts: list[int]
+    unexplained: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of a CrateDB error code: its first three digits (4000 -> 400, 40411 -> 404)."""
+    return int(str(abs(code))[:3])
+
+
 def _is_transient_error(exc: Exception, idempotent: bool) -> bool:
     if isinstance(exc, crate_errors.ConnectionError):
         return True
@@ -115,10 +173,10 @@ def _is_transient_row(failure: RowFailure, idempotent: bool) -> bool:
     code = failure.code
     if code == _CONFLICT_CODE or (code is None and _VERSION_CONFLICT.search(failure.message)):
         return idempotent
-    if code is not None and code < 5000:  # 4xxx: the row itself is wrong; resending cannot help
-        return False
     if code in _TRANSIENT_CODES and code != 5000:
         return True
+    if code is not None and http_status(code) < 500:  # 4xx: the row itself is wrong; resending cannot help
+        return False
     # 5000 covers both overload (worth a retry) and internal errors (not): decide by the message.
     return bool(_TRANSIENT_MESSAGE.search(failure.message))
 
@@ -129,26 +187,60 @@ def _message(exc: Exception, values: Sequence[Any] | None = None) -> str:
 
 # Lucene's "immense term" error ends with the value's first bytes as numbers.
 _TERM_PREFIX = re.compile(r"(prefix of the first immense term is: )'\[[\d, ]*\]?[^']*'")
+# CrateDB quotes values in backticks after "value" ("Cannot cast value `abc` to type `integer`",
+# "Cannot cast object element `a` with value `asdf` ..."); and a missing document's id in brackets
+# ("DocumentMissingException[[<id>]: document missing]").
+_QUOTED_VALUE = re.compile(r"(\bvalue `)(.*?)(` to type|`(?=[\s\],.]|$))", re.DOTALL)
+_DOCUMENT_ID = re.compile(r"\[[^\[\]]*\]: document missing")
+
+
+def quoted_values(message: str) -> list[str]:
+    """The values a CrateDB message quotes in backticks (see `_QUOTED_VALUE`)."""
+    return [match.group(2) for match in _QUOTED_VALUE.finditer(message)]
 
 
 def redact(message: str, values: Sequence[Any] | None) -> str:
     """`message` without the statement parameters `values`: CrateDB quotes rejected values in its errors
     (e.g. "Value 98765.43 does not fit into NUMERIC(5, 2)"), and row data must not reach a Task or a log.
 
-    Values shorter than 3 characters are kept so that codes and numbers in the text stay readable.
+    Values shorter than 3 characters are kept so that codes and numbers in the text stay readable; values
+    CrateDB quotes in backticks and document ids are removed whatever their length.
     """
     message = _TERM_PREFIX.sub(r"\1'<value>'", message)
+    message = _QUOTED_VALUE.sub(r"\1<value>\3", message)
+    message = _DOCUMENT_ID.sub("[<id>]: document missing", message)
     texts = {str(value) for value in values or () if value is not None and not isinstance(value, bool)}
     for text in sorted((text for text in texts if len(text) >= 3), key=len, reverse=True):
         message = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", "<value>", message)
     return message
 
 
+def _rejected_request(raw: str, batch: Sequence[Sequence[Any]], positions: Sequence[int]) -> CrateDBError:
+    """A bulk request CrateDB refused as a whole: find the parameters its message quotes, redact it."""
+    quoted = set(quoted_values(raw))
+    found: list[QuotedValue] = []
+    values: list[Any] = []
+    for position, row in zip(positions, batch, strict=True):
+        for parameter, value in enumerate(row):
+            if value is not None and _as_text(value) in quoted:
+                found.append(QuotedValue(position, parameter))
+                values.append(value)
+    return BulkRequestRejected(redact(raw, values), None, found)
+
+
+def _as_text(value: Any) -> str:
+    """A parameter as CrateDB prints it in a message (JSON booleans are lower case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class Session:
     """One pooled driver connection, used by one thread for a sequence of statements.
 
-    Session-scoped settings (e.g. `SET insert_select_fail_fast`) stick to the connection's keep-alive TCP
-    connection, so statements that depend on them must run in the same Session.
+    Nothing may depend on session settings (`SET ...`): CrateDB keeps them per HTTP connection (one
+    session per Netty channel, crate/crate `io.crate.protocols.http.SqlHttpHandler`), and a reconnect or an
+    HTTP proxy loses them silently.
     """
 
     def __init__(self, connection: Any, retry: RetryPolicy, sleep: Callable[[float], None]) -> None:
@@ -156,7 +248,15 @@ class Session:
         self._retry = retry
         self._sleep = sleep
 
-    def _call(self, what: Callable[[], T], idempotent: bool, values: Sequence[Any] | None = None) -> T:
+    def _call(
+        self,
+        what: Callable[[], T],
+        idempotent: bool,
+        values: Sequence[Any] | None = None,
+        rejected: Callable[[str], CrateDBError] | None = None,
+    ) -> T:
+        """`what()`, retried while CrateDB is unavailable. A permanent error becomes `rejected(message)`
+        (default: a CrateDBError with the parameters `values` redacted from CrateDB's message)."""
         deadline = time.monotonic() + self._retry.budget_seconds
         delays = self._retry.delays()
         while True:
@@ -164,7 +264,8 @@ class Session:
                 return what()
             except (crate_errors.Error, OSError) as exc:
                 if not _is_transient_error(exc, idempotent):
-                    raise CrateDBError(_message(exc, values)) from None
+                    raw = str(getattr(exc, "message", None) or exc) or type(exc).__name__
+                    raise (rejected(raw) if rejected else CrateDBError(redact(raw, values))) from None
                 delay = next(delays, None)
                 if delay is None or time.monotonic() + delay > deadline:
                     raise TransientFailure(
@@ -192,21 +293,33 @@ class Session:
         result = self._call(lambda: self._sql(stmt, args), True, args)
         return [list(row) for row in result.get("rows", [])]
 
-    def bulk(self, stmt: str, rows: Sequence[Sequence[Any]], *, idempotent: bool = True) -> list[int]:
+    def bulk(
+        self,
+        stmt: str,
+        rows: Sequence[Sequence[Any]],
+        *,
+        idempotent: bool = True,
+        missing_ok: bool = False,
+    ) -> BulkResult:
         """Run one statement for many parameter rows in one request; returns each row's count.
 
-        Raises BulkRowsFailed when rows failed for good (every per-row result is checked). Rows that
-        failed transiently are retried on their own within the retry budget.
+        Every per-row result is checked. Rows that failed for good raise BulkRowsFailed; a request CrateDB
+        refused as a whole raises BulkRequestRejected. Rows that failed transiently are retried on their
+        own within the retry budget. With `missing_ok` (UPDATE/DELETE by full primary key), a key that
+        does not exist counts 0, and rows that failed without details are returned as `unexplained`.
         """
-        if not rows:
-            return []
         counts: list[int] = [0] * len(rows)
+        unexplained: list[int] = []
         pending = list(range(len(rows)))
         deadline = time.monotonic() + self._retry.budget_seconds
         delays = self._retry.delays()
-        while True:
+        while pending:
             batch = [list(rows[i]) for i in pending]
-            result = self._call(lambda batch=batch: self._sql(stmt, None, batch), idempotent)  # type: ignore[misc]
+            result = self._call(
+                lambda batch=batch: self._sql(stmt, None, batch),  # type: ignore[misc]
+                idempotent,
+                rejected=lambda raw, batch=batch, pending=pending: _rejected_request(raw, batch, pending),  # type: ignore[misc]
+            )
             results = result.get("results")
             if not isinstance(results, list) or len(results) != len(batch):
                 raise CrateDBError(
@@ -220,28 +333,33 @@ class Session:
                     counts[position] = max(rowcount, 0)
                     continue
                 error = item.get("error") if isinstance(item, dict) else None
-                if isinstance(error, dict):
+                if not isinstance(error, dict):
+                    failures.append(RowFailure(position, None, "row rejected without details"))
+                elif not (missing_ok and error.get("code") == DOCUMENT_MISSING_CODE):
                     message = redact(str(error.get("message", "")), rows[position])
                     failures.append(RowFailure(position, error.get("code"), message))
-                else:
-                    failures.append(RowFailure(position, None, "row rejected without details"))
-            if not failures:
-                return counts
             known = [failure for failure in failures if failure.code is not None]
             permanent = [failure for failure in known if not _is_transient_row(failure, idempotent)]
             if permanent:
                 raise BulkRowsFailed(permanent, len(rows))
-            if not known:  # no row says why it failed: nothing suggests a retry would help
+            if missing_ok:  # rows without details are settled by the caller; transient ones are retried
+                unexplained += [failure.index for failure in failures if failure.code is None]
+                pending = [failure.index for failure in known]
+            elif failures and not known:  # no row says why it failed: nothing suggests a retry would help
                 raise BulkRowsFailed(failures, len(rows))
+            else:
+                pending = [failure.index for failure in failures]
+            if not pending:
+                break
             delay = next(delays, None)
             if delay is None or time.monotonic() + delay > deadline:
                 raise TransientFailure(
-                    f"{len(failures)} rows kept failing transiently after {self._retry.max_retries} retries: "
+                    f"{len(pending)} rows kept failing transiently after {self._retry.max_retries} retries: "
                     f"{known[0].message}"
                 )
-            log.warning("%d rows failed transiently; retrying them in %.2f s", len(failures), delay)
+            log.warning("%d rows failed transiently; retrying them in %.2f s", len(pending), delay)
             self._sleep(delay)
-            pending = [failure.index for failure in failures]
+        return BulkResult(counts, sorted(unexplained))
 
     def refresh(self, table: TableRef) -> None:
         """Make every write to `table` visible to non-primary-key reads (facts §4.7)."""
@@ -359,10 +477,15 @@ class CrateClient:
         self._idle.put(connection)
 
     def server_version(self) -> tuple[int, ...]:
-        """Lowest version among the configured nodes, e.g. (6, 4, 3)."""
+        """Lowest version among the cluster's nodes, e.g. (6, 4, 3), asked with retries and cached only
+        once known (the driver's `lowest_server_version` reads 0.0.0 after a failed first request)."""
         if self._server_version is None:
             with self.session() as session:
-                self._server_version = _version_tuple(session._connection.lowest_server_version)
+                versions = [_version_tuple(row[0]) for row in session.query(SERVER_VERSIONS)]
+            known = [version for version in versions if any(version)]
+            if not known:
+                raise TransientFailure("CrateDB did not report the version of any node")
+            self._server_version = min(known)
         return self._server_version
 
     def check_server_version(self) -> tuple[int, ...]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from fivetran_proto import common_pb2
 
+from cratedb_destination import timestamps
 from cratedb_destination.errors import UserActionRequired
 
 DataType = int  # a fivetran_sdk.v2.DataType enum number
@@ -65,10 +66,12 @@ ALL_TYPES: tuple[DataType, ...] = (
     NAIVE_TIME,
 )
 
-# NUMERIC storage in CrateDB needs a precision of at most 38 (facts §2.1).
+# NUMERIC storage in CrateDB needs a precision of at most 38 (crate/crate `NumericType`; docs
+# https://cratedb.com/docs/crate/reference/en/latest/general/ddl/data-types.html#numeric).
 MAX_DECIMAL_PRECISION = 38
 DEFAULT_DECIMAL = (38, 10)
-# Indexed or column-stored TEXT values are limited to this many UTF-8 bytes (facts §2.1).
+# Indexed or column-stored TEXT values are limited to this many UTF-8 bytes (Lucene's maximum term length,
+# `IndexWriter.MAX_TERM_LENGTH`; CrateDB's error is "Document contains at least one immense term").
 MAX_INDEXED_TEXT_BYTES = 32766
 UNLIMITED_TEXT_STORAGE = "INDEX OFF STORAGE WITH (columnstore = false)"
 
@@ -181,10 +184,15 @@ def spec_to_proto(spec: ColumnSpec) -> Any:
     return column
 
 
+def decimal_params(ftype: FivetranType) -> tuple[int, int]:
+    """(precision, scale) of the NUMERIC column for a DECIMAL; precision 0 or none means unspecified."""
+    return (ftype.precision, ftype.scale or 0) if ftype.precision else DEFAULT_DECIMAL
+
+
 def sql_type(ftype: FivetranType) -> str:
     """The CrateDB type, usable in CREATE TABLE and in CAST."""
     if ftype.data_type == DECIMAL:
-        precision, scale = (ftype.precision, ftype.scale or 0) if ftype.precision else DEFAULT_DECIMAL
+        precision, scale = decimal_params(ftype)
         return f"NUMERIC({precision}, {scale})"
     return _SQL_TYPES[ftype.data_type]
 
@@ -326,29 +334,42 @@ def _integer_converter(data_type: DataType) -> Converter:
     return convert
 
 
-def _to_decimal_text(text: str) -> str:
+def _to_decimal(text: str) -> decimal.Decimal:
     try:
         number = decimal.Decimal(text.strip())
     except decimal.InvalidOperation:
         raise ConversionError("not a decimal number") from None
     if not number.is_finite():
         raise ConversionError("NaN and infinite values cannot be stored in a DECIMAL column")
-    # Plain notation keeps every digit; CrateDB casts the string to NUMERIC exactly.
-    return format(number, "f")
+    return number
+
+
+# Enough digits for any NUMERIC value (precision <= 38) and an exponent of a few hundred.
+_DECIMAL_CONTEXT = decimal.Context(prec=1000, rounding=decimal.ROUND_HALF_UP)
 
 
 def _decimal_converter(ftype: FivetranType) -> Converter:
-    """Checks the integer digits here: CrateDB's own overflow error would quote the value (facts §2.1)."""
-    precision, scale = (ftype.precision, ftype.scale or 0) if ftype.precision is not None else DEFAULT_DECIMAL
+    """Rounds to the column's scale, half away from zero, as DuckDB's DECIMAL cast does, and sends text
+    with exactly that many decimals. CrateDB would round a longer value twice, first to `precision`
+    significant digits and then to the scale (crate/crate `io.crate.types.NumericType`, implicit cast
+    with `new MathContext(precision)` then `setScale`): 1.23499 would become 1.24 in NUMERIC(5, 2). A
+    value whose integer digits do not fit is refused here, because CrateDB's error would quote it. A
+    value with no more decimals than the scale is sent as it is."""
+    precision, scale = decimal_params(ftype)
     integer_digits = precision - scale
+    quantum = decimal.Decimal(1).scaleb(-scale)
 
     def convert(text: str) -> str:
-        plain = _to_decimal_text(text)
+        number = _to_decimal(text)
+        if number.as_tuple().exponent < -scale:  # type: ignore[operator]  # finite: an int
+            number = number.quantize(quantum, context=_DECIMAL_CONTEXT)
+        plain = format(number, "f")
         digits = len(plain.lstrip("-").split(".")[0].lstrip("0"))
         if digits > integer_digits:
             raise ConversionError(
                 f"{digits} digits before the decimal point do not fit DECIMAL({precision},{scale}), "
                 f"which holds at most {integer_digits}"
+                + (" (after rounding to the column's scale)" if scale else "")
             )
         return plain
 
@@ -371,17 +392,11 @@ def _fraction_ms(fraction: str | None) -> str:
 
 
 def _checked_datetime(match: re.Match[str]) -> None:
-    try:
-        dt.datetime(
-            int(match["year"]),
-            int(match["month"]),
-            int(match["day"]),
-            int(match["hour"] or 0),
-            int(match["minute"] or 0),
-            int(match["second"] or 0),
-        )
-    except ValueError as exc:
-        raise ConversionError(f"not a valid date/time ({exc})") from None
+    """Calendar arithmetic rather than `datetime`, which lacks year 0000 (a valid CrateDB timestamp)."""
+    if not timestamps.valid_date(int(match["year"]), int(match["month"]), int(match["day"])):
+        raise ConversionError("not a valid date/time (day or month out of range)")
+    if int(match["hour"] or 0) > 23 or int(match["minute"] or 0) > 59 or int(match["second"] or 0) > 59:
+        raise ConversionError("not a valid date/time (time of day out of range)")
 
 
 def _local_datetime_text(match: re.Match[str]) -> str:
@@ -508,6 +523,38 @@ def format_timestamp(value: dt.datetime) -> str:
     """An aware datetime as the ISO text sent to CrateDB for a TIMESTAMP WITH TIME ZONE parameter."""
     utc = value.astimezone(dt.timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stored value -> statement parameter, and one comparable form of a key value
+# ---------------------------------------------------------------------------------------------------------
+
+_TIMESTAMP_TYPES = frozenset({NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME})
+
+
+def is_timestamp(ftype: FivetranType) -> bool:
+    return ftype.data_type in _TIMESTAMP_TYPES
+
+
+def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
+    """A value as CrateDB returned it (see `read_expression`) as a statement parameter."""
+    if value is None or ftype.data_type not in _TIMESTAMP_TYPES or isinstance(value, str):
+        return value
+    return timestamps.iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
+
+
+def comparable(ftype: FivetranType, value: Any) -> Any:
+    """One form for a key value, whether it is a parameter or a value CrateDB returned."""
+    if value is None:
+        return None
+    data_type = ftype.data_type
+    if data_type in _TIMESTAMP_TYPES:
+        return timestamps.epoch_ms(value) if isinstance(value, str) else int(value)
+    if data_type == DECIMAL:
+        return decimal.Decimal(str(value))
+    if data_type in (FLOAT, DOUBLE):
+        return float(value)
+    return value
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ def convert(data_type: int, text: str, **params: int) -> object:
         (tm.INT, "2147483647", 2147483647),
         (tm.LONG, "-9223372036854775808", -(2**63)),
         (tm.LONG, "9223372036854775807", 2**63 - 1),
-        (tm.DECIMAL, "12345678901234567890.123456789012345678", "12345678901234567890.123456789012345678"),
+        # Unspecified precision is NUMERIC(38, 10): rounded to 10 decimals, as CrateDB stores it.
+        (tm.DECIMAL, "12345678901234567890.123456789012345678", "12345678901234567890.1234567890"),
         (tm.DECIMAL, "1E+3", "1000"),
         (tm.DECIMAL, "-0.000001", "-0.000001"),
         (tm.FLOAT, "3.4028237E+38", "3.4028237E+38"),
@@ -131,6 +132,55 @@ def convert(data_type: int, text: str, **params: int) -> object:
 )
 def test_value_conversion(data_type: int, text: str, expected: object) -> None:
     assert convert(data_type, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Rounded once, to the scale, half away from zero (DuckDB's DECIMAL cast); CrateDB would round
+        # 1.23499 to 5 significant digits first (1.2350) and then to 1.24 (crate/crate `NumericType`).
+        ("1.23499", "1.23"),
+        ("1.235", "1.24"),
+        ("-1.235", "-1.24"),
+        ("999.994", "999.99"),
+        ("0.005", "0.01"),
+        ("1.5e-3", "0.00"),
+        ("1e2", "100"),
+        ("1.2", "1.2"),
+    ],
+)
+def test_decimal_values_are_rounded_to_the_scale_once(text: str, expected: str) -> None:
+    assert convert(tm.DECIMAL, text, precision=5, scale=2) == expected
+
+
+@pytest.mark.parametrize("text", ["999.999", "999.995", "1000", "-1000.00"])
+def test_decimal_values_whose_integer_digits_do_not_fit_after_rounding_are_refused(text: str) -> None:
+    with pytest.raises(tm.ConversionError, match=r"do not fit DECIMAL\(5,2\)") as caught:
+        convert(tm.DECIMAL, text, precision=5, scale=2)
+    assert text not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "text", "expected"),
+    [
+        (tm.NAIVE_DATE, "0000-01-01", "0000-01-01T00:00:00.000"),
+        (tm.NAIVE_DATETIME, "0000-02-29T12:00:00", "0000-02-29T12:00:00.000"),
+        (tm.UTC_DATETIME, "0000-01-01T00:00:00Z", "0000-01-01T00:00:00.000Z"),
+    ],
+)
+def test_year_zero_is_a_valid_timestamp(data_type: int, text: str, expected: str) -> None:
+    """Year 0000 is in CrateDB's timestamp range, and Fivetran's destination tester sends it."""
+    assert convert(data_type, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("data_type", "text"),
+    [(tm.NAIVE_DATE, "0001-02-29"), (tm.NAIVE_DATETIME, "2023-02-29T00:00:00"), (tm.UTC_DATETIME, "2024-13-01")],
+)
+def test_impossible_dates_are_refused(data_type: int, text: str) -> None:
+    with pytest.raises(tm.ConversionError, match="not a valid date"):
+        convert(data_type, text)
+
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,6 @@ upsert or a conditional update.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,16 +47,8 @@ from cratedb_destination.services.writes import (
 from cratedb_destination.sql import dml
 from cratedb_destination.sql import history as sql
 from cratedb_destination.sql.identifiers import TableRef
-from cratedb_destination.type_mapping import (
-    DECIMAL,
-    DOUBLE,
-    FLOAT,
-    NAIVE_DATE,
-    NAIVE_DATETIME,
-    UTC_DATETIME,
-    ColumnSpec,
-    FivetranType,
-)
+from cratedb_destination.timestamps import epoch_ms, iso_ms
+from cratedb_destination.type_mapping import ColumnSpec, comparable, stored_to_parameter
 
 log = logging.getLogger(__name__)
 
@@ -75,56 +65,6 @@ START_OF_TIME = "1970-01-01T00:00:00.000Z"
 MAX_RECORDS_PER_LOOKUP = 200
 MAX_LOOKUP_CONDITIONS = 1000
 _LOOKUP_MAX_CHARS = MAX_STATEMENT_CHARS - 4096
-
-_TIMESTAMP_TYPES = frozenset({NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME})
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_ONE_MS = dt.timedelta(milliseconds=1)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Timestamps: parameters are ISO text, CrateDB returns epoch milliseconds
-
-
-def epoch_ms(text: str) -> int:
-    """Milliseconds since the epoch of an ISO-8601 instant (as the type converters produce it)."""
-    parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return (parsed - _EPOCH) // _ONE_MS
-
-
-def iso_ms(ms: int, zone: bool = True) -> str:
-    """The ISO text of an epoch-millisecond value (UTC; without the `Z` for naive columns)."""
-    m = _EPOCH + dt.timedelta(milliseconds=ms)
-    text = (
-        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
-        f"{m.microsecond // 1000:03d}"
-    )
-    return text + "Z" if zone else text
-
-
-def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
-    """A value as CrateDB returned it (see `type_mapping.read_expression`) as a statement parameter."""
-    if value is None or ftype.data_type not in _TIMESTAMP_TYPES or isinstance(value, str):
-        return value
-    try:
-        return iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
-    except OverflowError:  # beyond year 9999: CrateDB takes epoch milliseconds as they are
-        return int(value)
-
-
-def comparable(ftype: FivetranType, value: Any) -> Any:
-    """One form for a key value, whether it is a parameter or a value CrateDB returned."""
-    if value is None:
-        return None
-    data_type = ftype.data_type
-    if data_type in _TIMESTAMP_TYPES:
-        return epoch_ms(value) if isinstance(value, str) else int(value)
-    if data_type == DECIMAL:
-        return decimal.Decimal(str(value))
-    if data_type in (FLOAT, DOUBLE):
-        return float(value)
-    return value
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -247,45 +187,131 @@ class _HistoryFile:
             raise self.writer.invalid(number, index, "a history-mode row needs this timestamp")
         return str(value)
 
-    def _send(self, statement: str, args: list[list[Any]], numbers: Sequence[int]) -> int:
-        count = self.writer.send(statement, args, numbers)
+    def _send(
+        self,
+        statement: str,
+        args: list[list[Any]],
+        numbers: Sequence[int],
+        parameters: Sequence[str],
+        *,
+        by_key: bool = False,
+    ) -> int:
+        count = self.writer.send(statement, args, numbers, parameters, by_key=by_key)
         self.visibility.wrote()
         return count
+
+    def _array_matchable(self) -> bool:
+        return all(
+            self.history.spec(name).type.data_type in dml.ARRAY_MATCH_TYPES
+            for name in self.history.record_keys
+        )
+
+    def _stored_versions(
+        self, records: dict[tuple[Any, ...], list[Any]], condition: str, args: list[Any]
+    ) -> list[tuple[tuple[Any, ...], int, bool]]:
+        """(record, start ms, active) of the stored versions of `records` (comparable key -> key values)
+        that meet `condition`, found with one query (one query job on the cluster)."""
+        keys = [(name, self.history.spec(name).type) for name in self.history.record_keys]
+        arrays = [list(column) for column in zip(*records.values(), strict=True)]
+        self.visibility.ensure()
+        found = []
+        for result in self.session.query(sql.versions_where(self.ref, keys, condition), [*arrays, *args]):
+            record = self._stored_record(result, range(len(keys)))
+            if record in records:  # composite keys match column by column: drop combinations not asked
+                found.append((record, int(result[len(keys)]), bool(result[len(keys) + 1])))
+        return found
 
     # -- earliest_start ------------------------------------------------------------------------------
 
     def earliest_start(self, options: WriteOptions) -> None:
         start = self._required(sql.START)
-        keys = self.history.record_keys
-        delete = sql.delete_versions_from(self.ref, keys)
-        close = sql.close_active_version(self.ref, keys)
         for first, rows in sized_chunks(self.batch, options):
             numbers = range(first, first + len(rows))
-            deletes, closes = [], []
+            earliest: dict[tuple[Any, ...], tuple[int, list[Any], int]] = {}
             for number, row in zip(numbers, rows, strict=True):
-                record = self.writer.key_values(row, number)
-                earliest = self._timestamp(row, start, number)
-                deletes.append([*record, earliest])
-                closes.append([iso_ms(epoch_ms(earliest) - 1), *record])
-            self.visibility.ensure()
-            self._send(delete, deletes, numbers)
-            self.visibility.ensure()  # the closes must not see the versions just deleted
-            self._send(close, closes, numbers)
+                values = self.writer.key_values(row, number)
+                record = self._comparable_record(values)
+                instant = epoch_ms(self._timestamp(row, start, number))
+                if record not in earliest or instant < earliest[record][0]:
+                    earliest[record] = (instant, values, number)
+            if self._array_matchable():
+                self._earliest_by_versions(earliest)
+            else:
+                self._earliest_by_records(earliest)
             self.summary.earliest += len(rows)
+
+    def _earliest_by_versions(self, earliest: dict[tuple[Any, ...], tuple[int, list[Any], int]]) -> None:
+        """Find the versions to drop and to close with one query, then change them by full primary key
+        (direct document lookups): one query job per chunk instead of two per record."""
+        lowest = min(instant for instant, _, _ in earliest.values())
+        versions = self._stored_versions(
+            {record: values for record, (_, values, _) in earliest.items()},
+            sql.STARTING_AT_OR_ACTIVE,
+            [iso_ms(lowest)],
+        )
+        drops: list[list[Any]] = []
+        drop_rows: list[int] = []
+        closes: list[list[Any]] = []
+        close_rows: list[int] = []
+        for record, version_start, active in versions:
+            instant, values, number = earliest[record]
+            if version_start >= instant:
+                drops.append([*values, iso_ms(version_start)])
+                drop_rows.append(number)
+            elif active:
+                closes.append([iso_ms(instant - 1), *values, iso_ms(version_start)])
+                close_rows.append(number)
+        keys = [*self.history.record_keys, sql.START]
+        if drops:
+            self._send(dml.delete_by_key(self.ref, keys), drops, drop_rows, keys, by_key=True)
+        if closes:
+            statement = sql.close_version(self.ref, keys)
+            self._send(statement, closes, close_rows, [sql.END, *keys], by_key=True)
+
+    def _earliest_by_records(self, earliest: dict[tuple[Any, ...], tuple[int, list[Any], int]]) -> None:
+        """Record keys that cannot be matched as arrays: two statements per record, run in bulk."""
+        keys = self.history.record_keys
+        numbers = [number for _, _, number in earliest.values()]
+        deletes = [[*values, iso_ms(instant)] for instant, values, _ in earliest.values()]
+        closes = [[iso_ms(instant - 1), *values] for instant, values, _ in earliest.values()]
+        self.visibility.ensure()
+        self._send(sql.delete_versions_from(self.ref, keys), deletes, numbers, [*keys, sql.START])
+        self.visibility.ensure()  # the closes must not see the versions just deleted
+        self._send(sql.close_active_version(self.ref, keys), closes, numbers, [sql.END, *keys])
 
     # -- delete --------------------------------------------------------------------------------------
 
     def delete(self, options: WriteOptions) -> None:
         end = self._required(sql.END)
-        statement = sql.close_active_version(self.ref, self.history.record_keys)
+        keys = self.history.record_keys
         for first, rows in sized_chunks(self.batch, options):
             numbers = range(first, first + len(rows))
-            args = [
-                [self._timestamp(row, end, number), *self.writer.key_values(row, number)]
-                for number, row in zip(numbers, rows, strict=True)
-            ]
-            self.visibility.ensure()
-            self.summary.closed += self._send(statement, args, numbers)
+            ends: dict[tuple[Any, ...], tuple[str, list[Any], int]] = {}
+            for number, row in zip(numbers, rows, strict=True):
+                values = self.writer.key_values(row, number)
+                ends[self._comparable_record(values)] = (self._timestamp(row, end, number), values, number)
+            if not self._array_matchable():
+                args = [[stamp, *values] for stamp, values, _ in ends.values()]
+                rows_of = [number for _, _, number in ends.values()]
+                self.visibility.ensure()
+                statement = sql.close_active_version(self.ref, keys)
+                self.summary.closed += self._send(statement, args, rows_of, [sql.END, *keys])
+                continue
+            versions = self._stored_versions(
+                {record: values for record, (_, values, _) in ends.items()}, sql.ACTIVE_ONLY, []
+            )
+            closes = []
+            close_rows = []
+            for record, version_start, _ in versions:
+                stamp, values, number = ends[record]
+                closes.append([stamp, *values, iso_ms(version_start)])
+                close_rows.append(number)
+            if closes:
+                full_key = [*keys, sql.START]
+                statement = sql.close_version(self.ref, full_key)
+                self.summary.closed += self._send(
+                    statement, closes, close_rows, [sql.END, *full_key], by_key=True
+                )
 
     # -- update --------------------------------------------------------------------------------------
 
@@ -310,17 +336,20 @@ class _HistoryFile:
                     args.append(completed)
                     numbers.append(number)
             if args:
-                self._send(upsert, args, numbers)
+                self._send(upsert, args, numbers, table.names)
                 self.summary.updated += len(args)
+
+    def _comparable_record(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        key_types = [self.history.spec(name).type for name in self.history.record_keys]
+        return tuple(comparable(ftype, value) for ftype, value in zip(key_types, values, strict=True))
 
     def _records(self, first: int, rows: Sequence[Row], start: int) -> Records:
         """The chunk's rows grouped by record (comparable key), each group in `_fivetran_start` order."""
-        key_types = [self.history.spec(name).type for name in self.history.record_keys]
         records: dict[tuple[Any, ...], list[tuple[int, Row, int]]] = {}
         for offset, row in enumerate(rows):
             number = first + offset
             values = self.writer.key_values(row, number)
-            record = tuple(comparable(ftype, value) for ftype, value in zip(key_types, values, strict=True))
+            record = self._comparable_record(values)
             records.setdefault(record, []).append(
                 (number, row, epoch_ms(self._timestamp(row, start, number)))
             )
@@ -337,7 +366,7 @@ class _HistoryFile:
         """
         self.visibility.ensure()
         key_types = [self.history.spec(name).type for name in self.history.record_keys]
-        if all(ftype.data_type in sql.ARRAY_MATCH_TYPES for ftype in key_types):
+        if all(ftype.data_type in dml.ARRAY_MATCH_TYPES for ftype in key_types):
             found, rest = self._versions_by_arrays(records)
         else:
             found, rest = {}, records

@@ -23,13 +23,14 @@ from cratedb_destination.client import Session
 from cratedb_destination.errors import InvalidRequest, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import schema
-from cratedb_destination.services.history import END_OF_TIME, START_OF_TIME, HistoryTable, epoch_ms, iso_ms
+from cratedb_destination.services.history import END_OF_TIME, START_OF_TIME, HistoryTable
 from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql import migrate as sql
 from cratedb_destination.sql.history import ACTIVE, END, HISTORY_COLUMNS, START, SYNCED
 from cratedb_destination.sql.identifiers import TableRef, validate_column_name
+from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
     ALL_TYPES,
     BOOLEAN,

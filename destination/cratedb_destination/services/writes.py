@@ -5,11 +5,17 @@ for update files with many different column sets, at most a few), and every per-
 
 - replace: `INSERT ... ON CONFLICT (key) DO UPDATE SET <every other column>`: a full replacement, columns
   the file lacks become NULL.
-- update: `UPDATE ... WHERE <full key>` setting only the modified cells; a key that does not exist
-  matches nothing, so updates (and soft deletes, which arrive as updates) of missing rows are no-ops.
-- delete: `DELETE ... WHERE <full key>`; missing keys are no-ops.
+- update: `UPDATE ... WHERE <full key>` setting only the modified cells.
+- delete: `DELETE ... WHERE <full key>`.
 All three match the full primary key, which CrateDB executes as direct lookups that see unrefreshed
 writes; the table is refreshed once at the end so later non-key reads (truncate, history) see the batch.
+
+Fivetran sends updates, soft deletes (updates) and deletes of rows the destination may never have
+received, and they must be no-ops. In a bulk request CrateDB answers such a row with rowcount -2 and
+code 40411, but only for the first 10 failures per shard; later ones are a bare -2 (see `client.py`).
+`BatchFileWriter.send` settles bare -2 rows with one REFRESH and one lookup of which of their keys
+exist; only rows whose key exists (they failed for another reason) are sent again, in groups small
+enough for CrateDB to detail every failure. A chunk of 10,000 missing keys costs 3 requests.
 Replaying a batch gives the same table contents: every statement is idempotent. A value too long for an
 indexed text column first switches that column to unlimited storage (`services/long_text.py`).
 """
@@ -23,7 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
-from cratedb_destination.client import BulkRowsFailed, Session
+from cratedb_destination.client import (
+    BULK_ERRORS_PER_SHARD,
+    BulkRequestRejected,
+    BulkRowsFailed,
+    Session,
+)
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
@@ -34,6 +45,7 @@ from cratedb_destination.type_mapping import (
     ColumnSpec,
     ConversionError,
     Converter,
+    comparable,
     text_bytes_over_limit,
     value_converter,
 )
@@ -152,6 +164,7 @@ class BatchFileWriter:
             for index, (spec, convert) in enumerate(zip(self.specs, self._plain, strict=True))
         ]
         self.key_indexes = [self.position[key] for key in self.keys]
+        self.key_specs: list[ColumnSpec] = [self.specs[index] for index in self.key_indexes]
 
     # -- conversion ------------------------------------------------------------------------------------
 
@@ -211,26 +224,111 @@ class BatchFileWriter:
             self.converters[index] = self._plain[index]
         self._oversized.clear()
 
-    def send(self, statement: str, args: list[list[Any]], row_numbers: Sequence[int]) -> int:
-        """One bulk request; returns the summed row counts. A rejected row is a Task naming its file row."""
+    def send(
+        self,
+        statement: str,
+        args: list[list[Any]],
+        row_numbers: Sequence[int],
+        parameters: Sequence[str],
+        *,
+        by_key: bool = False,
+    ) -> int:
+        """One bulk request; returns the summed row counts. A rejected row is a Task naming its file row.
+
+        `parameters` names the column of each statement parameter (for messages). With `by_key` (an
+        UPDATE or DELETE whose key values are the last parameters), missing keys are no-ops.
+        """
         if self._oversized:
             self._make_room()
         try:
-            counts = self.session.bulk(statement, args)
+            result = self.session.bulk(statement, args, missing_ok=by_key)
         except BulkRowsFailed as exc:
-            failed = [row_numbers[failure.index] for failure in exc.failures]
-            first = exc.failures[0]
-            shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
-            rows = "row" if len(failed) == 1 else f"{len(failed)} rows"
-            raise RowsRejected(
-                f"CrateDB rejected {rows} of {self.kind} file {self.path} for table {self.table.ref} "
-                f"(row{'s' if len(failed) > 1 else ''} {shown}); first error: "
-                + (f"code {first.code}: " if first.code else "")
-                + first.message,
-                first.code,
-            ) from None
+            raise self._rows_rejected([row_numbers[f.index] for f in exc.failures], exc) from None
+        except BulkRequestRejected as exc:
+            raise self._request_rejected(exc, row_numbers, parameters) from None
         self.summary.requests += 1
-        return sum(counts)
+        if not result.unexplained:
+            return result.total
+        return result.total + self._settle(statement, args, row_numbers, parameters, result.unexplained)
+
+    def _rows_rejected(self, failed: Sequence[int], exc: BulkRowsFailed) -> RowsRejected:
+        first = exc.failures[0]
+        shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
+        rows = "row" if len(failed) == 1 else f"{len(failed)} rows"
+        return RowsRejected(
+            f"CrateDB rejected {rows} of {self.kind} file {self.path} for table {self.table.ref} "
+            f"(row{'s' if len(failed) > 1 else ''} {shown}); first error: "
+            + (f"code {first.code}: " if first.code else "")
+            + first.message,
+            first.code,
+        )
+
+    def _request_rejected(
+        self, exc: BulkRequestRejected, row_numbers: Sequence[int], parameters: Sequence[str]
+    ) -> RowsRejected:
+        """CrateDB refused a whole request: name the file rows and columns whose values it quoted."""
+        spots = sorted({(row_numbers[spot.row], parameters[spot.parameter]) for spot in exc.quoted})
+        if spots:
+            shown = "; ".join(f"row {number}, column {name!r}" for number, name in spots[:5])
+            where = f"({shown}{' ...' if len(spots) > 5 else ''})"
+        else:
+            where = f"(one of rows {row_numbers[0]} to {row_numbers[-1]})"
+        return RowsRejected(
+            f"CrateDB rejected a value of {self.kind} file {self.path} for table {self.table.ref} {where}: "
+            f"{exc}",
+            exc.code,
+        )
+
+    def _settle(
+        self,
+        statement: str,
+        args: list[list[Any]],
+        row_numbers: Sequence[int],
+        parameters: Sequence[str],
+        unexplained: Sequence[int],
+    ) -> int:
+        """Rows of a by-key UPDATE/DELETE that failed without details: after a REFRESH, look up which of
+        their keys exist; a missing key was a no-op, the others are sent again in groups small enough to
+        carry every failure's code. Returns the rows those groups changed."""
+        width = len(self.keys)
+        existing = self._existing_keys([args[index][-width:] for index in unexplained])
+        again = [index for index in unexplained if existing is None or self._key_of(args[index]) in existing]
+        changed = 0
+        for offset in range(0, len(again), BULK_ERRORS_PER_SHARD):
+            group = again[offset : offset + BULK_ERRORS_PER_SHARD]
+            result = self._send_group(statement, [args[i] for i in group], [row_numbers[i] for i in group])
+            changed += result
+        return changed
+
+    def _send_group(self, statement: str, args: list[list[Any]], row_numbers: Sequence[int]) -> int:
+        try:
+            result = self.session.bulk(statement, args, missing_ok=True)
+        except BulkRowsFailed as exc:
+            raise self._rows_rejected([row_numbers[f.index] for f in exc.failures], exc) from None
+        self.summary.requests += 1
+        if result.unexplained:  # cannot happen with at most 10 rows; never let a row pass unseen
+            failed = [row_numbers[index] for index in result.unexplained]
+            raise RowsRejected(
+                f"CrateDB rejected rows {failed} of {self.kind} file {self.path} for table {self.table.ref} "
+                "without saying why"
+            )
+        return result.total
+
+    def _key_of(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        width = len(self.keys)
+        types = [spec.type for spec in self.key_specs]
+        return tuple(comparable(ftype, value) for ftype, value in zip(types, row[-width:], strict=True))
+
+    def _existing_keys(self, keys: list[list[Any]]) -> set[tuple[Any, ...]] | None:
+        """Which of `keys` exist in the table (None: the key types cannot be matched as arrays)."""
+        typed = [(spec.name, spec.type) for spec in self.key_specs]
+        if any(ftype.data_type not in dml.ARRAY_MATCH_TYPES for _, ftype in typed):
+            return None
+        self.session.refresh(self.table.ref)
+        arrays = [list(column) for column in zip(*keys, strict=True)]
+        rows = self.session.query(dml.existing_keys(self.table.ref, typed), arrays)
+        self.summary.requests += 2
+        return {self._key_of(row) for row in rows}
 
     def replace(self, options: WriteOptions) -> None:
         null_columns = [name for name in self.table.names if name not in self.position]
@@ -245,14 +343,15 @@ class BatchFileWriter:
                     if row[index] is None or row[index] is UNMODIFIED:
                         raise self.invalid(number, index, "a primary-key column has no value")
                 args.append([value(cell, index, number) for index, cell in enumerate(row)])
-            self.send(statement, args, range(first, first + len(rows)))
+            self.send(statement, args, range(first, first + len(rows)), self.header)
             self.summary.replaced += len(rows)
 
     def delete(self, options: WriteOptions) -> None:
         statement = dml.delete_by_key(self.table.ref, self.keys)
         for first, rows in sized_chunks(self.batch, options):
             args = [self.key_values(row, first + offset) for offset, row in enumerate(rows)]
-            self.summary.deleted += self.send(statement, args, range(first, first + len(rows)))
+            numbers = range(first, first + len(rows))
+            self.summary.deleted += self.send(statement, args, numbers, self.keys, by_key=True)
 
     def update(self, options: WriteOptions) -> None:
         key_set = set(self.key_indexes)
@@ -270,12 +369,14 @@ class BatchFileWriter:
                 self._update_selective(others, [member for members in groups.values() for member in members])
 
     def _update_group(self, modified: tuple[int, ...], members: list[tuple[int, Row]]) -> None:
-        statement = dml.update_by_key(self.table.ref, [self.header[i] for i in modified], self.keys)
+        assigned = [self.header[i] for i in modified]
+        statement = dml.update_by_key(self.table.ref, assigned, self.keys)
         args = [
             [self.value(row[index], index, number) for index in modified] + self.key_values(row, number)
             for number, row in members
         ]
-        self.summary.updated += self.send(statement, args, [number for number, _ in members])
+        numbers = [number for number, _ in members]
+        self.summary.updated += self.send(statement, args, numbers, [*assigned, *self.keys], by_key=True)
 
     def _update_selective(self, others: list[int], members: list[tuple[int, Row]]) -> None:
         columns = [(self.header[index], self.specs[index].type) for index in others]
@@ -290,7 +391,9 @@ class BatchFileWriter:
                 else:
                     values += [True, self.value(cell, index, number)]
             args.append(values + self.key_values(row, number))
-        self.summary.updated += self.send(statement, args, [number for number, _ in members])
+        parameters = [name for name, _ in columns for _flag_and_value in (0, 1)] + list(self.keys)
+        numbers = [number for number, _ in members]
+        self.summary.updated += self.send(statement, args, numbers, parameters, by_key=True)
 
 
 def binary_warnings(table: TableRef) -> Callable[[str], Callable[[], None]]:

@@ -8,7 +8,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
-from cratedb_destination.type_mapping import FivetranType, sql_type
+from cratedb_destination.type_mapping import (
+    BOOLEAN,
+    INT,
+    LONG,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    NAIVE_TIME,
+    SHORT,
+    STRING,
+    UTC_DATETIME,
+    XML,
+    FivetranType,
+    sql_type,
+)
+
+# Key types whose values can be matched with `= ANY(array parameter)`: the parameter values compare
+# exactly once cast to the column type. Floating-point and decimal keys are matched one by one.
+ARRAY_MATCH_TYPES = frozenset(
+    {BOOLEAN, SHORT, INT, LONG, STRING, XML, NAIVE_TIME, NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME}
+)
 
 # A timestamp parameter sent as ISO text; the explicit cast keeps the comparison a timestamp comparison.
 _TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
@@ -69,6 +88,26 @@ def update_by_key_selective(
         for name, ftype in columns
     )
     return f"UPDATE {table.sql} SET {sets} WHERE {_key_match(keys)}"
+
+
+def any_of(keys: Sequence[tuple[str, FivetranType]]) -> str:
+    """`"k" = ANY(CAST(? AS ARRAY(type)))` per key column: one array parameter per column.
+
+    Columns are matched one by one, so with a composite key the rows found may hold combinations nobody
+    asked for: callers compare the key values they get back.
+    """
+    if not keys:
+        raise ValueError("an array match needs at least one key column")
+    unsupported = [name for name, ftype in keys if ftype.data_type not in ARRAY_MATCH_TYPES]
+    if unsupported:
+        raise ValueError(f"key columns {unsupported} cannot be matched against an array")
+    return " AND ".join(f"{column(name)} = ANY(CAST(? AS ARRAY({sql_type(ftype)})))" for name, ftype in keys)
+
+
+def existing_keys(table: TableRef, keys: Sequence[tuple[str, FivetranType]]) -> str:
+    """The keys of the rows among the given ones that exist. Parameters: per key column, the array of
+    the keys' values. Not a primary-key lookup: the caller refreshes the table first."""
+    return f"SELECT {column_list(name for name, _ in keys)} FROM {table.sql} WHERE {any_of(keys)}"
 
 
 def select_by_key(table: TableRef, columns: Sequence[str], keys: Sequence[str]) -> str:

@@ -13,22 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cratedb_destination.sql.dml import any_of
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
-from cratedb_destination.type_mapping import (
-    BOOLEAN,
-    INT,
-    LONG,
-    NAIVE_DATE,
-    NAIVE_DATETIME,
-    NAIVE_TIME,
-    SHORT,
-    STRING,
-    UTC_DATETIME,
-    XML,
-    FivetranType,
-    read_expression,
-    sql_type,
-)
+from cratedb_destination.type_mapping import FivetranType, read_expression
 
 START = "_fivetran_start"
 END = "_fivetran_end"
@@ -38,13 +25,6 @@ HISTORY_COLUMNS = (START, END, ACTIVE)
 
 TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
 START_ARRAY_PARAMETER = "CAST(? AS ARRAY(TIMESTAMP WITH TIME ZONE))"
-
-# Record-key types whose values can be matched with `= ANY(array parameter)`: the parameter values compare
-# exactly once cast to the column type. Floating-point and decimal keys use the per-record lookups.
-ARRAY_MATCH_TYPES = frozenset(
-    {BOOLEAN, SHORT, INT, LONG, STRING, XML, NAIVE_TIME, NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME}
-)
-
 
 def _record_match(keys: Sequence[str]) -> str:
     if not keys:
@@ -68,6 +48,37 @@ def close_active_version(table: TableRef, keys: Sequence[str]) -> str:
     return (
         f"UPDATE {table.sql} SET {column(ACTIVE)} = FALSE, {column(END)} = {TIMESTAMP_PARAMETER} "
         f"WHERE {_record_match(keys)} AND {column(ACTIVE)} = TRUE"
+    )
+
+
+# Conditions for `versions_where`: the versions an earliest_start drops or closes (parameter: the chunk's
+# lowest earliest start), and the active versions a delete closes.
+STARTING_AT_OR_ACTIVE = f"({column(START)} >= {TIMESTAMP_PARAMETER} OR {column(ACTIVE)} = TRUE)"
+ACTIVE_ONLY = f"{column(ACTIVE)} = TRUE"
+
+
+def versions_where(table: TableRef, keys: Sequence[tuple[str, FivetranType]], condition: str) -> str:
+    """The versions of many records that meet `condition`, in one query (one query job).
+
+    Parameters: per record-key column, the array of the records' values; then `condition`'s parameters.
+    Result rows: record key values, `_fivetran_start`, `_fivetran_active`. With a composite key the result
+    may hold records nobody asked for (see `dml.any_of`): the caller drops them.
+    """
+    names = column_list(name for name, _ in keys)
+    return (
+        f"SELECT {names}, {column(START)}, {column(ACTIVE)} FROM {table.sql} "
+        f"WHERE {any_of(keys)} AND {condition}"
+    )
+
+
+def close_version(table: TableRef, keys: Sequence[str]) -> str:
+    """End one version found by its full primary key (record key + start): a direct document lookup.
+
+    Parameters: the new `_fivetran_end`, then the full key values.
+    """
+    return (
+        f"UPDATE {table.sql} SET {column(ACTIVE)} = FALSE, {column(END)} = {TIMESTAMP_PARAMETER} "
+        f"WHERE {' AND '.join(f'{column(key)} = ?' for key in keys)}"
     )
 
 
@@ -121,16 +132,6 @@ def records_per_lookup(
     return max(1, min(capacity))
 
 
-def _any_of(keys: Sequence[tuple[str, FivetranType]]) -> str:
-    """`"k" = ANY(CAST(? AS ARRAY(type)))` per record-key column: one array parameter per column."""
-    if not keys:
-        raise ValueError("a history-mode statement needs at least one record key column")
-    unsupported = [name for name, ftype in keys if ftype.data_type not in ARRAY_MATCH_TYPES]
-    if unsupported:
-        raise ValueError(f"record key columns {unsupported} cannot be matched against an array")
-    return " AND ".join(f"{column(name)} = ANY(CAST(? AS ARRAY({sql_type(ftype)})))" for name, ftype in keys)
-
-
 def latest_starts_before(table: TableRef, keys: Sequence[tuple[str, FivetranType]]) -> str:
     """Step 3 lookup for a whole chunk: per record, the latest start before one bound (absent: none).
 
@@ -142,7 +143,7 @@ def latest_starts_before(table: TableRef, keys: Sequence[tuple[str, FivetranType
     names = column_list(name for name, _ in keys)
     return (
         f"SELECT {names}, MAX({column(START)}) FROM {table.sql} "
-        f"WHERE {_any_of(keys)} AND {column(START)} < {TIMESTAMP_PARAMETER} GROUP BY {names}"
+        f"WHERE {any_of(keys)} AND {column(START)} < {TIMESTAMP_PARAMETER} GROUP BY {names}"
     )
 
 
@@ -158,5 +159,5 @@ def versions_at(
     select = ", ".join(read_expression(column(name), ftype) for name, ftype in columns)
     return (
         f"SELECT {select} FROM {table.sql} "
-        f"WHERE {_any_of(keys)} AND {column(START)} = ANY({START_ARRAY_PARAMETER})"
+        f"WHERE {any_of(keys)} AND {column(START)} = ANY({START_ARRAY_PARAMETER})"
     )
