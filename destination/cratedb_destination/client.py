@@ -102,11 +102,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class RowFailure:
-    """One failed row of a bulk request: its index in the request, CrateDB's code and message."""
+    """One failed row of a bulk request: its index in the request, CrateDB's code and (redacted) message,
+    and the indexes of the row's parameters whose value the original message quoted."""
 
     index: int
     code: int | None
     message: str
+    quoted: tuple[int, ...] = ()
 
 
 class BulkRowsFailed(RowsRejected):
@@ -217,15 +219,24 @@ def redact(message: str, values: Sequence[Any] | None) -> str:
 
 def _rejected_request(raw: str, batch: Sequence[Sequence[Any]], positions: Sequence[int]) -> CrateDBError:
     """A bulk request CrateDB refused as a whole: find the parameters its message quotes, redact it."""
-    quoted = set(quoted_values(raw))
-    found: list[QuotedValue] = []
-    values: list[Any] = []
-    for position, row in zip(positions, batch, strict=True):
-        for parameter, value in enumerate(row):
-            if value is not None and _as_text(value) in quoted:
-                found.append(QuotedValue(position, parameter))
-                values.append(value)
+    found = _quoted_parameters(raw, batch, positions)
+    values = [batch[positions.index(spot.row)][spot.parameter] for spot in found]
     return BulkRequestRejected(redact(raw, values), None, found)
+
+
+def _quoted_parameters(
+    raw: str, batch: Sequence[Sequence[Any]], positions: Sequence[int]
+) -> list[QuotedValue]:
+    """The parameters (row position, parameter index) whose value CrateDB's message `raw` quotes."""
+    quoted = set(quoted_values(raw))
+    if not quoted:
+        return []
+    return [
+        QuotedValue(position, parameter)
+        for position, row in zip(positions, batch, strict=True)
+        for parameter, value in enumerate(row)
+        if value is not None and _as_text(value) in quoted
+    ]
 
 
 def _as_text(value: Any) -> str:
@@ -336,8 +347,11 @@ class Session:
                 if not isinstance(error, dict):
                     failures.append(RowFailure(position, None, "row rejected without details"))
                 elif not (missing_ok and error.get("code") == DOCUMENT_MISSING_CODE):
-                    message = redact(str(error.get("message", "")), rows[position])
-                    failures.append(RowFailure(position, error.get("code"), message))
+                    raw = str(error.get("message", ""))
+                    quoted = tuple(spot.parameter for spot in _quoted_parameters(raw, [rows[position]], [0]))
+                    failures.append(
+                        RowFailure(position, error.get("code"), redact(raw, rows[position]), quoted)
+                    )
             known = [failure for failure in failures if failure.code is not None]
             permanent = [failure for failure in known if not _is_transient_row(failure, idempotent)]
             if permanent:

@@ -144,6 +144,11 @@ def test_error_classification(error: Exception, idempotent: bool, transient: boo
         (5031, "shard not available", True),
         (4091, "DuplicateKeyException", False),
         (4000, "Cannot cast value", False),
+        # Five-digit codes carry their HTTP status in the first three digits (crate/crate HttpErrorStatus).
+        (40411, "DocumentMissingException[[1]: document missing]", False),
+        (40010, "DocumentSourceMissingException", False),
+        (40910, "DuplicateObject", False),
+        (4290, "TooManyRequests", True),
     ],
 )
 def test_row_failure_classification(code: int, message: str, transient: bool) -> None:

@@ -54,7 +54,6 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
         lambda: ddl.swap_and_drop_source(T.sibling("tab__new"), T),
         'ALTER CLUSTER SWAP TABLE "sch"."tab__new" TO "sch"."tab" WITH (drop_source = true)',
     ),
-    ("fail fast", lambda: ddl.set_insert_select_fail_fast(), "SET insert_select_fail_fast = true"),
     (
         "copy rows with a cast",
         lambda: ddl.copy_rows(T, T.sibling("new"), [ID, AMOUNT], [False, True]),

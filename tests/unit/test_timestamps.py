@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from cratedb_destination import timestamps
 from hypothesis import given
 from hypothesis import strategies as st
-
-from cratedb_destination import timestamps
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -175,7 +175,11 @@ def test_year_zero_is_a_valid_timestamp(data_type: int, text: str, expected: str
 
 @pytest.mark.parametrize(
     ("data_type", "text"),
-    [(tm.NAIVE_DATE, "0001-02-29"), (tm.NAIVE_DATETIME, "2023-02-29T00:00:00"), (tm.UTC_DATETIME, "2024-13-01")],
+    [
+        (tm.NAIVE_DATE, "0001-02-29"),
+        (tm.NAIVE_DATETIME, "2023-02-29T00:00:00"),
+        (tm.UTC_DATETIME, "2024-13-01"),
+    ],
 )
 def test_impossible_dates_are_refused(data_type: int, text: str) -> None:
     with pytest.raises(tm.ConversionError, match="not a valid date"):

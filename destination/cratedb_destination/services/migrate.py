@@ -303,7 +303,8 @@ def _new_versions(
     at = iso_ms(instant)
     expected = _scalar_count(session, sql.count_active_before(ref, non_null), [at])
     if expected:
-        session.execute(ddl.set_insert_select_fail_fast(True))
+        # The count check, not `SET insert_select_fail_fast` (lost on a new HTTP connection), catches rows
+        # that INSERT ... SELECT skipped.
         copied = session.execute(sql.copy_active_versions(ref, table.names, table.keys, non_null), [at, at])
         if copied != expected:
             raise UserActionRequired(

@@ -241,9 +241,10 @@ def rebuild(
     session.execute(ddl.drop_table(scratch))  # leftover of an interrupted earlier attempt
     session.execute(ddl.create_table(scratch, final))
     try:
-        # Without fail-fast, INSERT ... SELECT silently skips rows it cannot write (facts §4.2); the
-        # count check below catches that too, should the setting not reach the same HTTP connection.
-        session.execute(ddl.set_insert_select_fail_fast(True))
+        # INSERT ... SELECT skips rows it cannot write and counts only the written ones (docs: "INSERT"
+        # reference, `insert_select_fail_fast`). The session setting that turns a skip into an error lives
+        # on one HTTP connection and is lost silently on a reconnect or behind a proxy, so the count check
+        # below is what guards the rows.
         session.refresh(ref)
         if source is not None or copied:
             try:

@@ -243,7 +243,7 @@ class BatchFileWriter:
         try:
             result = self.session.bulk(statement, args, missing_ok=by_key)
         except BulkRowsFailed as exc:
-            raise self._rows_rejected([row_numbers[f.index] for f in exc.failures], exc) from None
+            raise self._rows_rejected(exc, row_numbers, parameters) from None
         except BulkRequestRejected as exc:
             raise self._request_rejected(exc, row_numbers, parameters) from None
         self.summary.requests += 1
@@ -251,13 +251,18 @@ class BatchFileWriter:
             return result.total
         return result.total + self._settle(statement, args, row_numbers, parameters, result.unexplained)
 
-    def _rows_rejected(self, failed: Sequence[int], exc: BulkRowsFailed) -> RowsRejected:
+    def _rows_rejected(
+        self, exc: BulkRowsFailed, row_numbers: Sequence[int], parameters: Sequence[str]
+    ) -> RowsRejected:
+        failed = [row_numbers[failure.index] for failure in exc.failures]
         first = exc.failures[0]
         shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
         rows = "row" if len(failed) == 1 else f"{len(failed)} rows"
+        columns = sorted({parameters[index] for index in first.quoted})
+        column = f", column {', '.join(map(repr, columns))}" if columns else ""
         return RowsRejected(
             f"CrateDB rejected {rows} of {self.kind} file {self.path} for table {self.table.ref} "
-            f"(row{'s' if len(failed) > 1 else ''} {shown}); first error: "
+            f"(row{'s' if len(failed) > 1 else ''} {shown}{column}); first error: "
             + (f"code {first.code}: " if first.code else "")
             + first.message,
             first.code,
@@ -296,15 +301,17 @@ class BatchFileWriter:
         changed = 0
         for offset in range(0, len(again), BULK_ERRORS_PER_SHARD):
             group = again[offset : offset + BULK_ERRORS_PER_SHARD]
-            result = self._send_group(statement, [args[i] for i in group], [row_numbers[i] for i in group])
-            changed += result
+            numbers = [row_numbers[i] for i in group]
+            changed += self._send_group(statement, [args[i] for i in group], numbers, parameters)
         return changed
 
-    def _send_group(self, statement: str, args: list[list[Any]], row_numbers: Sequence[int]) -> int:
+    def _send_group(
+        self, statement: str, args: list[list[Any]], row_numbers: Sequence[int], parameters: Sequence[str]
+    ) -> int:
         try:
             result = self.session.bulk(statement, args, missing_ok=True)
         except BulkRowsFailed as exc:
-            raise self._rows_rejected([row_numbers[f.index] for f in exc.failures], exc) from None
+            raise self._rows_rejected(exc, row_numbers, parameters) from None
         self.summary.requests += 1
         if result.unexplained:  # cannot happen with at most 10 rows; never let a row pass unseen
             failed = [row_numbers[index] for index in result.unexplained]

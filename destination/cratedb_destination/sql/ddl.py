@@ -46,11 +46,6 @@ def swap_and_drop_source(source: TableRef, target: TableRef) -> str:
     return f"ALTER CLUSTER SWAP TABLE {source.sql} TO {target.sql} WITH (drop_source = true)"
 
 
-def set_insert_select_fail_fast(enabled: bool = True) -> str:
-    """Session setting that makes INSERT ... SELECT fail on the first bad row instead of skipping it."""
-    return f"SET insert_select_fail_fast = {'true' if enabled else 'false'}"
-
-
 def copy_rows(
     source: TableRef, target: TableRef, columns: Sequence[ColumnSpec], casts: Sequence[bool]
 ) -> str:
