@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from enum import IntEnum
 from typing import Any, NamedTuple
 
+from . import years
 from .operations import Cell, CellKind
 
 RawCell = Any
@@ -99,6 +100,12 @@ def parse_iso(text: str) -> tuple[datetime, bool, bool]:
                 offset = -offset
         value = (value - offset).replace(tzinfo=None)
     return value, hour is not None, zone is not None
+
+
+def _parse_any_year(text: str) -> tuple[datetime, int]:
+    """`parse_iso` for any year: a date before year 1 is parsed 400*n years later (see `years`)."""
+    shifted, shift = years.into_range(text)
+    return parse_iso(shifted)[0], shift
 
 
 def format_naive(value: datetime) -> str:
@@ -202,12 +209,20 @@ def to_csv(cell: Cell, column_type: FivetranType) -> str | None:
         precision, scale = column_type.precision or 38, column_type.scale or 0
         return text if _fits_decimal(text, precision, scale) else round_decimal(text, precision, scale)
     if target is DataType.NAIVE_DATE:
-        value, _, _ = parse_iso(text)
-        return date(value.year, value.month, value.day).isoformat()
+        if _CANONICAL_DATE.match(text):
+            return text
+        value, shift = _parse_any_year(text)
+        return years.shifted_back(date(value.year, value.month, value.day).isoformat(), shift)
     if target is DataType.NAIVE_DATETIME:
-        return text if _CANONICAL_NAIVE.match(text) else format_naive(parse_iso(text)[0])
+        if _CANONICAL_NAIVE.match(text):
+            return text
+        value, shift = _parse_any_year(text)
+        return years.shifted_back(format_naive(value), shift)
     if target is DataType.UTC_DATETIME:
-        return text if _CANONICAL_UTC.match(text) else format_naive(parse_iso(text)[0]) + "Z"
+        if _CANONICAL_UTC.match(text):
+            return text
+        value, shift = _parse_any_year(text)
+        return years.shifted_back(format_naive(value), shift) + "Z"
     raise CellConversionError(f"unsupported column type {column_type}")
 
 

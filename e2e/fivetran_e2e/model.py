@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from . import years
+
 DATA_TYPES = (
     "BOOLEAN",
     "SHORT",
@@ -247,8 +249,10 @@ def epoch_ms(text: str, *, zone_allowed: bool = True) -> int:
         raise ScenarioError(f"{text!r} is not an ISO-8601 date or timestamp")
     if match["tz"] and not zone_allowed:
         raise ScenarioError(f"{text!r}: a naive date-time must not carry a zone")
+    date_text, shift = years.into_range(match["date"])
     try:
-        days = (dt.date.fromisoformat(match["date"]) - _EPOCH).days
+        days = (dt.date.fromisoformat(date_text) - _EPOCH).days
+        days -= shift // years.CYCLE_YEARS * years.CYCLE_DAYS
     except ValueError as error:
         raise ScenarioError(f"{text!r}: {error}") from None
     ms = days * _MS_PER_DAY
@@ -262,10 +266,15 @@ def epoch_ms(text: str, *, zone_allowed: bool = True) -> int:
     return ms
 
 
+_YEAR_ONE_MS = (dt.date(1, 1, 1) - _EPOCH).days * _MS_PER_DAY
+
+
 def iso_ms(ms: int) -> str:
     """The UTC ISO-8601 text of an epoch-millisecond value, e.g. 2024-01-01T00:00:00.000Z."""
-    moment = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    cycles = max(0, -((ms - _YEAR_ONE_MS) // years.CYCLE_MS))
+    moment = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=ms + cycles * years.CYCLE_MS)
+    text = f"{moment.year:04d}" + moment.strftime("-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return years.shifted_back(text, cycles * years.CYCLE_YEARS)
 
 
 def parse_time(text: str) -> dt.time:
