@@ -43,6 +43,7 @@ from crate.client import http as crate_http
 
 from cratedb_destination.config import ConnectionSettings
 from cratedb_destination.errors import CrateDBError, RowsRejected, TransientFailure, UnsupportedServer
+from cratedb_destination.limits import MAX_STATEMENT_CHARS, MIN_SERVER_VERSION
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql.identifiers import TableRef
 
@@ -55,10 +56,6 @@ logging.getLogger("crate.client").setLevel(logging.INFO)
 # bounded backoff.
 crate_http.PRESERVE_ACTIVE_SERVER_EXCEPTIONS = set()
 
-# `_fivetran_*` column names and CREATE SCHEMA need CrateDB 6.2.0 (see `UnsupportedServer`'s message).
-MIN_SERVER_VERSION = (6, 2, 0)
-# CrateDB's `statement_max_length` node setting default (crate/crate `io.crate.session.Sessions`).
-MAX_STATEMENT_CHARS = 262_144
 # The lowest version of every node: the driver's own `lowest_server_version` reads 0.0.0 when its first
 # request failed, so the destination asks the cluster itself.
 SERVER_VERSIONS = "SELECT version['number'] FROM sys.nodes"
@@ -79,9 +76,6 @@ _TRANSIENT_CODES = frozenset({4290, 5000, 5001, 5002, 5003, 5030, 5031, 5032, 50
 _CONFLICT_CODE = 4092
 # A DML by primary key found no document (crate/crate `HttpErrorStatus.DOCUMENT_NOT_FOUND`).
 DOCUMENT_MISSING_CODE = 40411
-# CrateDB reports error details for at most this many failed rows per shard and bulk request; a group of
-# rows no larger than this gets every failure's code back (`ShardingUpsertExecutor`).
-BULK_ERRORS_PER_SHARD = 10
 
 T = TypeVar("T")
 

@@ -1,10 +1,10 @@
-"""The one map between Fivetran's DataTypes, CrateDB column types and values, in both directions.
+"""The one registry of Fivetran's DataTypes: one row per type says everything the destination knows of it.
 
-- DDL: `column_ddl` turns a Fivetran type (+ params, + whether it is a key column) into CrateDB DDL.
-- Writing: `value_converter` turns batch-file text into the JSON value sent as a statement parameter.
-- Reading: `read_expression` + `read_value` turn a stored value back into the Python value of the
-  Fivetran type (used by DescribeTable's checks and by the end-to-end comparison).
-- Reverse DDL: `infer_type` guesses the Fivetran type of a CrateDB column nobody recorded a type for.
+A row (`TypeRow`) gives the CrateDB column type, how information_schema reports it, which CrateDB types
+read back as it when nobody recorded a type, whether non-key columns get unlimited text storage, whether
+values can be matched against an array parameter, whether it is an instant, how batch-file text becomes
+a statement parameter and how a stored value becomes a Python value again. Every other module asks the
+functions below, which read the registry; adding a DataType means adding a row (see CONTRIBUTING.md).
 
 CrateDB stores several Fivetran types alike (STRING/XML/JSON/BINARY/NAIVE_TIME are all TEXT, NAIVE_DATE
 and NAIVE_DATETIME are both TIMESTAMP WITHOUT TIME ZONE), which is why `metadata.py` records the exact
@@ -20,7 +20,7 @@ import decimal
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from fivetran_proto import common_pb2
 
 from cratedb_destination import timestamps
 from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.limits import DEFAULT_DECIMAL, MAX_DECIMAL_PRECISION, MAX_INDEXED_TEXT_BYTES
 
 DataType = int  # a fivetran_sdk.v2.DataType enum number
 
@@ -48,52 +49,7 @@ JSON = common_pb2.JSON
 NAIVE_TIME = common_pb2.NAIVE_TIME
 UNSPECIFIED = common_pb2.UNSPECIFIED
 
-ALL_TYPES: tuple[DataType, ...] = (
-    BOOLEAN,
-    SHORT,
-    INT,
-    LONG,
-    DECIMAL,
-    FLOAT,
-    DOUBLE,
-    NAIVE_DATE,
-    NAIVE_DATETIME,
-    UTC_DATETIME,
-    BINARY,
-    XML,
-    STRING,
-    JSON,
-    NAIVE_TIME,
-)
-
-# NUMERIC storage in CrateDB needs a precision of at most 38 (crate/crate `NumericType`; docs
-# https://cratedb.com/docs/crate/reference/en/latest/general/ddl/data-types.html#numeric).
-MAX_DECIMAL_PRECISION = 38
-DEFAULT_DECIMAL = (38, 10)
-# Indexed or column-stored TEXT values are limited to this many UTF-8 bytes (Lucene's maximum term length,
-# `IndexWriter.MAX_TERM_LENGTH`; CrateDB's error is "Document contains at least one immense term").
-MAX_INDEXED_TEXT_BYTES = 32766
 UNLIMITED_TEXT_STORAGE = "INDEX OFF STORAGE WITH (columnstore = false)"
-
-_SQL_TYPES: dict[DataType, str] = {
-    BOOLEAN: "BOOLEAN",
-    SHORT: "SMALLINT",
-    INT: "INTEGER",
-    LONG: "BIGINT",
-    FLOAT: "REAL",
-    DOUBLE: "DOUBLE PRECISION",
-    NAIVE_DATE: "TIMESTAMP WITHOUT TIME ZONE",
-    NAIVE_DATETIME: "TIMESTAMP WITHOUT TIME ZONE",
-    UTC_DATETIME: "TIMESTAMP WITH TIME ZONE",
-    BINARY: "TEXT",
-    XML: "TEXT",
-    STRING: "TEXT",
-    JSON: "TEXT",
-    NAIVE_TIME: "TEXT",
-}
-
-# Types whose values routinely exceed the indexed-text limit, so non-key columns are stored unindexed.
-_LONG_TEXT_TYPES = frozenset({BINARY, JSON, XML})
 
 
 def type_name(data_type: DataType) -> str:
@@ -147,7 +103,7 @@ def spec_from_proto(column: Any, table: str = "") -> ColumnSpec:
     """A `common_pb2.Column` as a ColumnSpec; rejects types CrateDB cannot hold, naming the column."""
     where = f"column {column.name!r}" + (f" of table {table!r}" if table else "")
     data_type = int(column.type)
-    if data_type not in _SQL_TYPES and data_type != DECIMAL:
+    if data_type not in REGISTRY:
         raise UserActionRequired(f"{where} has unsupported data type {type_name(data_type)}")
     precision = scale = byte_length = None
     if column.HasField("params"):
@@ -187,87 +143,6 @@ def spec_to_proto(spec: ColumnSpec) -> Any:
 def decimal_params(ftype: FivetranType) -> tuple[int, int]:
     """(precision, scale) of the NUMERIC column for a DECIMAL; precision 0 or none means unspecified."""
     return (ftype.precision, ftype.scale or 0) if ftype.precision else DEFAULT_DECIMAL
-
-
-def sql_type(ftype: FivetranType) -> str:
-    """The CrateDB type, usable in CREATE TABLE and in CAST."""
-    if ftype.data_type == DECIMAL:
-        precision, scale = decimal_params(ftype)
-        return f"NUMERIC({precision}, {scale})"
-    return _SQL_TYPES[ftype.data_type]
-
-
-def text_backed(ftype: FivetranType) -> bool:
-    """Whether CrateDB stores the type as TEXT (and so applies the indexed-text limit to its values)."""
-    return ftype.data_type != DECIMAL and _SQL_TYPES.get(ftype.data_type) == "TEXT"
-
-
-def unlimited_text(spec: ColumnSpec) -> bool:
-    """Whether the column is stored unindexed so values over 32,766 bytes fit (never for key columns)."""
-    if spec.primary_key or not text_backed(spec.type):
-        return False
-    if spec.long_text or spec.type.data_type in _LONG_TEXT_TYPES:
-        return True
-    length = spec.type.string_byte_length
-    return spec.type.data_type == STRING and length is not None and length > MAX_INDEXED_TEXT_BYTES
-
-
-def text_bytes_over_limit(value: str) -> int | None:
-    """The UTF-8 length of a text value too long for an indexed column, else None (cheap for short text)."""
-    if len(value) * 4 <= MAX_INDEXED_TEXT_BYTES:  # no code point takes more than 4 bytes
-        return None
-    size = len(value.encode("utf-8", "surrogatepass"))
-    return size if size > MAX_INDEXED_TEXT_BYTES else None
-
-
-def column_ddl(spec: ColumnSpec) -> str:
-    """Type and storage clause of a column definition (without the name)."""
-    ddl = sql_type(spec.type)
-    if unlimited_text(spec):
-        ddl += " " + UNLIMITED_TEXT_STORAGE
-    return ddl
-
-
-# information_schema.columns.data_type of each CrateDB type we create.
-_INFORMATION_SCHEMA_TYPES: dict[str, str] = {
-    "BOOLEAN": "boolean",
-    "SMALLINT": "smallint",
-    "INTEGER": "integer",
-    "BIGINT": "bigint",
-    "REAL": "real",
-    "DOUBLE PRECISION": "double precision",
-    "TIMESTAMP WITHOUT TIME ZONE": "timestamp without time zone",
-    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
-    "TEXT": "text",
-}
-
-
-def information_schema_type(ftype: FivetranType) -> str:
-    """How information_schema.columns reports the CrateDB column created for `ftype`."""
-    if ftype.data_type == DECIMAL:
-        return "numeric"
-    return _INFORMATION_SCHEMA_TYPES[_SQL_TYPES[ftype.data_type]]
-
-
-_INFERRED: dict[str, DataType] = {
-    "boolean": BOOLEAN,
-    "byte": SHORT,
-    "smallint": SHORT,
-    "integer": INT,
-    "bigint": LONG,
-    "numeric": DECIMAL,
-    "real": FLOAT,
-    "double precision": DOUBLE,
-    "timestamp without time zone": NAIVE_DATETIME,
-    "timestamp with time zone": UTC_DATETIME,
-    "date": NAIVE_DATE,
-    "object": JSON,
-}
-
-
-def infer_type(information_schema_data_type: str) -> FivetranType:
-    """Best Fivetran type for a CrateDB column without recorded metadata; unknown kinds read as STRING."""
-    return FivetranType(_INFERRED.get(information_schema_data_type.lower(), STRING))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -487,76 +362,6 @@ def _identity(text: str) -> str:
     return text
 
 
-def value_converter(ftype: FivetranType, on_invalid_base64: Callable[[], None] | None = None) -> Converter:
-    """Function from a non-NULL batch-file cell to the parameter value for a column of type `ftype`.
-
-    It raises ConversionError for cells that do not fit the type. `on_invalid_base64` is called when a
-    BINARY cell is not base64 (the value is then stored as the base64 of its UTF-8 text).
-    """
-    data_type = ftype.data_type
-    if data_type == BOOLEAN:
-        return _to_bool
-    if data_type in _INTEGER_RANGES:
-        return _integer_converter(data_type)
-    if data_type == DECIMAL:
-        return _decimal_converter(ftype)
-    if data_type in (FLOAT, DOUBLE):
-        return _to_float_text
-    if data_type == NAIVE_DATE:
-        return _to_naive_date
-    if data_type == NAIVE_DATETIME:
-        return _to_naive_datetime
-    if data_type == UTC_DATETIME:
-        return _to_utc_datetime
-    if data_type == NAIVE_TIME:
-        return _to_naive_time
-    if data_type == JSON:
-        return _to_json_text
-    if data_type == BINARY:
-        return _binary_converter(on_invalid_base64 or (lambda: None))
-    if data_type in (STRING, XML):
-        return _identity
-    raise ConversionError(f"unsupported data type {type_name(data_type)}")
-
-
-def format_timestamp(value: dt.datetime) -> str:
-    """An aware datetime as the ISO text sent to CrateDB for a TIMESTAMP WITH TIME ZONE parameter."""
-    utc = value.astimezone(dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Stored value -> statement parameter, and one comparable form of a key value
-# ---------------------------------------------------------------------------------------------------------
-
-_TIMESTAMP_TYPES = frozenset({NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME})
-
-
-def is_timestamp(ftype: FivetranType) -> bool:
-    return ftype.data_type in _TIMESTAMP_TYPES
-
-
-def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
-    """A value as CrateDB returned it (see `read_expression`) as a statement parameter."""
-    if value is None or ftype.data_type not in _TIMESTAMP_TYPES or isinstance(value, str):
-        return value
-    return timestamps.iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
-
-
-def comparable(ftype: FivetranType, value: Any) -> Any:
-    """One form for a key value, whether it is a parameter or a value CrateDB returned."""
-    if value is None:
-        return None
-    data_type = ftype.data_type
-    if data_type in _TIMESTAMP_TYPES:
-        return timestamps.epoch_ms(value) if isinstance(value, str) else int(value)
-    if data_type == DECIMAL:
-        return decimal.Decimal(str(value))
-    if data_type in (FLOAT, DOUBLE):
-        return float(value)
-    return value
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Stored value -> Python value of the Fivetran type
 # ---------------------------------------------------------------------------------------------------------
@@ -583,31 +388,224 @@ def _from_epoch_ms(value: Any) -> dt.datetime:
     return _EPOCH + dt.timedelta(milliseconds=int(value))
 
 
+def _read_time(value: Any) -> dt.time:
+    text = str(value)
+    head, _, fraction = text.partition(".")
+    return dt.time.fromisoformat(head + (f".{(fraction + '000000')[:6]}" if fraction else ""))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The registry
+# ---------------------------------------------------------------------------------------------------------
+
+ConverterFactory = Callable[[FivetranType, Callable[[], None]], Converter]
+
+
+def _fixed(convert: Converter) -> ConverterFactory:
+    return lambda _ftype, _warn: convert
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """What the destination knows of one Fivetran DataType.
+
+    - `cratedb`: the column type (DECIMAL's comes from its params, see `sql_type`);
+    - `information_schema`: how information_schema.columns.data_type reports that column;
+    - `read_back_from`: information_schema types that read back as this type when no type was recorded;
+    - `long_text`: non-key columns are stored unindexed, as values routinely outgrow the indexed limit;
+    - `array_match`: `column = ANY(CAST(? AS ARRAY(type)))` matches exactly what `column = ?` matches, and
+      stored values compare equal to parameters (see `comparable`);
+    - `instant`: stored as epoch milliseconds, sent as ISO text;
+    - `converter`: batch-file text -> statement parameter; `reader`: stored value -> Python value.
+    """
+
+    data_type: DataType
+    cratedb: str
+    information_schema: str
+    converter: ConverterFactory
+    reader: Callable[[Any], Any]
+    read_back_from: tuple[str, ...] = ()
+    long_text: bool = False
+    array_match: bool = False
+    instant: bool = False
+
+
+_ROWS = (
+    TypeRow(BOOLEAN, "BOOLEAN", "boolean", _fixed(_to_bool), bool, ("boolean",), array_match=True),
+    TypeRow(
+        SHORT,
+        "SMALLINT",
+        "smallint",
+        _fixed(_integer_converter(SHORT)),
+        int,
+        ("smallint", "byte"),
+        array_match=True,
+    ),
+    TypeRow(INT, "INTEGER", "integer", _fixed(_integer_converter(INT)), int, ("integer",), array_match=True),
+    TypeRow(LONG, "BIGINT", "bigint", _fixed(_integer_converter(LONG)), int, ("bigint",), array_match=True),
+    TypeRow(
+        DECIMAL,
+        "NUMERIC",
+        "numeric",
+        lambda ftype, _warn: _decimal_converter(ftype),
+        lambda value: decimal.Decimal(str(value)),
+        ("numeric",),
+    ),
+    TypeRow(FLOAT, "REAL", "real", _fixed(_to_float_text), float, ("real",)),
+    TypeRow(
+        DOUBLE, "DOUBLE PRECISION", "double precision", _fixed(_to_float_text), float, ("double precision",)
+    ),
+    TypeRow(
+        NAIVE_DATE,
+        "TIMESTAMP WITHOUT TIME ZONE",
+        "timestamp without time zone",
+        _fixed(_to_naive_date),
+        lambda value: _from_epoch_ms(value).date(),
+        ("date",),
+        array_match=True,
+        instant=True,
+    ),
+    TypeRow(
+        NAIVE_DATETIME,
+        "TIMESTAMP WITHOUT TIME ZONE",
+        "timestamp without time zone",
+        _fixed(_to_naive_datetime),
+        _from_epoch_ms,
+        ("timestamp without time zone",),
+        array_match=True,
+        instant=True,
+    ),
+    TypeRow(
+        UTC_DATETIME,
+        "TIMESTAMP WITH TIME ZONE",
+        "timestamp with time zone",
+        _fixed(_to_utc_datetime),
+        lambda value: _from_epoch_ms(value).replace(tzinfo=dt.timezone.utc),
+        ("timestamp with time zone",),
+        array_match=True,
+        instant=True,
+    ),
+    TypeRow(
+        BINARY, "TEXT", "text", lambda _ftype, warn: _binary_converter(warn), base64.b64decode, long_text=True
+    ),
+    TypeRow(XML, "TEXT", "text", _fixed(_identity), str, long_text=True, array_match=True),
+    TypeRow(STRING, "TEXT", "text", _fixed(_identity), str, array_match=True),
+    TypeRow(JSON, "TEXT", "text", _fixed(_to_json_text), json.loads, ("object",), long_text=True),
+    TypeRow(NAIVE_TIME, "TEXT", "text", _fixed(_to_naive_time), _read_time, array_match=True),
+)
+REGISTRY: Mapping[DataType, TypeRow] = {row.data_type: row for row in _ROWS}
+ALL_TYPES: tuple[DataType, ...] = tuple(REGISTRY)
+_READ_BACK: Mapping[str, DataType] = {name: row.data_type for row in _ROWS for name in row.read_back_from}
+
+
+def row_of(ftype: FivetranType) -> TypeRow:
+    try:
+        return REGISTRY[ftype.data_type]
+    except KeyError:
+        raise UserActionRequired(f"unsupported data type {type_name(ftype.data_type)}") from None
+
+
+def sql_type(ftype: FivetranType) -> str:
+    """The CrateDB type, usable in CREATE TABLE and in CAST."""
+    if ftype.data_type == DECIMAL:
+        precision, scale = decimal_params(ftype)
+        return f"NUMERIC({precision}, {scale})"
+    return row_of(ftype).cratedb
+
+
+def information_schema_type(ftype: FivetranType) -> str:
+    """How information_schema.columns reports the CrateDB column created for `ftype`."""
+    return row_of(ftype).information_schema
+
+
+def infer_type(information_schema_data_type: str) -> FivetranType:
+    """Best Fivetran type for a CrateDB column without recorded metadata; unknown kinds read as STRING."""
+    return FivetranType(_READ_BACK.get(information_schema_data_type.lower(), STRING))
+
+
+def text_backed(ftype: FivetranType) -> bool:
+    """Whether CrateDB stores the type as TEXT (and so applies the indexed-text limit to its values)."""
+    row = REGISTRY.get(ftype.data_type)
+    return row is not None and row.cratedb == "TEXT"
+
+
+def array_matchable(ftype: FivetranType) -> bool:
+    """Whether key values of this type can be matched with `= ANY(array parameter)` (see `TypeRow`)."""
+    row = REGISTRY.get(ftype.data_type)
+    return row is not None and row.array_match
+
+
+def is_timestamp(ftype: FivetranType) -> bool:
+    row = REGISTRY.get(ftype.data_type)
+    return row is not None and row.instant
+
+
+def unlimited_text(spec: ColumnSpec) -> bool:
+    """Whether the column is stored unindexed so values over 32,766 bytes fit (never for key columns)."""
+    if spec.primary_key or not text_backed(spec.type):
+        return False
+    if spec.long_text or REGISTRY[spec.type.data_type].long_text:
+        return True
+    length = spec.type.string_byte_length
+    return spec.type.data_type == STRING and length is not None and length > MAX_INDEXED_TEXT_BYTES
+
+
+def text_bytes_over_limit(value: str) -> int | None:
+    """The UTF-8 length of a text value too long for an indexed column, else None (cheap for short text)."""
+    if len(value) * 4 <= MAX_INDEXED_TEXT_BYTES:  # no code point takes more than 4 bytes
+        return None
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_INDEXED_TEXT_BYTES else None
+
+
+def column_ddl(spec: ColumnSpec) -> str:
+    """Type and storage clause of a column definition (without the name)."""
+    ddl = sql_type(spec.type)
+    if unlimited_text(spec):
+        ddl += " " + UNLIMITED_TEXT_STORAGE
+    return ddl
+
+
+def value_converter(ftype: FivetranType, on_invalid_base64: Callable[[], None] | None = None) -> Converter:
+    """Function from a non-NULL batch-file cell to the parameter value for a column of type `ftype`.
+
+    It raises ConversionError for cells that do not fit the type. `on_invalid_base64` is called when a
+    BINARY cell is not base64 (the value is then stored as the base64 of its UTF-8 text).
+    """
+    row = REGISTRY.get(ftype.data_type)
+    if row is None:
+        raise ConversionError(f"unsupported data type {type_name(ftype.data_type)}")
+    return row.converter(ftype, on_invalid_base64 or (lambda: None))
+
+
 def read_value(ftype: FivetranType, value: Any) -> Any:
     """Python value of the Fivetran type for a value CrateDB returned via `read_expression` (None stays)."""
     if value is None:
         return None
-    data_type = ftype.data_type
-    if data_type == BOOLEAN:
-        return bool(value)
-    if data_type in _INTEGER_RANGES:
-        return int(value)
-    if data_type == DECIMAL:
+    return row_of(ftype).reader(value)
+
+
+def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
+    """A value as CrateDB returned it (see `read_expression`) as a statement parameter."""
+    if value is None or not is_timestamp(ftype) or isinstance(value, str):
+        return value
+    return timestamps.iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
+
+
+def comparable(ftype: FivetranType, value: Any) -> Any:
+    """One form for a key value, whether it is a parameter or a value CrateDB returned."""
+    if value is None:
+        return None
+    if is_timestamp(ftype):
+        return timestamps.epoch_ms(value) if isinstance(value, str) else int(value)
+    if ftype.data_type == DECIMAL:
         return decimal.Decimal(str(value))
-    if data_type in (FLOAT, DOUBLE):
-        return float(value)  # also parses the "NaN" / "Infinity" strings
-    if data_type == NAIVE_DATE:
-        return _from_epoch_ms(value).date()
-    if data_type == NAIVE_DATETIME:
-        return _from_epoch_ms(value)
-    if data_type == UTC_DATETIME:
-        return _from_epoch_ms(value).replace(tzinfo=dt.timezone.utc)
-    if data_type == BINARY:
-        return base64.b64decode(value)
-    if data_type == JSON:
-        return json.loads(value)
-    if data_type == NAIVE_TIME:
-        text = str(value)
-        head, _, fraction = text.partition(".")
-        return dt.time.fromisoformat(head + (f".{(fraction + '000000')[:6]}" if fraction else ""))
-    return str(value)
+    if ftype.data_type in (FLOAT, DOUBLE):
+        return float(value)
+    return value
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """An aware datetime as the ISO text sent to CrateDB for a TIMESTAMP WITH TIME ZONE parameter."""
+    utc = value.astimezone(dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

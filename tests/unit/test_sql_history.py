@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 from cratedb_destination import type_mapping as tm
-from cratedb_destination.client import MAX_STATEMENT_CHARS
 from cratedb_destination.errors import InvalidName
+from cratedb_destination.limits import MAX_STATEMENT_CHARS
 from cratedb_destination.services import history as history_service
 from cratedb_destination.sql import history
 from cratedb_destination.sql.identifiers import TableRef

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile
-from cratedb_destination.client import MAX_STATEMENT_CHARS, Session
+from cratedb_destination.client import Session
 from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.limits import MAX_STATEMENT_CHARS
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.services.schema import TableSchema
@@ -48,7 +49,7 @@ from cratedb_destination.sql import dml
 from cratedb_destination.sql import history as sql
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.timestamps import epoch_ms, iso_ms
-from cratedb_destination.type_mapping import ColumnSpec, comparable, stored_to_parameter
+from cratedb_destination.type_mapping import ColumnSpec, array_matchable, comparable, stored_to_parameter
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ END_OF_TIME = "9999-12-31T23:59:59.999Z"
 START_OF_TIME = "1970-01-01T00:00:00.000Z"
 
 # Records named by one step-3 lookup, and the conditions one lookup may hold in all: each record adds
-# one condition per key column plus two on `_fivetran_start`. Lucene limits a query to 1024 clauses.
+# one condition per key column plus two on `_fivetran_start`; far below `limits.MAX_QUERY_CLAUSES`.
 MAX_RECORDS_PER_LOOKUP = 200
 MAX_LOOKUP_CONDITIONS = 1000
 _LOOKUP_MAX_CHARS = MAX_STATEMENT_CHARS - 4096
@@ -201,10 +202,7 @@ class _HistoryFile:
         return count
 
     def _array_matchable(self) -> bool:
-        return all(
-            self.history.spec(name).type.data_type in dml.ARRAY_MATCH_TYPES
-            for name in self.history.record_keys
-        )
+        return all(array_matchable(self.history.spec(name).type) for name in self.history.record_keys)
 
     def _stored_versions(
         self, records: dict[tuple[Any, ...], list[Any]], condition: str, args: list[Any]
@@ -366,7 +364,7 @@ class _HistoryFile:
         """
         self.visibility.ensure()
         key_types = [self.history.spec(name).type for name in self.history.record_keys]
-        if all(ftype.data_type in dml.ARRAY_MATCH_TYPES for ftype in key_types):
+        if all(array_matchable(ftype) for ftype in key_types):
             found, rest = self._versions_by_arrays(records)
         else:
             found, rest = {}, records

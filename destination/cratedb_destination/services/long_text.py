@@ -18,11 +18,11 @@ from dataclasses import replace
 
 from cratedb_destination.client import Session
 from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.limits import MAX_INDEXED_TEXT_BYTES
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import schema
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.type_mapping import (
-    MAX_INDEXED_TEXT_BYTES,
     UNLIMITED_TEXT_STORAGE,
     ColumnSpec,
     text_backed,

@@ -29,13 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
-from cratedb_destination.client import (
-    BULK_ERRORS_PER_SHARD,
-    BulkRequestRejected,
-    BulkRowsFailed,
-    Session,
-)
+from cratedb_destination.client import BulkRequestRejected, BulkRowsFailed, Session
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
+from cratedb_destination.limits import BULK_ERRORS_PER_SHARD
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
 from cratedb_destination.services.schema import TableSchema
@@ -45,6 +41,7 @@ from cratedb_destination.type_mapping import (
     ColumnSpec,
     ConversionError,
     Converter,
+    array_matchable,
     comparable,
     text_bytes_over_limit,
     value_converter,
@@ -329,7 +326,7 @@ class BatchFileWriter:
     def _existing_keys(self, keys: list[list[Any]]) -> set[tuple[Any, ...]] | None:
         """Which of `keys` exist in the table (None: the key types cannot be matched as arrays)."""
         typed = [(spec.name, spec.type) for spec in self.key_specs]
-        if any(ftype.data_type not in dml.ARRAY_MATCH_TYPES for _, ftype in typed):
+        if not all(array_matchable(ftype) for _, ftype in typed):
             return None
         self.session.refresh(self.table.ref)
         arrays = [list(column) for column in zip(*keys, strict=True)]

@@ -8,26 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
-from cratedb_destination.type_mapping import (
-    BOOLEAN,
-    INT,
-    LONG,
-    NAIVE_DATE,
-    NAIVE_DATETIME,
-    NAIVE_TIME,
-    SHORT,
-    STRING,
-    UTC_DATETIME,
-    XML,
-    FivetranType,
-    sql_type,
-)
-
-# Key types whose values can be matched with `= ANY(array parameter)`: the parameter values compare
-# exactly once cast to the column type. Floating-point and decimal keys are matched one by one.
-ARRAY_MATCH_TYPES = frozenset(
-    {BOOLEAN, SHORT, INT, LONG, STRING, XML, NAIVE_TIME, NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME}
-)
+from cratedb_destination.type_mapping import FivetranType, array_matchable, sql_type
 
 # A timestamp parameter sent as ISO text; the explicit cast keeps the comparison a timestamp comparison.
 _TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
@@ -98,7 +79,7 @@ def any_of(keys: Sequence[tuple[str, FivetranType]]) -> str:
     """
     if not keys:
         raise ValueError("an array match needs at least one key column")
-    unsupported = [name for name, ftype in keys if ftype.data_type not in ARRAY_MATCH_TYPES]
+    unsupported = [name for name, ftype in keys if not array_matchable(ftype)]
     if unsupported:
         raise ValueError(f"key columns {unsupported} cannot be matched against an array")
     return " AND ".join(f"{column(name)} = ANY(CAST(? AS ARRAY({sql_type(ftype)})))" for name, ftype in keys)
