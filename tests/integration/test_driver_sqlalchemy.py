@@ -105,7 +105,7 @@ def test_execute_with_named_pyformat_args(conn: Connection, schema: str) -> None
 
 
 def test_executemany_returns_per_row_results_without_raising(conn: Connection, schema: str) -> None:
-    """Executemany returns the bulk results; a duplicate is {-2, error{4091}} and no exception;
+    """executemany returns the bulk results; a duplicate is {-2, error{4091}} and no exception;
     cursor.rowcount adds up only the successful rows (crate-python cursor.py, `executemany`; CrateDB docs
     interfaces/http, "Bulk errors")."""
     table = ident(schema, "t")
@@ -235,7 +235,7 @@ def test_sqlalchemy_reflects_a_table_created_with_raw_ddl(engine: sa.Engine, sch
 
 
 def test_sqlalchemy_upsert_executemany_and_query_back(engine: sa.Engine, schema: str) -> None:
-    """Pg insert().on_conflict_do_update() with many rows goes out as one bulk request and upserts (our
+    """pg insert().on_conflict_do_update() with many rows goes out as one bulk request and upserts (our
     observation of sqlalchemy-cratedb 0.44.0)."""
     with engine.connect() as connection:
         connection.exec_driver_sql(
@@ -272,7 +272,7 @@ def test_sqlalchemy_plain_insert_many_swallows_duplicates(engine: sa.Engine, sch
 
 
 def test_sqlalchemy_on_conflict_do_nothing_does_not_compile(engine: sa.Engine) -> None:
-    """Sqlalchemy-cratedb 0.44 cannot render on_conflict_do_nothing() (our observation; sqlalchemy-cratedb
+    """sqlalchemy-cratedb 0.44 cannot render on_conflict_do_nothing() (our observation; sqlalchemy-cratedb
     compiler.py has no visitor for it)."""
     table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
     statement: Any = pg_insert(table).values(id=1).on_conflict_do_nothing()
