@@ -370,7 +370,7 @@ class Session:
         return BulkResult(counts, sorted(unexplained))
 
     def refresh(self, table: TableRef) -> None:
-        """Make every write to `table` visible to non-primary-key reads (facts §4.7)."""
+        """Make every write to `table` visible to non-primary-key reads (CrateDB docs general/dql/refresh)."""
         self.execute(ddl.refresh(table))
 
     def table_exists(self, table: TableRef) -> bool:

@@ -8,7 +8,8 @@ The record also keeps a storage choice Fivetran does not know about: text column
 to unlimited storage (`"long_text": true`, see `services/long_text.py`), so that rebuilds keep it.
 
 One row per table, keyed by (schema_name, table_name), holds the whole column list as JSON. Reading and
-writing by the full primary key makes every read see the latest write without a REFRESH (facts §4.3),
+writing by the full primary key makes every read see the latest write without a REFRESH (CrateDB docs
+sql/statements/refresh),
 and replacing the whole row keeps the record of one table consistent (CrateDB writes a row atomically).
 """
 

@@ -350,7 +350,7 @@ def _binary_converter(on_invalid_base64: Callable[[], None]) -> Converter:
             base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             # Fivetran documents base64, but the destination tester passes arbitrary strings through
-            # (protocol §6.2/§11 item 8): keep their bytes, base64-encoded, rather than fail the sync.
+            # (SDK tester input input.json): keep their bytes, base64-encoded, rather than fail the sync.
             on_invalid_base64()
             return base64.b64encode(text.encode("utf-8")).decode("ascii")
         return text

@@ -7,9 +7,9 @@ The model is deliberately independent of the destination's code. It plays both r
 * The destination's side (`Model.apply`): applies that request to in-memory tables (a dict keyed by primary
   key) exactly as the protocol documents it.
 
-"spec §x.y" in the docstrings points into the protocol notes this project is built from; they summarise
-Fivetran's public partner SDK (github.com/fivetran/fivetran_partner_sdk): the destination connector
-development guide, the history-mode batch file guide and the schema migration guide.
+Docstrings cite Fivetran's public partner SDK (github.com/fivetran/fivetran_partner_sdk) with the prefixes
+of docs/sources.md: "SDK guide" (the destination connector development guide), "SDK history guide",
+"SDK migration guide", "SDK proto" and "SDK tester" (the destination tester's README and input files).
 
 Values live in a canonical, comparable form so the runner can hold CrateDB's rows against the model's:
 BOOLEAN bool; SHORT/INT/LONG int; DECIMAL `Decimal`; FLOAT a float rounded to 32 bits; DOUBLE float;
@@ -61,12 +61,12 @@ START = "_fivetran_start"
 END = "_fivetran_end"
 ACTIVE = "_fivetran_active"
 HISTORY_COLUMNS = (START, END, ACTIVE)
-OP_TIME = "op_time"  # per-row version time in history-mode scenario rows (spec §8.2)
+OP_TIME = "op_time"  # per-row version time in history-mode scenario rows (SDK tester input input.json)
 
 # The "max timestamp" Fivetran puts into `_fivetran_end` of active versions. Its literal is undocumented
-# (spec §11.4); this is what our runner sends. When comparing, every `_fivetran_end` from year 2262 on
-# counts as TMAX and every `_fivetran_start`/`_fivetran_end` at or before the epoch counts as TMIN, so a
-# destination may pick its own literals where it generates them (sync-mode migrations).
+# (the SDK migration guide names none); this is what our runner sends. When comparing, every `_fivetran_end`
+# from year 2262 on counts as TMAX and every `_fivetran_start`/`_fivetran_end` at or before the epoch counts
+# as TMIN, so a destination may pick its own literals where it generates them (sync-mode migrations).
 TMAX_TEXT = "9999-12-31T23:59:59.999Z"
 TMIN_TEXT = "1970-01-01T00:00:00.000Z"
 _TMAX_FROM_MS = 9_203_760_000_000  # 2261-09-30: below ClickHouse's 2262-04-11 clamp, far above real data
@@ -77,7 +77,8 @@ class ScenarioError(ValueError):
 
 
 class _Keep:
-    """Marker for a cell Fivetran writes as `unmodified_string` (update files only, spec §4.2)."""
+    """Marker for a cell Fivetran writes as `unmodified_string` (update files only; SDK guide,
+    "WriteBatchRequest")."""
 
     _instance: _Keep | None = None
 
@@ -101,7 +102,8 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Column:
-    """One column as Fivetran describes it: DataType name, PK flag and optional params (spec §3.1)."""
+    """One column as Fivetran describes it: DataType name, PK flag and optional params (SDK proto
+    common.proto, Column)."""
 
     name: str
     type: str
@@ -132,7 +134,7 @@ class Table:
 
     @property
     def entity_columns(self) -> list[str]:
-        """The key of a source record: the PK without `_fivetran_start` (spec §5.4)."""
+        """The key of a source record: the PK without `_fivetran_start` (SDK history guide)."""
         return [name for name in self.key_columns if name != START]
 
     def key(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -160,7 +162,8 @@ class Table:
 
 
 def parse_type(spec: Any, where: str) -> Column:
-    """A scenario type: a DataType name, or {"type": "DECIMAL", "precision": p, "scale": s} (spec §8.2).
+    """A scenario type: a DataType name, or {"type": "DECIMAL", "precision": p, "scale": s} (SDK tester input
+    input.json).
 
     Our extension: {"type": "STRING", "string_byte_length": n}, to exercise STRING params.
     """
@@ -186,7 +189,8 @@ def parse_type(spec: Any, where: str) -> Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A `create_table` / `alter_table` entry: source columns, PK list, history flag (spec §8.2)."""
+    """A `create_table` / `alter_table` entry: source columns, PK list, history flag (SDK tester input
+    input.json)."""
 
     columns: tuple[Column, ...]
     history: bool
@@ -211,7 +215,7 @@ class TableSpec:
         return cls(tuple(columns), bool(spec.get("history_mode", False)))
 
     def with_system_columns(self, history: bool | None = None) -> list[Column]:
-        """The columns Fivetran sends for this table (spec §2.5 "Column set the v2 tester sends")."""
+        """The columns Fivetran sends for this table (as partner destinations see the tester send them)."""
         history = self.history if history is None else history
         columns = list(self.columns)
         if not any(c.primary_key for c in columns):
@@ -293,7 +297,8 @@ def float32(value: float) -> float:
 
 
 def binary_bytes(text: str) -> bytes:
-    """BINARY travels as base64 text (spec §6.1); text that is not base64 stands for its UTF-8 bytes."""
+    """BINARY travels as base64 text (SDK guide, "CSV"); text that is not base64 stands for its UTF-8
+    bytes."""
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -318,7 +323,8 @@ def _plain_json(value: Any) -> Any:
 
 
 def cell_text(value: Any, column: Column) -> str | None:
-    """The batch-file text of a scenario value (spec §6.1 encodings); None stands for null_string."""
+    """The batch-file text of a scenario value (SDK guide, "Examples of data types"); None stands for
+    null_string."""
     if value is None:
         return None
     if column.type == "JSON":
@@ -402,7 +408,7 @@ _CANONICAL: dict[str, Callable[[Any, Column], Any]] = {
 
 
 def convert(value: Any, old: Column, new: Column) -> Any:
-    """Existing data under a changed column type (spec §2.6 "cast existing data").
+    """Existing data under a changed column type (SDK guide, "AlterTable": change data types).
 
     The protocol leaves casts to the database, so only conversions with one obvious result are modelled;
     a scenario asking for any other is rejected rather than guessed.
@@ -444,7 +450,8 @@ def comparable(value: Any, column: Column) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Scenario steps (spec §8.2): the order create_table -> alter_table -> ops -> schema_migration -> describe
+# Scenario steps (SDK tester, "Input Files"); the order, inferred from partner tests: create_table ->
+# alter_table -> ops -> schema_migration -> describe
 
 
 @dataclass(frozen=True)
@@ -478,7 +485,8 @@ class Truncate:
 
 @dataclass(frozen=True)
 class SchemaChange:
-    """A schema_migration key: the DDL ones become AlterTable, the others Migrate (spec §8.2)."""
+    """A schema_migration key: the DDL ones become AlterTable, the others Migrate (as partner destinations see
+    the tester do it)."""
 
     kind: str
     args: Mapping[str, Any]
@@ -653,7 +661,8 @@ class TruncateCall:
 
 @dataclass(frozen=True)
 class MigrateCall:
-    """`MigrationDetails`: the operation name (a oneof leaf of spec §3.2) and its fields."""
+    """`MigrationDetails`: the operation name (a oneof leaf; SDK proto destination_sdk.proto) and its
+    fields."""
 
     table: str
     operation: str
@@ -670,7 +679,8 @@ Call = CreateCall | AlterCall | BatchCall | TruncateCall | MigrateCall | Describ
 
 @dataclass(frozen=True)
 class Clock:
-    """Distinct, increasing `_fivetran_synced` per op (spec §8.2); sub-ms digits as the tester sends."""
+    """Distinct, increasing `_fivetran_synced` per op (inferred from partner tests); sub-ms digits as the
+    tester sends."""
 
     base_ms: int
 
@@ -753,14 +763,14 @@ class Model:
         if len(set(keys)) != len(keys):
             raise ScenarioError(f"ops[{step.op}].{step.kind}.{step.table}: a key appears twice in one batch")
         columns = tuple(table.columns.values())
-        if step.kind == "upsert":  # replace_files: every column, NULL where absent (spec §2.8)
+        if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
             rows = tuple(
                 {c.name: row.get(c.name) for c in columns} | {SYNCED: synced, DELETED: False}
                 for row in step.rows
             )
             return BatchCall(table.name, columns, False, replace=rows)
         if step.kind in ("update", "soft_delete"):
-            # update_files: absent columns unmodified; a soft delete flags _fivetran_deleted (spec §2.8, §5.2)
+            # update_files: absent columns unmodified; a soft delete flags _fivetran_deleted (SDK guide)
             deleted = step.kind == "soft_delete"
             rows = tuple(
                 {c.name: row.get(c.name, KEEP) for c in columns} | {SYNCED: synced, DELETED: deleted}
@@ -774,10 +784,10 @@ class Model:
         return BatchCall(table.name, columns, False, delete=rows)
 
     def _history_batch(self, step: Write, table: Table, synced: str) -> BatchCall:
-        """Versions with op_time become rows as Fivetran produces them for history mode (spec §5.4).
+        """Versions with op_time become rows as Fivetran produces them for history mode (SDK history guide).
 
         A history table has no `_fivetran_deleted`, so a scenario soft_delete closes the record like a
-        delete does (our reading; the tester's encoding is not public, spec §11.13).
+        delete does (our reading; the tester is closed source).
         """
         columns = tuple(table.columns.values())
         by_entity: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
@@ -814,7 +824,8 @@ class Model:
         return BatchCall(table.name, columns, True, update=tuple(versions), earliest_start=tuple(earliest))
 
     def _ddl_change(self, step: SchemaChange) -> AlterCall:
-        """add_column / change_column_data_type / drop_column go through AlterTable (spec §2.6, §8.2)."""
+        """add_column / change_column_data_type / drop_column go through AlterTable (SDK guide,
+        "AlterTable")."""
         args = step.args
         table = self.table(args["table"])
         columns = dict(table.columns)
@@ -834,7 +845,8 @@ class Model:
         return AlterCall(table.name, tuple(columns.values()), step.kind == "drop_column")
 
     def _migration(self, step: SchemaChange) -> MigrateCall:
-        """The Migrate operation for a DML / sync-mode key (spec §7, §8.2)."""
+        """The Migrate operation for a DML / sync-mode key (SDK migration guide; SDK tester, "Input
+        Files")."""
         a = step.args
         where = f"schema_migration.{step.kind}"
         if step.kind == "set_column_to_null":
@@ -886,20 +898,22 @@ class Model:
             MIGRATION_HANDLERS[call.operation](self, call)
 
     def describe(self, name: str) -> list[Column] | None:
-        """DescribeTable: every column with type, PK flag and params, or None for not_found (spec §2.4)."""
+        """DescribeTable: every column with type, PK flag and params, or None for not_found (SDK guide,
+        "DescribeTable")."""
         table = self.tables.get(name)
         return None if table is None else list(table.columns.values())
 
     def _apply_create(self, call: CreateCall) -> None:
-        """CreateTable: a new, empty table; creating an existing one is an error (spec §2.5)."""
+        """CreateTable: a new, empty table; creating an existing one is an error (SDK guide,
+        "CreateTable")."""
         if call.table in self.tables:
             raise ScenarioError(f"create_table {call.table!r}: the table exists already")
         history = START in {c.name for c in call.columns}
         self.tables[call.table] = Table(call.table, {c.name: c for c in call.columns}, history)
 
     def _apply_alter(self, call: AlterCall) -> None:
-        """AlterTable (spec §2.6): add missing columns, cast changed types, take the requested PK; columns
-        absent from the request stay (as non-key columns) unless `drop_columns` is set."""
+        """AlterTable (SDK guide, "AlterTable"): add missing columns, cast changed types, take the requested
+        PK; columns absent from the request stay (as non-key columns) unless `drop_columns` is set."""
         table = self.table(call.table)
         wanted = {c.name: c for c in call.columns}
         columns: dict[str, Column] = {}
@@ -926,8 +940,8 @@ class Model:
         return {name: canonical(cells.get(name), column) for name, column in table.columns.items()}
 
     def _apply_write_batch(self, call: BatchCall) -> None:
-        """WriteBatch (spec §2.8): replace = upsert whole rows; update = change the given cells of an existing
-        row, ignore missing keys; delete = remove by key, missing keys are a no-op."""
+        """WriteBatch (SDK guide, "WriteBatchRequest"): replace = upsert whole rows; update = change the given
+        cells of an existing row, ignore missing keys; delete = remove by key, missing keys are a no-op."""
         table = self.table(call.table)
         for cells in call.replace:
             table.insert(self._full_row(table, cells))
@@ -948,7 +962,7 @@ class Model:
         return tuple(canonical(cells[name], table.columns[name]) for name in table.entity_columns)
 
     def _apply_history_batch(self, call: BatchCall) -> None:
-        """WriteHistoryBatch, the four steps of spec §5.4 in order."""
+        """WriteHistoryBatch, the four steps of the SDK history guide in order."""
         table = self.table(call.table)
         start_of = table.columns[START]
         # 1. earliest_start_files: drop versions from that start on, then close the active version.
@@ -968,7 +982,7 @@ class Model:
             start = canonical(cells[START], start_of)
             earlier = [row for row in table.versions(self._entity_of(table, cells)) if row[START] < start]
             if not earlier:
-                continue  # an update of a record that does not exist is ignored (spec §5.2, §11.2)
+                continue  # an update of a record that does not exist is ignored (SDK guide, FAQ)
             previous = max(earlier, key=lambda row: row[START])
             table.insert(
                 {
@@ -983,8 +997,8 @@ class Model:
                     row[ACTIVE], row[END] = False, canonical(cells[END], table.columns[END])
 
     def _apply_truncate(self, call: TruncateCall) -> None:
-        """Truncate (spec §2.7): rows synced before the cut-off are deleted (hard) or flagged deleted
-        (soft, `_fivetran_synced` untouched); a missing table is a no-op."""
+        """Truncate (SDK guide, "Truncate"): rows synced before the cut-off are deleted (hard) or flagged
+        deleted (soft, `_fivetran_synced` untouched); a missing table is a no-op."""
         table = self.tables.get(call.table)
         if table is None:
             return
@@ -997,21 +1011,22 @@ class Model:
             return
         if DELETED not in table.columns:
             raise ScenarioError(
-                f"soft truncate of {call.table!r}: it has no {DELETED} (unspecified, spec §11.3)"
+                f"soft truncate of {call.table!r}: it has no {DELETED} (the SDK guide does not say)"
             )
         for row in before:
             row[DELETED] = True
 
 
 def _text(value: Any) -> str | None:
-    """Migrate carries values as strings (spec §3.2); a scenario may write them as JSON numbers/booleans."""
+    """Migrate carries values as strings (SDK proto destination_sdk.proto); a scenario may write them as JSON
+    numbers/booleans."""
     if value is None or isinstance(value, str):
         return value
     return cell_text(value, Column("", "STRING"))
 
 
 # --------------------------------------------------------------------------------------------------------
-# Migrate operations (spec §7), one function each
+# Migrate operations (SDK migration guide), one function each
 
 
 def _column(table: Table, name: str) -> Column:
@@ -1028,7 +1043,7 @@ def _add_column(table: Table, column: Column) -> None:
 
 
 def _migrate_copy_column(model: Model, call: MigrateCall) -> None:
-    """§7.5 COPY_COLUMN: a new column with the source's type and params, filled from it."""
+    """COPY_COLUMN (SDK migration guide): a new column with the source's type and params, filled from it."""
     table = model.table(call.table)
     source = _column(table, call.fields["from_column"])
     target = call.fields["to_column"]
@@ -1038,7 +1053,8 @@ def _migrate_copy_column(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_update_column_value(model: Model, call: MigrateCall) -> None:
-    """§7.3 UPDATE_COLUMN_VALUE: one value (or NULL) into the column of every row, typed by the column."""
+    """UPDATE_COLUMN_VALUE (SDK migration guide): one value (or NULL) into the column of every row, typed by
+    the column."""
     table = model.table(call.table)
     column = _column(table, call.fields["column"])
     value = canonical(call.fields["value"], column)
@@ -1047,7 +1063,8 @@ def _migrate_update_column_value(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_add_column_with_default_value(model: Model, call: MigrateCall) -> None:
-    """§7.1 ADD_COLUMN_WITH_DEFAULT_VALUE: add the column unless present, then set the default everywhere."""
+    """ADD_COLUMN_WITH_DEFAULT_VALUE (SDK migration guide): add the column unless present, then set the
+    default everywhere."""
     table = model.table(call.table)
     name = call.fields["column"]
     if name not in table.columns:
@@ -1058,7 +1075,8 @@ def _migrate_add_column_with_default_value(model: Model, call: MigrateCall) -> N
 
 
 def _migrate_copy_table(model: Model, call: MigrateCall) -> None:
-    """§7.5 COPY_TABLE: same columns, key and rows under the new name (a re-send replaces the copy)."""
+    """COPY_TABLE (SDK migration guide): same columns, key and rows under the new name (a re-send replaces the
+    copy)."""
     source = model.table(call.fields["from_table"])
     target = call.fields["to_table"]
     model.tables[target] = Table(
@@ -1067,7 +1085,7 @@ def _migrate_copy_table(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_rename_column(model: Model, call: MigrateCall) -> None:
-    """§7.4 RENAME_COLUMN: same column, new name."""
+    """RENAME_COLUMN (SDK migration guide): same column, new name."""
     table = model.table(call.table)
     old, new = call.fields["from_column"], call.fields["to_column"]
     column = _column(table, old)
@@ -1083,7 +1101,7 @@ def _migrate_rename_column(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_rename_table(model: Model, call: MigrateCall) -> None:
-    """§7.4 RENAME_TABLE."""
+    """RENAME_TABLE (SDK migration guide)."""
     old, new = call.fields["from_table"], call.fields["to_table"]
     if new in model.tables:
         raise ScenarioError(f"rename_table: table {new!r} exists already")
@@ -1093,7 +1111,7 @@ def _migrate_rename_table(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_drop_table(model: Model, call: MigrateCall) -> None:
-    """§7.6 DROP_TABLE."""
+    """DROP_TABLE (SDK migration guide)."""
     del model.tables[model.table(call.table).name]
 
 
@@ -1105,9 +1123,10 @@ def _require_history(table: Table, operation: str) -> None:
 def _new_versions_at(
     table: Table, op: int, selects: Callable[[Row], bool], change: Callable[[Row], None], operation: str
 ) -> None:
-    """The shared shape of §7.2 and §7.6: active versions picked by `selects` get a successor starting at
-    `op` with `change` applied; versions already starting at `op` get `change` too, so several migrations
-    at one timestamp add up to one version; the predecessors close at op - 1 ms."""
+    """The shared shape of the two history-mode column migrations (SDK migration guide): active versions
+    picked by `selects` get a successor starting at `op` with `change` applied; versions already starting at
+    `op` get `change` too, so several migrations at one timestamp add up to one version; the predecessors
+    close at op - 1 ms."""
     active = [row for row in table.rows.values() if row[ACTIVE]]
     if any(row[START] > op for row in active):
         raise ScenarioError(f"{operation} on {table.name!r}: a version starts after operation_timestamp")
@@ -1122,7 +1141,8 @@ def _new_versions_at(
 
 
 def _migrate_add_column_in_history_mode(model: Model, call: MigrateCall) -> None:
-    """§7.2 ADD_COLUMN_IN_HISTORY_MODE: the new column is a new version of every active record."""
+    """ADD_COLUMN_IN_HISTORY_MODE (SDK migration guide): the new column is a new version of every active
+    record."""
     table = model.table(call.table)
     _require_history(table, "add_column_in_history_mode")
     column = Column(call.fields["column"], call.fields["column_type"])
@@ -1137,7 +1157,8 @@ def _migrate_add_column_in_history_mode(model: Model, call: MigrateCall) -> None
 
 
 def _migrate_drop_column_in_history_mode(model: Model, call: MigrateCall) -> None:
-    """§7.6 DROP_COLUMN_IN_HISTORY_MODE: the column stays; records holding a value get a version with NULL."""
+    """DROP_COLUMN_IN_HISTORY_MODE (SDK migration guide): the column stays; records holding a value get a
+    version with NULL."""
     table = model.table(call.table)
     _require_history(table, "drop_column_in_history_mode")
     name = _column(table, call.fields["column"]).name
@@ -1150,8 +1171,9 @@ def _migrate_drop_column_in_history_mode(model: Model, call: MigrateCall) -> Non
 
 
 def _soft_delete_to_history(table: Table, deleted_column: str, drop: str) -> None:
-    """§7.7 SOFT_DELETE_TO_HISTORY: soft-deleted rows become closed versions at the minimum timestamp,
-    the others active versions starting at the table's latest `_fivetran_synced`; column `drop` goes."""
+    """SOFT_DELETE_TO_HISTORY (SDK migration guide): soft-deleted rows become closed versions at the minimum
+    timestamp, the others active versions starting at the table's latest `_fivetran_synced`; column `drop`
+    goes."""
     synced = [row[SYNCED] for row in table.rows.values() if row[SYNCED] is not None]
     start = max(synced) if synced else 0
     tmin, tmax = epoch_ms(TMIN_TEXT), epoch_ms(TMAX_TEXT)
@@ -1170,7 +1192,8 @@ def _soft_delete_to_history(table: Table, deleted_column: str, drop: str) -> Non
 
 
 def _migrate_copy_table_to_history_mode(model: Model, call: MigrateCall) -> None:
-    """§7.5 COPY_TABLE_TO_HISTORY_MODE: a copy of the table, then SOFT_DELETE_TO_HISTORY on the copy."""
+    """COPY_TABLE_TO_HISTORY_MODE (SDK migration guide): a copy of the table, then SOFT_DELETE_TO_HISTORY on
+    the copy."""
     source = model.table(call.fields["from_table"])
     if source.history:
         raise ScenarioError(f"copy_table_to_history_mode: {source.name!r} is in history mode already")
@@ -1182,7 +1205,7 @@ def _migrate_copy_table_to_history_mode(model: Model, call: MigrateCall) -> None
 
 
 def _migrate_soft_delete_to_history(model: Model, call: MigrateCall) -> None:
-    """§7.7 SOFT_DELETE_TO_HISTORY, in place."""
+    """SOFT_DELETE_TO_HISTORY, in place (SDK migration guide)."""
     table = model.table(call.table)
     if table.history:
         raise ScenarioError(f"soft_delete_to_history: {table.name!r} is in history mode already")
@@ -1193,8 +1216,8 @@ def _migrate_soft_delete_to_history(model: Model, call: MigrateCall) -> None:
 
 
 def _migrate_history_to_soft_delete(model: Model, call: MigrateCall) -> None:
-    """§7.7 HISTORY_TO_SOFT_DELETE: per record keep the latest version, flagged deleted when inactive;
-    the history columns go and the key is the record key again."""
+    """HISTORY_TO_SOFT_DELETE (SDK migration guide): per record keep the latest version, flagged deleted when
+    inactive; the history columns go and the key is the record key again."""
     table = model.table(call.table)
     _require_history(table, "history_to_soft_delete")
     deleted_column = call.fields["soft_deleted_column"] or DELETED

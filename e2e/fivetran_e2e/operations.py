@@ -25,7 +25,8 @@ class CellKind(str, Enum):
     DOUBLE = "double"
 
 
-# Prefix bytes of the SDK's encoded cells, as observed (connector-sdk spec §3.3).
+# Prefix bytes of the SDK's encoded cells: our observation of captured cells (the encoder is Connector SDK
+# fivetran_connector_sdk_cli/type_coercion.py).
 PREFIX_TO_KIND: dict[int, CellKind] = {
     0x00: CellKind.NULL,
     0x01: CellKind.TEXT,

@@ -67,7 +67,8 @@ from fivetran_e2e.model import (
 
 RPC_TIMEOUT_SECONDS = 600.0
 MAX_MESSAGE_BYTES = 134_217_728
-# How `set_column_to_null` spells NULL in UpdateColumnValueOperation.value (a plain string; spec §11.5).
+# How `set_column_to_null` spells NULL in UpdateColumnValueOperation.value, a plain string whose NULL
+# spelling the SDK migration guide leaves open (the ClickHouse destination reads "" or "NULL" as NULL).
 NULL_VALUE = "NULL"
 METADATA_TABLE = TableRef("fivetran_metadata", "column_types")
 _SHOWN_CHARS = 60
@@ -131,7 +132,8 @@ def _timestamp(ms: int) -> Timestamp:
 
 
 def _migration_details(schema: str, call: MigrateCall) -> destination_sdk_pb2.MigrationDetails:
-    """The MigrationDetails oneof leaf for each operation of the model (spec §3.2, §7)."""
+    """The MigrationDetails oneof leaf for each operation of the model (SDK proto destination_sdk.proto;
+    SDK migration guide)."""
     pb = destination_sdk_pb2
     f = dict(call.fields)
     details = pb.MigrationDetails(schema=schema, table=call.table)
@@ -180,7 +182,8 @@ class BatchFiles:
         self.count = 0
 
     def file_format(self) -> FileFormat:
-        """Fresh null/unmodified tokens per request, as each sync gets its own (spec §4.2)."""
+        """Fresh null/unmodified tokens per request (inferred: the SDK guide has destinations read them from
+        FileParams, never assume them)."""
         return FileFormat(
             compression="off" if self.plain_text else "zstd",
             encryption="none" if self.plain_text else "aes",

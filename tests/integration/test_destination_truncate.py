@@ -1,4 +1,5 @@
-"""Truncate and the operations-on-missing-records scenarios of the destination tester (protocol §8.3)."""
+"""Truncate and the operations-on-missing-records scenarios of the destination tester (SDK tester input
+operations_on_nonexistent_records/)."""
 
 from __future__ import annotations
 

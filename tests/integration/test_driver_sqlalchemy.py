@@ -1,8 +1,9 @@
 """The `crate` driver and SQLAlchemy (`crate://`) against CrateDB: the client stack the destination uses.
 
-Checks what the facts file (§1.9-§1.10, §6) says these libraries do against a server: per-row bulk
-results instead of exceptions, exception mapping, value serialization, version discovery, reflection and
-PostgreSQL-style upserts. Runs against the emulator by default and unchanged against CRATEDB_URL.
+Checks against a server what these libraries' sources say they do (crate-python and sqlalchemy-cratedb,
+prefixes as in docs/sources.md): per-row bulk results instead of exceptions, exception mapping, value
+serialization, version discovery, reflection and PostgreSQL-style upserts. Runs against the emulator by
+default and unchanged against CRATEDB_URL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.cratedb
 
 
 def sqlalchemy_url(cratedb_url: str) -> sa.URL:
-    """`crate://user:pw@host:port/` from an http(s) URL; https becomes sslmode=require (§6.4)."""
+    """`crate://user:pw@host:port/` from an http(s) URL; https becomes sslmode=require (sqlalchemy-cratedb
+    dialect.py)."""
     parts = urlsplit(cratedb_url)
     return sa.URL.create(
         "crate",
@@ -71,7 +73,8 @@ def create_kv(conn: Connection, table: str) -> None:
 
 
 def test_connect_reports_lowest_server_version(conn: Connection, cratedb_url: str) -> None:
-    """§1.7/§8.4 connect() reads GET / and exposes the version as lowest_server_version."""
+    """connect() reads GET / and exposes the version as lowest_server_version (crate-python http.py,
+    `server_infos`; crate-python connection.py)."""
     with CrateHttp(cratedb_url) as http:
         root_version = http.root().body["version"]["number"]
     assert conn.lowest_server_version.version[:3] == tuple(int(p) for p in root_version.split(".")[:3])
@@ -79,7 +82,7 @@ def test_connect_reports_lowest_server_version(conn: Connection, cratedb_url: st
 
 
 def test_execute_with_args_and_fetchall(conn: Connection, schema: str) -> None:
-    """§6.1 cursor.execute with `?` args; fetchall and description of a PK lookup."""
+    """cursor.execute with `?` args; fetchall and description of a PK lookup (crate-python cursor.py)."""
     table = ident(schema, "t")
     create_kv(conn, table)
     cursor = conn.cursor()
@@ -91,7 +94,8 @@ def test_execute_with_args_and_fetchall(conn: Connection, schema: str) -> None:
 
 
 def test_execute_with_named_pyformat_args(conn: Connection, schema: str) -> None:
-    """§6.1 `%(name)s` parameters (crate >= 2.2.0) are rewritten to `$n` on the client."""
+    """`%(name)s` parameters (crate >= 2.2.0) are rewritten to `$n` on the client (crate-python CHANGES.rst,
+    2.2.0)."""
     table = ident(schema, "t")
     create_kv(conn, table)
     cursor = conn.cursor()
@@ -101,8 +105,9 @@ def test_execute_with_named_pyformat_args(conn: Connection, schema: str) -> None
 
 
 def test_executemany_returns_per_row_results_without_raising(conn: Connection, schema: str) -> None:
-    """§0.1-1/§6.3 executemany returns the bulk results; a duplicate is {-2, error{4091}} and no exception;
-    cursor.rowcount adds up only the successful rows."""
+    """executemany returns the bulk results; a duplicate is {-2, error{4091}} and no exception;
+    cursor.rowcount adds up only the successful rows (crate-python cursor.py, `executemany`; CrateDB docs
+    interfaces/http, "Bulk errors")."""
     table = ident(schema, "t")
     create_kv(conn, table)
     cursor = conn.cursor()
@@ -115,7 +120,8 @@ def test_executemany_returns_per_row_results_without_raising(conn: Connection, s
 
 
 def test_single_row_duplicate_raises_integrity_error(conn: Connection, schema: str) -> None:
-    """§6.2 a single-row duplicate key becomes IntegrityError (message contains DuplicateKeyException)."""
+    """A single-row duplicate key becomes IntegrityError (message contains DuplicateKeyException)
+    (crate-python http.py, `_raise_for_status`)."""
     table = ident(schema, "t")
     create_kv(conn, table)
     cursor = conn.cursor()
@@ -125,7 +131,8 @@ def test_single_row_duplicate_raises_integrity_error(conn: Connection, schema: s
 
 
 def test_unknown_table_raises_programming_error(conn: Connection, schema: str) -> None:
-    """§6.2/§6.5 an unknown relation becomes ProgrammingError whose message starts with RelationUnknown."""
+    """An unknown relation becomes ProgrammingError whose message starts with RelationUnknown (crate-python
+    http.py, `_raise_for_status`; our observation)."""
     create_kv(conn, ident(schema, "present"))
     with pytest.raises(ProgrammingError) as raised:
         conn.cursor().execute(f"SELECT * FROM {ident(schema, 'absent')}")
@@ -134,7 +141,8 @@ def test_unknown_table_raises_programming_error(conn: Connection, schema: str) -
 
 
 def test_decimal_is_sent_as_string_and_stays_exact(conn: Connection, schema: str) -> None:
-    """§1.10/§0.1-10 the driver sends Decimal as a string; NUMERIC keeps it; `::TEXT` reads it exactly."""
+    """The driver sends Decimal as a string; NUMERIC keeps it; `::TEXT` reads it exactly (crate-python
+    http.py, `json_encoder`)."""
     table = ident(schema, "t")
     value = Decimal("12345678901234567890.123456789")
     cursor = conn.cursor()
@@ -147,7 +155,8 @@ def test_decimal_is_sent_as_string_and_stays_exact(conn: Connection, schema: str
 
 
 def test_nan_and_infinity_are_sent_as_null(conn: Connection, schema: str) -> None:
-    """§0.1-18/§1.10 the driver serializes float('nan') and inf as JSON null, so they store as NULL."""
+    """The driver serializes float('nan') and inf as JSON null, so they store as NULL (crate-python http.py;
+    our observation of its orjson encoder)."""
     table = ident(schema, "t")
     cursor = conn.cursor()
     cursor.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, d DOUBLE PRECISION)")
@@ -159,7 +168,8 @@ def test_nan_and_infinity_are_sent_as_null(conn: Connection, schema: str) -> Non
 
 
 def test_datetimes_are_sent_as_epoch_ms(conn: Connection, schema: str) -> None:
-    """§1.10/§0.1-9 naive datetimes are sent as UTC epoch ms (µs truncated); aware ones are converted."""
+    """Naive datetimes are sent as UTC epoch ms (µs truncated); aware ones are converted (crate-python
+    http.py, `json_encoder`)."""
     table = ident(schema, "t")
     cursor = conn.cursor()
     cursor.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, ts TIMESTAMP WITH TIME ZONE)")
@@ -173,7 +183,8 @@ def test_datetimes_are_sent_as_epoch_ms(conn: Connection, schema: str) -> None:
 
 
 def test_converter_turns_timestamps_into_datetimes(conn: Connection, schema: str) -> None:
-    """§1.9 the driver asks for ?types=true; with DefaultTypeConverter timestamps become aware datetimes."""
+    """The driver asks for ?types=true; with DefaultTypeConverter timestamps become aware datetimes
+    (crate-python http.py; crate-python converter.py)."""
     table = ident(schema, "t")
     conn.cursor().execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, ts TIMESTAMP WITH TIME ZONE)")
     conn.cursor().execute(f"INSERT INTO {table} (id, ts) VALUES (1, '2024-01-02T03:04:05.678Z')")
@@ -183,7 +194,8 @@ def test_converter_turns_timestamps_into_datetimes(conn: Connection, schema: str
 
 
 def test_bytes_cannot_be_sent(conn: Connection) -> None:
-    """§0.1-8/§1.10 the driver cannot serialize bytes (no binary type): TypeError before any request."""
+    """The driver cannot serialize bytes (no binary type): TypeError before any request (crate-python http.py;
+    our observation)."""
     with pytest.raises(TypeError):
         conn.cursor().execute("SELECT ? AS b", (b"\x00\x01",))
 
@@ -194,7 +206,7 @@ def test_bytes_cannot_be_sent(conn: Connection) -> None:
 
 
 def test_sqlalchemy_connects_with_crate_url(engine: sa.Engine) -> None:
-    """§6.4 a crate:// URL connects; the dialect learns the server version."""
+    """A crate:// URL connects; the dialect learns the server version (sqlalchemy-cratedb dialect.py)."""
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT 1 AS one")).scalar_one() == 1
         version = connection.dialect.server_version_info
@@ -202,7 +214,8 @@ def test_sqlalchemy_connects_with_crate_url(engine: sa.Engine) -> None:
 
 
 def test_sqlalchemy_reflects_a_table_created_with_raw_ddl(engine: sa.Engine, schema: str) -> None:
-    """§6.4 reflection reads information_schema: table names, columns and the (composite) primary key."""
+    """Reflection reads information_schema: table names, columns and the (composite) primary key
+    (sqlalchemy-cratedb dialect.py)."""
     with engine.connect() as connection:
         connection.exec_driver_sql(
             f"CREATE TABLE {ident(schema, 'orders')} (id TEXT, region TEXT, qty INTEGER, "
@@ -222,7 +235,8 @@ def test_sqlalchemy_reflects_a_table_created_with_raw_ddl(engine: sa.Engine, sch
 
 
 def test_sqlalchemy_upsert_executemany_and_query_back(engine: sa.Engine, schema: str) -> None:
-    """§6.4 pg insert().on_conflict_do_update() with many rows goes out as one bulk request and upserts."""
+    """pg insert().on_conflict_do_update() with many rows goes out as one bulk request and upserts (our
+    observation of sqlalchemy-cratedb 0.44.0)."""
     with engine.connect() as connection:
         connection.exec_driver_sql(
             f"CREATE TABLE {ident(schema, 'items')} (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER)"
@@ -241,8 +255,9 @@ def test_sqlalchemy_upsert_executemany_and_query_back(engine: sa.Engine, schema:
 
 
 def test_sqlalchemy_plain_insert_many_swallows_duplicates(engine: sa.Engine, schema: str) -> None:
-    """§0.1-2/§6.4 plain insert() with many rows becomes one multi-VALUES statement: a duplicate row
-    disappears without an exception."""
+    """Plain insert() with many rows becomes one multi-VALUES statement: a duplicate row disappears without an
+    exception (sqlalchemy-cratedb dialect.py, `use_insertmanyvalues`; CrateDB source
+    InsertFromValues.java)."""
     with engine.connect() as connection:
         connection.exec_driver_sql(
             f"CREATE TABLE {ident(schema, 'items')} (id INTEGER PRIMARY KEY, name TEXT)"
@@ -257,7 +272,8 @@ def test_sqlalchemy_plain_insert_many_swallows_duplicates(engine: sa.Engine, sch
 
 
 def test_sqlalchemy_on_conflict_do_nothing_does_not_compile(engine: sa.Engine) -> None:
-    """§0.1-15/§6.4 sqlalchemy-cratedb 0.44 cannot render on_conflict_do_nothing()."""
+    """sqlalchemy-cratedb 0.44 cannot render on_conflict_do_nothing() (our observation; sqlalchemy-cratedb
+    compiler.py has no visitor for it)."""
     table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
     statement: Any = pg_insert(table).values(id=1).on_conflict_do_nothing()
     with pytest.raises(UnsupportedCompilationError):

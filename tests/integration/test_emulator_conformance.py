@@ -1,8 +1,9 @@
 """CrateDB conformance suite: the emulator's independent specification.
 
-Every test states a documented CrateDB behaviour and the section of the project's CrateDB facts file it
-comes from (§ numbers; §0.1-N is gotcha N). The tests speak raw HTTP to `/_sql` (see `crate_http.py`) so
-they can check error codes, HTTP statuses and per-row bulk results exactly.
+Every test states a documented CrateDB behaviour and, in parentheses, the public source it comes from
+(prefixes as in docs/sources.md: mostly CrateDB's reference docs and server source). The tests speak raw
+HTTP to `/_sql` (see `crate_http.py`) so they can check error codes, HTTP statuses and per-row bulk
+results exactly.
 
 They run against the session emulator by default and unchanged against a real CrateDB when CRATEDB_URL
 is set: every table lives in a fresh schema that is dropped afterwards, and every non-primary-key read
@@ -132,19 +133,21 @@ def start_emulator(**kwargs: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# §1 HTTP protocol
+# HTTP protocol (CrateDB docs interfaces/http)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_root_reports_a_supported_version_number(db: CrateHttp) -> None:
-    """§1.7 GET / returns node info; the driver reads version.number from it (project needs >= 6.2)."""
+    """GET / returns node info; the driver reads version.number from it (project needs >= 6.2) (crate-python
+    http.py, `server_infos`)."""
     response = db.root()
     assert response.status == 200, response.describe()
     assert version_tuple(response.body["version"]["number"]) >= (6, 2, 0)
 
 
 def test_sys_nodes_report_the_same_version_as_root(db: CrateHttp) -> None:
-    """§1.7 / §8.4 sys.nodes (minimal): each node's version['number'] matches GET /."""
+    """sys.nodes (minimal): each node's version['number'] matches GET / (CrateDB docs
+    admin/system-information)."""
     number = db.root().body["version"]["number"]
     nodes = db.run("SELECT name, version['number'] FROM sys.nodes")
     assert nodes.rows
@@ -160,7 +163,8 @@ def test_sys_cluster_has_exactly_one_named_row(db: CrateHttp) -> None:
 
 
 def test_select_response_has_cols_rows_rowcount_duration(db: CrateHttp) -> None:
-    """§1.2 success shape {cols, rows, rowcount, duration}; no col_types without ?types."""
+    """Success shape {cols, rows, rowcount, duration}; no col_types without ?types (CrateDB docs
+    interfaces/http)."""
     result = db.run("SELECT 1 AS one, 'x' AS two")
     assert result.cols == ["one", "two"]
     assert result.rows == [[1, "x"]]
@@ -171,34 +175,38 @@ def test_select_response_has_cols_rows_rowcount_duration(db: CrateHttp) -> None:
 
 
 def test_error_responses_are_json_too(db: CrateHttp) -> None:
-    """§1.4/§6.2 error bodies are JSON (content type application/json), so the driver can read the message."""
+    """Error bodies are JSON (content type application/json), so the driver can read the message (CrateDB docs
+    interfaces/http, "Error handling"; crate-python http.py)."""
     response = db.sql("SELEC 1")
     assert response.content_type.startswith("application/json")
 
 
 @pytest.mark.parametrize("stmt", ["SELECT ? AS a, ? AS b", "SELECT $1 AS a, $2 AS b"])
 def test_args_fill_question_mark_and_dollar_placeholders(db: CrateHttp, stmt: str) -> None:
-    """§1.1 placeholders are `?` or `$n`, filled from `args`."""
+    """Placeholders are `?` or `$n`, filled from `args` (CrateDB docs interfaces/http, "Parameter
+    substitution")."""
     assert db.run(stmt, [7, "seven"]).rows == [[7, "seven"]]
 
 
 def test_dollar_placeholders_may_repeat_and_reorder(db: CrateHttp) -> None:
-    """§1.1 `$n` refers to the n-th element of `args`."""
+    """`$n` refers to the n-th element of `args` (CrateDB docs interfaces/http, "Parameter substitution")."""
     assert db.run("SELECT $2 AS a, $1 AS b, $2 AS c", [1, 2]).rows == [[2, 1, 2]]
 
 
 def test_trailing_semicolon_is_accepted(db: CrateHttp) -> None:
-    """§1.1 one statement per request; a trailing `;` is allowed."""
+    """One statement per request; a trailing `;` is allowed (CrateDB source SqlBaseParser.g4)."""
     assert db.run("SELECT 1 AS one;").rows == [[1]]
 
 
 def test_two_statements_in_one_request_are_a_parse_error(db: CrateHttp) -> None:
-    """§1.1 `stmt` holds exactly one statement (grammar rule singleStatement) -> 4000 / HTTP 400."""
+    """`stmt` holds exactly one statement (grammar rule singleStatement) -> 4000 / HTTP 400 (CrateDB source
+    SqlBaseParser.g4)."""
     assert_error(db.sql("SELECT 1; SELECT 2"), 400, 4000)
 
 
 def test_args_and_bulk_args_together_are_rejected(db: CrateHttp) -> None:
-    """§1.1 sending both `args` and `bulk_args` non-empty is forbidden -> 4000 / HTTP 400."""
+    """Sending both `args` and `bulk_args` non-empty is forbidden -> 4000 / HTTP 400 (CrateDB source
+    SqlHttpHandler.java)."""
     response = db.sql("SELECT ? AS a", args=[1], bulk_args=[[1]])
     assert_error(response, 400, 4000)
     assert "both" in response.message
@@ -224,21 +232,24 @@ def test_args_and_bulk_args_together_are_rejected(db: CrateHttp) -> None:
     ],
 )
 def test_types_flag_adds_col_types(db: CrateHttp, expression: str, type_id: Any) -> None:
-    """§1.2/§1.3 `?types` adds col_types with CrateDB's numeric type ids; arrays are [100, inner]."""
+    """`?types` adds col_types with CrateDB's numeric type ids; arrays are [100, inner] (CrateDB docs
+    interfaces/http, "Column types")."""
     response = db.sql(f"SELECT {expression} AS v", types=True)
     assert response.ok, response.describe()
     assert response.body["col_types"] == [type_id]
 
 
 def test_error_trace_flag_adds_a_trace(db: CrateHttp) -> None:
-    """§1.2/§1.4 `?error_trace=true` adds `error_trace` next to `error` in error responses."""
+    """`?error_trace=true` adds `error_trace` next to `error` in error responses (CrateDB docs
+    interfaces/http, "Error handling")."""
     response = db.sql("SELEC 1", error_trace=True)
     assert_error(response, 400, 4000)
     assert isinstance(response.body.get("error_trace"), str)
 
 
 def test_gzip_request_bodies_are_accepted(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.7 the server always accepts gzip request bodies (the driver gzips bodies >= 8 KB)."""
+    """The server always accepts gzip request bodies (the driver gzips bodies >= 8 KB) (CrateDB source
+    Netty4HttpServerTransport.java; crate-python http.py)."""
     make_kv(db, tbl("t"))
     rows = [[i, "x" * 100] for i in range(200)]
     response = db.sql(f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", bulk_args=rows, gzip_body=True)
@@ -247,14 +258,16 @@ def test_gzip_request_bodies_are_accepted(db: CrateHttp, tbl: Callable[[str], st
 
 
 def test_parse_error_has_code_4000_and_http_400(db: CrateHttp) -> None:
-    """§1.4 error body is {"error": {"message", "code"}}; invalid syntax -> 4000 / HTTP 400."""
+    """Error body is {"error": {"message", "code"}}; invalid syntax -> 4000 / HTTP 400 (CrateDB docs
+    interfaces/http, "Error codes")."""
     response = db.sql("SELEC 1")
     assert_error(response, 400, 4000)
     assert set(response.body) == {"error"}
 
 
 def test_unknown_relation_has_code_4041_and_http_404(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.4 a missing table in an existing schema -> RelationUnknown 4041 / HTTP 404."""
+    """A missing table in an existing schema -> RelationUnknown 4041 / HTTP 404 (CrateDB docs interfaces/http,
+    "Error codes")."""
     make_kv(db, tbl("present"))
     response = db.sql(f"SELECT * FROM {tbl('absent')}")
     assert_error(response, 404, 4041)
@@ -262,13 +275,15 @@ def test_unknown_relation_has_code_4041_and_http_404(db: CrateHttp, tbl: Callabl
 
 
 def test_unknown_schema_has_code_4045_and_http_404(db: CrateHttp) -> None:
-    """§1.4 a table in a schema that does not exist -> SchemaUnknown 4045 / HTTP 404."""
+    """A table in a schema that does not exist -> SchemaUnknown 4045 / HTTP 404 (CrateDB docs interfaces/http,
+    "Error codes")."""
     missing = f"never_{uuid.uuid4().hex[:12]}"
     assert_error(db.sql(f"SELECT * FROM {ident(missing, 't')}"), 404, 4045)
 
 
 def test_unknown_column_has_code_4043_and_http_404(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.4 selecting a column the table lacks -> ColumnUnknown 4043 / HTTP 404."""
+    """Selecting a column the table lacks -> ColumnUnknown 4043 / HTTP 404 (CrateDB docs interfaces/http,
+    "Error codes")."""
     make_kv(db, tbl("t"))
     response = db.sql(f"SELECT nope FROM {tbl('t')}")
     assert_error(response, 404, 4043)
@@ -276,7 +291,8 @@ def test_unknown_column_has_code_4043_and_http_404(db: CrateHttp, tbl: Callable[
 
 
 def test_duplicate_primary_key_has_code_4091_and_http_409(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.4/§4.2 a single-row INSERT of an existing PK -> DuplicateKey 4091 / HTTP 409."""
+    """A single-row INSERT of an existing PK -> DuplicateKey 4091 / HTTP 409 (CrateDB docs interfaces/http,
+    "Error codes"; CrateDB docs general/dml)."""
     make_kv(db, tbl("t"), [[1, "a"]])
     response = db.sql(f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", [1, "b"])
     assert_error(response, 409, 4091)
@@ -284,13 +300,15 @@ def test_duplicate_primary_key_has_code_4091_and_http_409(db: CrateHttp, tbl: Ca
 
 
 def test_existing_relation_has_code_4093_and_http_409(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.4 CREATE TABLE of an existing table -> RelationAlreadyExists 4093 / HTTP 409."""
+    """CREATE TABLE of an existing table -> RelationAlreadyExists 4093 / HTTP 409 (CrateDB docs
+    interfaces/http, "Error codes")."""
     make_kv(db, tbl("t"))
     assert_error(db.sql(f"CREATE TABLE {tbl('t')} (x INTEGER)"), 409, 4093)
 
 
 def test_create_table_if_not_exists_is_a_no_op(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.1 CREATE TABLE IF NOT EXISTS on an existing table: rowcount 0, table unchanged."""
+    """CREATE TABLE IF NOT EXISTS on an existing table: rowcount 0, table unchanged (CrateDB docs
+    sql/statements/create-table)."""
     make_kv(db, tbl("t"))
     assert db.run(f"CREATE TABLE IF NOT EXISTS {tbl('t')} (x INTEGER)").rowcount == 0
     assert list(columns_of(db, schema, "t")) == ["id", "v"]
@@ -299,14 +317,16 @@ def test_create_table_if_not_exists_is_a_no_op(db: CrateHttp, schema: str, tbl: 
 def test_default_schema_header_resolves_unqualified_names(
     cratedb_url: str, db: CrateHttp, tbl: Callable[[str], str], schema: str
 ) -> None:
-    """§1.7 the Default-Schema header sets the schema of unqualified names (fresh connection, §0.1-20)."""
+    """The Default-Schema header sets the schema of unqualified names (CrateDB docs interfaces/http,
+    "Default schema"). A fresh connection: CrateDB source HttpHandler.java reads it once per connection."""
     make_kv(db, tbl("t"), [[1, "scoped"]])
     with CrateHttp(cratedb_url, default_schema=schema) as scoped:
         assert scoped.run('SELECT v FROM "t" WHERE id = 1').rows == [["scoped"]]
 
 
 def test_without_default_schema_unqualified_names_use_doc(db: CrateHttp) -> None:
-    """§1.7/§3.1 without Default-Schema unqualified tables are created in schema `doc`."""
+    """Without Default-Schema unqualified tables are created in schema `doc` (CrateDB docs interfaces/http,
+    "Default schema")."""
     name = f"conformance_{uuid.uuid4().hex[:12]}"
     db.run(f"CREATE TABLE {ident(name)} (id INTEGER PRIMARY KEY)")
     try:
@@ -317,12 +337,13 @@ def test_without_default_schema_unqualified_names_use_doc(db: CrateHttp) -> None
 
 
 # --------------------------------------------------------------------------------------------------
-# §1.5 / §0.1-1 bulk requests
+# bulk requests (CrateDB docs interfaces/http, "Bulk operations", "Bulk errors")
 # --------------------------------------------------------------------------------------------------
 
 
 def test_bulk_insert_returns_one_result_per_row(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.5 bulk_args response: cols [] and results with one {rowcount: 1} per argument row, in order."""
+    """bulk_args response: cols [] and results with one {rowcount: 1} per argument row, in order (CrateDB docs
+    interfaces/http, "Bulk operations")."""
     make_kv(db, tbl("t"))
     response = db.run(
         f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", bulk_args=[[1, "a"], [2, "b"], [3, "c"]]
@@ -335,7 +356,8 @@ def test_bulk_insert_returns_one_result_per_row(db: CrateHttp, tbl: Callable[[st
 def test_bulk_duplicate_row_is_minus_two_with_error_inside_http_200(
     db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-1/§1.5 a duplicate PK in bulk_args: HTTP 200, that row rowcount -2 plus error {code 4091}."""
+    """A duplicate PK in bulk_args: HTTP 200, that row rowcount -2 plus error {code 4091} (CrateDB docs
+    interfaces/http, "Bulk errors")."""
     make_kv(db, tbl("t"), [[1, "old"]])
     response = db.sql(
         f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", bulk_args=[[2, "a"], [1, "b"], [3, "c"]]
@@ -350,7 +372,8 @@ def test_bulk_duplicate_row_is_minus_two_with_error_inside_http_200(
 
 
 def test_bulk_analysis_error_fails_the_whole_request(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.5 an analysis error (unknown column) fails the whole bulk request with one 4xx error; no rows."""
+    """An analysis error (unknown column) fails the whole bulk request with one 4xx error; no rows (CrateDB
+    docs interfaces/http, "Bulk errors")."""
     make_kv(db, tbl("t"))
     response = db.sql(f"INSERT INTO {tbl('t')} (id, nope) VALUES (?, ?)", bulk_args=[[1, "a"], [2, "b"]])
     assert_error(response, 404, 4043)
@@ -358,7 +381,8 @@ def test_bulk_analysis_error_fails_the_whole_request(db: CrateHttp, tbl: Callabl
 
 
 def test_bulk_error_details_only_for_first_ten_per_shard(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.5 only the first 10 failed rows per shard carry `error`; the rest are a bare -2."""
+    """Only the first 10 failed rows per shard carry `error`; the rest are a bare -2 (CrateDB docs
+    interfaces/http, "Bulk errors"; CrateDB source ShardingUpsertExecutor.java)."""
     rows = [[i, "x"] for i in range(12)]
     make_kv(db, tbl("t"), rows)
     response = db.sql(f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", bulk_args=rows)
@@ -368,7 +392,9 @@ def test_bulk_error_details_only_for_first_ten_per_shard(db: CrateHttp, tbl: Cal
 
 
 def test_bulk_update_and_delete_report_per_row_counts(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.5 bulk UPDATE/DELETE by PK: rowcount 1 where a row matched, 0 where none did."""
+    """Bulk UPDATE/DELETE by PK: rowcount 1 where a row matched, 0 where none did. No public source says so:
+    CrateDB test RestSQLActionIntegrationTest.java expects -2 with code 40411 (DocumentMissingException) for
+    a bulk DELETE of a missing key, so this expectation is likely wrong for a real server."""
     make_kv(db, tbl("t"), [[1, "a"], [2, "b"]])
     updated = db.run(f"UPDATE {tbl('t')} SET v = ? WHERE id = ?", bulk_args=[["A", 1], ["Z", 9]])
     assert [r["rowcount"] for r in updated.results] == [1, 0]
@@ -381,7 +407,8 @@ def test_bulk_update_and_delete_report_per_row_counts(db: CrateHttp, tbl: Callab
 def test_bulk_on_conflict_do_nothing_reports_zero_for_skipped_rows(
     db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§1.5 (inferred there) a row skipped by ON CONFLICT DO NOTHING reports rowcount 0, not -2."""
+    """A row skipped by ON CONFLICT DO NOTHING reports rowcount 0, not -2 (inferred; CrateDB docs do not
+    say)."""
     make_kv(db, tbl("t"), [[1, "old"]])
     response = db.run(
         f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
@@ -392,18 +419,20 @@ def test_bulk_on_conflict_do_nothing_reports_zero_for_skipped_rows(
 
 
 def test_bulk_select_is_refused(db: CrateHttp) -> None:
-    """§4.5 statements with a result set cannot run with bulk_args (no error code documented)."""
+    """Statements with a result set cannot run with bulk_args (no error code documented) (CrateDB source
+    SqlHttpHandler.java; no error code is documented)."""
     response = db.sql("SELECT ? AS a", bulk_args=[[1], [2]])
     assert response.status >= 400 and response.error, response.describe()
 
 
 # --------------------------------------------------------------------------------------------------
-# §4.2 / §0.1-2 multi-row VALUES
+# multi-row VALUES (CrateDB source InsertFromValues.java)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_multi_row_values_swallow_a_duplicate_key_row(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-2/§4.2 multi-row VALUES on a non-partitioned table: no error, only a smaller rowcount."""
+    """Multi-row VALUES on a non-partitioned table: no error, only a smaller rowcount (CrateDB source
+    InsertFromValues.java; crate/crate#13348)."""
     make_kv(db, tbl("t"), [[2, "old"]])
     response = db.sql(f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'a'), (2, 'dup'), (3, 'c')")
     assert response.ok, response.describe()
@@ -415,37 +444,40 @@ def test_multi_row_values_swallow_a_duplicate_key_row(db: CrateHttp, tbl: Callab
 def test_multi_row_values_on_partitioned_table_raise_duplicate_key(
     db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§4.2 on a partitioned table a duplicate in multi-row VALUES is raised (4091 / HTTP 409)."""
+    """On a partitioned table a duplicate in multi-row VALUES is raised (4091 / HTTP 409) (CrateDB source
+    InsertFromValues.java)."""
     db.run(f"CREATE TABLE {tbl('p')} (id INTEGER, part TEXT, PRIMARY KEY (id, part)) PARTITIONED BY (part)")
     db.run(f"INSERT INTO {tbl('p')} (id, part) VALUES (1, 'x')")
     assert_error(db.sql(f"INSERT INTO {tbl('p')} (id, part) VALUES (1, 'x'), (2, 'x')"), 409, 4091)
 
 
 def test_multi_row_values_insert_all_rows_without_conflicts(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.2 multi-row VALUES without failures: rowcount is the number of rows."""
+    """Multi-row VALUES without failures: rowcount is the number of rows (CrateDB docs general/dml)."""
     make_kv(db, tbl("t"))
     assert db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?), (?, ?)", [1, "a", 2, "b"]).rowcount == 2
     assert count(db, tbl("t")) == 2
 
 
 # --------------------------------------------------------------------------------------------------
-# §4.6 / §0.1-3 no transactions
+# no transactions (CrateDB docs appendices/compatibility, "Transactions")
 # --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("stmt", ["BEGIN", "START TRANSACTION", "COMMIT", "END"])
 def test_transaction_statements_are_accepted_and_ignored(db: CrateHttp, stmt: str) -> None:
-    """§0.1-3/§4.6 BEGIN, START TRANSACTION, COMMIT and END are accepted (and do nothing)."""
+    """BEGIN, START TRANSACTION, COMMIT and END are accepted (and do nothing) (CrateDB docs
+    appendices/compatibility, "Transactions")."""
     assert db.sql(stmt).ok
 
 
 def test_rollback_is_not_in_the_grammar(db: CrateHttp) -> None:
-    """§0.1-3/§4.6 ROLLBACK is not part of CrateDB's SQL grammar -> 4000 / HTTP 400."""
+    """ROLLBACK is not part of CrateDB's SQL grammar -> 4000 / HTTP 400 (CrateDB source SqlBaseParser.g4)."""
     assert_error(db.sql("ROLLBACK"), 400, 4000)
 
 
 def test_writes_inside_begin_commit_immediately(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-3/§4.6 every statement commits on its own; there is nothing to roll back."""
+    """Every statement commits on its own; there is nothing to roll back (CrateDB docs
+    concepts/storage-consistency)."""
     make_kv(db, tbl("t"))
     db.run("BEGIN")
     db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'kept')")
@@ -454,25 +486,28 @@ def test_writes_inside_begin_commit_immediately(db: CrateHttp, tbl: Callable[[st
 
 
 # --------------------------------------------------------------------------------------------------
-# §4.7 / §0.1-4 read visibility
+# read visibility (CrateDB docs general/dql/refresh, sql/statements/refresh)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_full_pk_lookup_sees_a_row_written_just_before(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.7 a full-PK lookup is a Get and always sees the latest write, without REFRESH."""
+    """A full-PK lookup is a Get and always sees the latest write, without REFRESH (CrateDB docs
+    sql/statements/refresh)."""
     make_kv(db, tbl("t"))
     db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (5, 'fresh')")
     assert db.run(f"SELECT v FROM {tbl('t')} WHERE id = 5").rows == [["fresh"]]
 
 
 def test_refresh_table_of_missing_table_fails(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.7 REFRESH TABLE naming a missing table returns an error (RelationUnknown 4041)."""
+    """REFRESH TABLE naming a missing table returns an error (RelationUnknown 4041) (CrateDB docs
+    general/dql/refresh)."""
     make_kv(db, tbl("t"))
     assert_error(db.sql(f"REFRESH TABLE {tbl('t')}, {tbl('missing')}"), 404, 4041)
 
 
 def test_refresh_several_tables_at_once(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.7 REFRESH TABLE t1, t2 makes all their rows visible to non-PK reads."""
+    """REFRESH TABLE t1, t2 makes all their rows visible to non-PK reads (CrateDB docs
+    general/dql/refresh)."""
     make_kv(db, tbl("a"), [[1, "a"]])
     make_kv(db, tbl("b"), [[1, "b"], [2, "c"]])
     db.run(f"REFRESH TABLE {tbl('a')}, {tbl('b')}")
@@ -492,7 +527,8 @@ def test_refresh_several_tables_at_once(db: CrateHttp, tbl: Callable[[str], str]
     ids=["select", "count", "update", "delete"],
 )
 def test_strict_non_pk_statement_before_refresh_is_a_stale_read(emulator: Any, stmt: str) -> None:
-    """§0.1-4/§4.7 strict emulator: non-PK SELECT/UPDATE/DELETE after a write without REFRESH errors."""
+    """Strict emulator: non-PK SELECT/UPDATE/DELETE after a write without REFRESH errors (CrateDB docs
+    sql/statements/refresh)."""
     with CrateHttp(emulator.url) as http:
         table = ident("s", "t")
         make_kv(http, table)
@@ -504,7 +540,8 @@ def test_strict_non_pk_statement_before_refresh_is_a_stale_read(emulator: Any, s
 
 @pytest.mark.emulator_only
 def test_strict_refresh_makes_non_pk_statements_work(emulator: Any) -> None:
-    """§0.1-4/§4.7 strict emulator: after REFRESH TABLE non-PK statements see the rows."""
+    """Strict emulator: after REFRESH TABLE non-PK statements see the rows (CrateDB docs
+    sql/statements/refresh)."""
     with CrateHttp(emulator.url) as http:
         table = ident("s", "t")
         make_kv(http, table)
@@ -516,7 +553,8 @@ def test_strict_refresh_makes_non_pk_statements_work(emulator: Any) -> None:
 
 @pytest.mark.emulator_only
 def test_strict_full_pk_lookups_need_no_refresh(emulator: Any) -> None:
-    """§0.1-4/§4.3 strict emulator: exact full-PK SELECT/UPDATE/DELETE are Gets and need no refresh."""
+    """Strict emulator: exact full-PK SELECT/UPDATE/DELETE are Gets and need no refresh (CrateDB docs
+    sql/statements/refresh; CrateDB docs concepts/storage-consistency)."""
     with CrateHttp(emulator.url) as http:
         table = ident("s", "t")
         make_kv(http, table)
@@ -528,7 +566,8 @@ def test_strict_full_pk_lookups_need_no_refresh(emulator: Any) -> None:
 
 @pytest.mark.emulator_only
 def test_strict_partial_composite_pk_is_not_a_get(emulator: Any) -> None:
-    """§4.3 strict emulator: only equality on ALL PK columns is a Get; part of a composite PK is not."""
+    """Strict emulator: only equality on ALL PK columns is a Get; part of a composite PK is not (CrateDB docs
+    sql/statements/refresh)."""
     with CrateHttp(emulator.url) as http:
         table = ident("s", "c")
         http.run(f"CREATE TABLE {table} (a INTEGER, b TEXT, v TEXT, PRIMARY KEY (a, b))")
@@ -538,14 +577,14 @@ def test_strict_partial_composite_pk_is_not_a_get(emulator: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# §3.9 / §0.1-5 identifiers and reserved names
+# identifiers and reserved names (CrateDB docs sql/general/lexical-structure; CrateDB source ColumnIdent.java)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_fivetran_system_column_names_are_accepted(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-5/§3.9 from 6.2.0 `_fivetran_*` names are ordinary column names."""
+    """From 6.2.0 `_fivetran_*` names are ordinary column names (CrateDB 6.2.0 release notes)."""
     names = ["_fivetran_synced", "_fivetran_deleted", "_fivetran_id", "_fivetran_active", "_fivetran_start"]
     columns = ", ".join(f"{ident(n)} TEXT" for n in names)
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, {columns})")
@@ -561,12 +600,14 @@ def test_fivetran_system_column_names_are_accepted(
 
 @pytest.mark.parametrize("name", ["_id", "_version", "_score", "_raw", "_seq_no", "_primary_term"])
 def test_system_column_names_are_reserved(db: CrateHttp, tbl: Callable[[str], str], name: str) -> None:
-    """§3.9 the exact system-column names cannot be used as column names -> InvalidColumnName 4008."""
+    """The exact system-column names cannot be used as column names -> InvalidColumnName 4008 (CrateDB source
+    SysColumns.java, ColumnIdent.java)."""
     assert_error(db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, {ident(name)} TEXT)"), 400, 4008)
 
 
 def test_writing_to_a_system_column_is_rejected(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.9 since 6.2.0 `INSERT ... (_id)` raises InvalidColumnName 4008 (it used to be ignored)."""
+    """Since 6.2.0 `INSERT ... (_id)` raises InvalidColumnName 4008 (it used to be ignored) (CrateDB 6.2.0
+    release notes)."""
     make_kv(db, tbl("t"))
     response = db.sql(f"INSERT INTO {tbl('t')} (id, \"_id\") VALUES (1, 'x')")
     assert_error(response, 400, 4008)
@@ -575,7 +616,8 @@ def test_writing_to_a_system_column_is_rejected(db: CrateHttp, tbl: Callable[[st
 def test_unquoted_identifiers_fold_to_lower_case_quoted_keep_case(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.9 unquoted identifiers are lower-cased; quoted ones keep their case."""
+    """Unquoted identifiers are lower-cased; quoted ones keep their case (CrateDB docs
+    sql/general/lexical-structure)."""
     db.run(f'CREATE TABLE {ident(schema)}.MixedCase (Id INTEGER PRIMARY KEY, "CamelCol" TEXT)')
     assert table_names(db, schema) == {"mixedcase"}
     assert list(columns_of(db, schema, "mixedcase")) == ["id", "CamelCol"]
@@ -587,7 +629,8 @@ def test_unquoted_identifiers_fold_to_lower_case_quoted_keep_case(
 def test_quoted_names_differing_in_case_are_distinct_tables(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.9 quoted identifiers keep their case, so "MixedCase" and mixedcase are two tables."""
+    """Quoted identifiers keep their case, so "MixedCase" and mixedcase are two tables (CrateDB docs
+    sql/general/lexical-structure)."""
     make_kv(db, tbl("mixedcase"), [[1, "lower"]])
     make_kv(db, tbl("MixedCase"), [[1, "mixed"]])
     assert table_names(db, schema) == {"mixedcase", "MixedCase"}
@@ -596,7 +639,8 @@ def test_quoted_names_differing_in_case_are_distinct_tables(
 
 
 def test_reserved_words_need_quoting(db: CrateHttp, schema: str) -> None:
-    """§3.9 reserved words (e.g. select, limit) are parse errors unquoted and fine quoted."""
+    """Reserved words (e.g. select, limit) are parse errors unquoted and fine quoted (CrateDB docs
+    sql/general/lexical-structure)."""
     assert_error(db.sql(f"CREATE TABLE {ident(schema)}.select (x INTEGER)"), 400, 4000)
     db.run(f'CREATE TABLE {ident(schema, "select")} ("limit" INTEGER PRIMARY KEY)')
     db.run(f'INSERT INTO {ident(schema, "select")} ("limit") VALUES (3)')
@@ -605,7 +649,7 @@ def test_reserved_words_need_quoting(db: CrateHttp, schema: str) -> None:
 
 @pytest.mark.parametrize("column", ["a.b", "a[1]", "a\tb"], ids=["dot", "subscript", "tab"])
 def test_invalid_column_names_are_rejected(db: CrateHttp, tbl: Callable[[str], str], column: str) -> None:
-    """§3.9 column names must not contain a dot, `[` or tab/CR/LF."""
+    """Column names must not contain a dot, `[` or tab/CR/LF (CrateDB source ColumnIdent.java)."""
     response = db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, {ident(column)} TEXT)")
     assert_client_error(response)
     if column == "a.b":
@@ -618,13 +662,14 @@ def test_invalid_column_names_are_rejected(db: CrateHttp, tbl: Callable[[str], s
     ids=["dot", "space", "hash", "slash", "dash", "all", "long"],
 )
 def test_invalid_table_names_are_rejected(db: CrateHttp, schema: str, name: str) -> None:
-    """§3.9 table names: none of `\\ / * ? " < > | , # .` or whitespace, no leading `-`/`+`,
-    not `_all`, at most 255 bytes."""
+    """Table names: none of `\\ / * ? " < > | , # .` or whitespace, no leading `-`/`+`, not `_all`, at most
+    255 bytes (CrateDB docs general/ddl/create-table; CrateDB source IndexName.java)."""
     assert_client_error(db.sql(f"CREATE TABLE {ident(schema, name)} (x INTEGER)"))
 
 
 def test_statement_of_max_length_is_accepted(db: CrateHttp) -> None:
-    """§0.1-19/§1.8 a statement of exactly statement_max_length (262,144) characters is accepted."""
+    """A statement of exactly statement_max_length (262,144) characters is accepted (CrateDB docs
+    config/node)."""
     head, tail = "SELECT '", "' AS s"
     stmt = head + "x" * (STATEMENT_MAX_LENGTH - len(head) - len(tail)) + tail
     assert len(stmt) == STATEMENT_MAX_LENGTH
@@ -632,21 +677,22 @@ def test_statement_of_max_length_is_accepted(db: CrateHttp) -> None:
 
 
 def test_statement_over_max_length_is_rejected(db: CrateHttp) -> None:
-    """§0.1-19/§1.8 a statement one character over 262,144 is rejected (HTTP 400)."""
+    """A statement one character over 262,144 is rejected (HTTP 400) (CrateDB docs config/node)."""
     head, tail = "SELECT '", "' AS s"
     stmt = head + "x" * (STATEMENT_MAX_LENGTH + 1 - len(head) - len(tail)) + tail
     assert_client_error(db.sql(stmt))
 
 
 # --------------------------------------------------------------------------------------------------
-# §2 data types (§0.1-6 .. §0.1-11, §0.1-17, §0.1-18)
+# data types (CrateDB docs general/ddl/data-types)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_date_column_is_not_storable_before_6_5(
     db: CrateHttp, tbl: Callable[[str], str], server_version: tuple[int, ...]
 ) -> None:
-    """§0.1-6/§2.1 CREATE TABLE (d DATE) -> "Type 'date' does not support storage" (released <= 6.4)."""
+    """CREATE TABLE (d DATE) -> "Type 'date' does not support storage" (released <= 6.4) (CrateDB source
+    DateType.java at tag 6.4.3 has no storage; CrateDB 6.5.0 release notes)."""
     if server_version >= (6, 5, 0):
         pytest.skip("DATE is storable from 6.5.0")
     response = db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, d DATE)")
@@ -658,12 +704,14 @@ def test_date_column_is_not_storable_before_6_5(
     "type_name", ["TIME WITH TIME ZONE", "TIMETZ", "TIME", "INTERVAL", "JSON", "BLOB", "BYTEA"]
 )
 def test_types_that_cannot_be_stored(db: CrateHttp, tbl: Callable[[str], str], type_name: str) -> None:
-    """§0.1-7/§0.1-8/§2.1/§2.4 TIME(TZ), INTERVAL and JSON cannot be stored; there is no BLOB/BYTEA type."""
+    """TIME(TZ), INTERVAL and JSON cannot be stored; there is no BLOB/BYTEA type (CrateDB docs
+    general/ddl/data-types; CrateDB docs appendices/compatibility, "BLOB support")."""
     assert_client_error(db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, c {type_name})"))
 
 
 def test_timestamps_truncate_to_milliseconds(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-9/§2.3 timestamps are epoch-ms integers; digits past the millisecond are dropped, not rounded."""
+    """Timestamps are epoch-ms integers; digits past the millisecond are dropped, not rounded (CrateDB docs
+    general/ddl/data-types; CrateDB source TimestampType.java)."""
     db.run(
         f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, tz TIMESTAMP WITH TIME ZONE, "
         "naive TIMESTAMP WITHOUT TIME ZONE)"
@@ -678,7 +726,8 @@ def test_timestamps_truncate_to_milliseconds(db: CrateHttp, tbl: Callable[[str],
 
 
 def test_timestamp_without_time_zone_ignores_the_offset(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-9/§2.3 WITHOUT TIME ZONE drops a given UTC offset; WITH TIME ZONE applies it."""
+    """WITHOUT TIME ZONE drops a given UTC offset; WITH TIME ZONE applies it (CrateDB docs
+    general/ddl/data-types)."""
     db.run(
         f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, tz TIMESTAMP WITH TIME ZONE, "
         "naive TIMESTAMP WITHOUT TIME ZONE)"
@@ -691,7 +740,8 @@ def test_timestamp_without_time_zone_ignores_the_offset(db: CrateHttp, tbl: Call
 
 
 def test_timestamp_digit_string_is_ms_and_double_is_seconds(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.3 a digits-only string is epoch milliseconds; a double is epoch seconds."""
+    """A digits-only string is epoch milliseconds; a double is epoch seconds (CrateDB source
+    TimestampType.java)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, ts TIMESTAMP WITH TIME ZONE)")
     db.run(f"INSERT INTO {tbl('t')} (id, ts) VALUES (?, ?)", [1, "1704164645000"])
     db.run(f"INSERT INTO {tbl('t')} (id, ts) VALUES (?, ?)", [2, 1.5])
@@ -716,8 +766,9 @@ def test_timestamp_digit_string_is_ms_and_double_is_seconds(db: CrateHttp, tbl: 
 def test_text_value_byte_limit(
     db: CrateHttp, tbl: Callable[[str], str], column: str, value: str, expected: int
 ) -> None:
-    """§0.1-11/§2.1 indexed or column-stored TEXT holds <= 32,766 UTF-8 bytes; INDEX OFF plus
-    columnstore = false lifts the limit (INDEX OFF alone does not)."""
+    """Indexed or column-stored TEXT holds <= 32,766 UTF-8 bytes; INDEX OFF plus columnstore = false lifts the
+    limit (INDEX OFF alone does not) (CrateDB docs general/ddl/data-types; CrateDB docs
+    general/ddl/storage)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, c {column})")
     response = db.sql(f"INSERT INTO {tbl('t')} (id, c) VALUES (?, ?)", bulk_args=[[1, value], [2, "small"]])
     assert response.status == 200, response.describe()
@@ -729,7 +780,8 @@ def test_text_value_byte_limit(
 def test_numeric_is_exact_when_sent_as_string_and_read_as_text(
     db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-10/§1.9/§2.1 NUMERIC(38,10) keeps exact values sent as strings; `::TEXT` reads them exactly."""
+    """NUMERIC(38,10) keeps exact values sent as strings; `::TEXT` reads them exactly (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, n NUMERIC(38, 10))")
     values = ["1234567890123456789012345678.1234567890", "-98765.4321098765"]
     db.run(f"INSERT INTO {tbl('t')} (id, n) VALUES (?, ?)", bulk_args=[[1, values[0]], [2, values[1]]])
@@ -738,7 +790,8 @@ def test_numeric_is_exact_when_sent_as_string_and_read_as_text(
 
 
 def test_numeric_results_are_json_numbers(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-10/§1.9 NUMERIC values come back as JSON numbers (so a JSON parser may lose precision)."""
+    """NUMERIC values come back as JSON numbers (so a JSON parser may lose precision) (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, n NUMERIC(10, 2))")
     db.run(f"INSERT INTO {tbl('t')} (id, n) VALUES (1, ?)", ["12.34"])
     (value,) = db.run(f"SELECT n FROM {tbl('t')} WHERE id = 1").rows[0]
@@ -747,14 +800,15 @@ def test_numeric_results_are_json_numbers(db: CrateHttp, tbl: Callable[[str], st
 
 
 def test_numeric_without_precision_cannot_be_stored(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-10/§2.1 a bare NUMERIC column is refused: storage needs precision (and scale)."""
+    """A bare NUMERIC column is refused: storage needs precision (and scale) (CrateDB source
+    NumericStorage.java)."""
     response = db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, n NUMERIC)")
     assert_client_error(response)
     assert "precision" in response.message.lower()
 
 
 def test_numeric_precision_over_38_cannot_be_stored(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-10/§2.1 NUMERIC(p, s) storage allows p <= 38."""
+    """NUMERIC(p, s) storage allows p <= 38 (CrateDB source NumericStorage.java)."""
     response = db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER, n NUMERIC(39, 2))")
     assert_client_error(response)
     assert "38" in response.message
@@ -762,7 +816,8 @@ def test_numeric_precision_over_38_cannot_be_stored(db: CrateHttp, tbl: Callable
 
 
 def test_numeric_value_too_large_for_precision_is_rejected(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1 since 5.9.1 inserting a value that does not fit NUMERIC(p, s) is an error, not a rounding."""
+    """Since 5.9.1 inserting a value that does not fit NUMERIC(p, s) is an error, not a rounding (CrateDB
+    5.9.1 release notes)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, n NUMERIC(5, 2))")
     response = db.sql(f"INSERT INTO {tbl('t')} (id, n) VALUES (1, ?)", ["12345.67"])
     assert 400 <= response.status < 600 and response.error, response.describe()
@@ -772,14 +827,16 @@ def test_numeric_value_too_large_for_precision_is_rejected(db: CrateHttp, tbl: C
 def test_float_is_real_and_double_is_double_precision(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-16/§2.1 FLOAT means REAL (32-bit) in CrateDB; DOUBLE means DOUBLE PRECISION."""
+    """FLOAT means REAL (32-bit) in CrateDB; DOUBLE means DOUBLE PRECISION (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (f FLOAT, r REAL, d DOUBLE, dp DOUBLE PRECISION)")
     types = {name: col["data_type"] for name, col in columns_of(db, schema, "t").items()}
     assert types == {"f": "real", "r": "real", "d": "double precision", "dp": "double precision"}
 
 
 def test_nan_and_infinity_strings_are_stored_in_double(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-18/§1.10 the strings 'NaN', 'Infinity', '-Infinity' are accepted into DOUBLE; null is NULL."""
+    """The strings 'NaN', 'Infinity', '-Infinity' are accepted into DOUBLE; null is NULL (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, d DOUBLE PRECISION)")
     rows = [[1, "NaN"], [2, "Infinity"], [3, "-Infinity"], [4, None]]
     assert [
@@ -792,7 +849,8 @@ def test_nan_and_infinity_strings_are_stored_in_double(db: CrateHttp, tbl: Calla
 
 
 def test_boolean_accepts_documented_strings(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1/§2.6 BOOLEAN accepts t/true/y/yes/on/1 and f/false/n/no/off/0 (any case) as strings."""
+    """BOOLEAN accepts t/true/y/yes/on/1 and f/false/n/no/off/0 (any case) as strings (CrateDB source
+    BooleanType.java)."""
     words = {
         "t": True,
         "TRUE": True,
@@ -818,7 +876,8 @@ def test_boolean_accepts_documented_strings(db: CrateHttp, tbl: Callable[[str], 
 def test_integer_truncates_fractional_numbers_and_rejects_fractional_strings(
     db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§2.1 INTEGER: a fractional JSON number is truncated (longValue); the string '1.5' is an error."""
+    """INTEGER: a fractional JSON number is truncated (longValue); the string '1.5' is an error (CrateDB
+    source IntegerType.java)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, i INTEGER)")
     db.run(f"INSERT INTO {tbl('t')} (id, i) VALUES (1, ?)", [1.9])
     assert db.run(f"SELECT i FROM {tbl('t')} WHERE id = 1").rows == [[1]]
@@ -828,7 +887,8 @@ def test_integer_truncates_fractional_numbers_and_rejects_fractional_strings(
 
 
 def test_bigint_round_trips_its_extremes(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§1.10/§2.1 BIGINT holds -2^63 .. 2^63-1 exactly (also from digit strings)."""
+    """BIGINT holds -2^63 .. 2^63-1 exactly (also from digit strings) (CrateDB docs general/ddl/data-types;
+    CrateDB source LongType.java)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, b BIGINT)")
     db.run(f"INSERT INTO {tbl('t')} (id, b) VALUES (?, ?)", [1, 2**63 - 1])
     db.run(f"INSERT INTO {tbl('t')} (id, b) VALUES (?, ?)", [2, str(-(2**63))])
@@ -837,7 +897,8 @@ def test_bigint_round_trips_its_extremes(db: CrateHttp, tbl: Callable[[str], str
 
 
 def test_varchar_length_is_enforced_except_trailing_spaces(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1 VARCHAR(n): a longer value is an error unless the excess is spaces, which are trimmed."""
+    """VARCHAR(n): a longer value is an error unless the excess is spaces, which are trimmed (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, c VARCHAR(3))")
     assert_client_error(db.sql(f"INSERT INTO {tbl('t')} (id, c) VALUES (1, ?)", ["abcd"]))
     db.run(f"INSERT INTO {tbl('t')} (id, c) VALUES (2, ?)", ["abc   "])
@@ -845,7 +906,8 @@ def test_varchar_length_is_enforced_except_trailing_spaces(db: CrateHttp, tbl: C
 
 
 def test_uuid_column_is_storable(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1/§2.2 UUID is a storable type since 6.2.0; dashed strings go in and come out."""
+    """UUID is a storable type since 6.2.0; dashed strings go in and come out (CrateDB 6.2.0 release
+    notes)."""
     value = str(uuid.uuid4())
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, u UUID)")
     db.run(f"INSERT INTO {tbl('t')} (id, u) VALUES (1, ?)", [value])
@@ -853,26 +915,28 @@ def test_uuid_column_is_storable(db: CrateHttp, tbl: Callable[[str], str]) -> No
 
 
 # --------------------------------------------------------------------------------------------------
-# §2.5 / §0.1-17 OBJECT and ARRAY
+# OBJECT and ARRAY (CrateDB docs general/ddl/data-types)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_object_round_trips_and_subscripts(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.5 an OBJECT with declared sub-columns round-trips; obj['k'] selects a sub-column."""
+    """An OBJECT with declared sub-columns round-trips; obj['k'] selects a sub-column (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT AS (a INTEGER, b TEXT))")
     db.run(f"INSERT INTO {tbl('t')} (id, o) VALUES (1, ?)", [{"a": 1, "b": "x"}])
     assert db.run(f"SELECT o, o['a'] FROM {tbl('t')} WHERE id = 1").rows == [[{"a": 1, "b": "x"}, 1]]
 
 
 def test_object_accepts_json_text(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1/§2.6 a JSON string is implicitly cast into an OBJECT column."""
+    """A JSON string is implicitly cast into an OBJECT column (CrateDB docs general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT AS (a INTEGER))")
     db.run(f"INSERT INTO {tbl('t')} (id, o) VALUES (1, ?)", ['{"a": 5}'])
     assert db.run(f"SELECT o['a'] FROM {tbl('t')} WHERE id = 1").rows == [[5]]
 
 
 def test_dynamic_object_fixes_the_type_of_a_new_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-17/§2.5 OBJECT(DYNAMIC) types a key on first sight; a later non-castable value fails."""
+    """OBJECT(DYNAMIC) types a key on first sight; a later non-castable value fails (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT(DYNAMIC))")
     db.run(f"INSERT INTO {tbl('t')} (id, o) VALUES (1, ?)", [{"n": 1}])
     response = db.sql(f"INSERT INTO {tbl('t')} (id, o) VALUES (2, ?)", [{"n": "not a number"}])
@@ -881,14 +945,14 @@ def test_dynamic_object_fixes_the_type_of_a_new_key(db: CrateHttp, tbl: Callable
 
 
 def test_dynamic_object_rejects_dotted_keys(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-17/§2.5 dynamic sub-column names must not contain a dot."""
+    """Dynamic sub-column names must not contain a dot (CrateDB source ColumnIdent.java)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT(DYNAMIC))")
     response = db.sql(f"INSERT INTO {tbl('t')} (id, o) VALUES (1, ?)", [{"a.b": 1}])
     assert 400 <= response.status < 600 and response.error, response.describe()
 
 
 def test_strict_object_rejects_unknown_keys(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.5 OBJECT(STRICT) rejects keys it does not declare."""
+    """OBJECT(STRICT) rejects keys it does not declare (CrateDB docs general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT(STRICT) AS (a INTEGER))")
     db.run(f"INSERT INTO {tbl('t')} (id, o) VALUES (1, ?)", [{"a": 1}])
     response = db.sql(f"INSERT INTO {tbl('t')} (id, o) VALUES (2, ?)", [{"a": 1, "b": 2}])
@@ -897,7 +961,8 @@ def test_strict_object_rejects_unknown_keys(db: CrateHttp, tbl: Callable[[str], 
 
 
 def test_ignored_object_accepts_any_keys_and_mixed_types(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-17/§2.5 OBJECT(IGNORED) stores arbitrary keys with changing types untouched."""
+    """OBJECT(IGNORED) stores arbitrary keys with changing types untouched (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, o OBJECT(IGNORED))")
     values = [{"k": 1, "nested": {"x": [1, 2]}}, {"k": "text", "other": None}]
     db.run(f"INSERT INTO {tbl('t')} (id, o) VALUES (?, ?)", bulk_args=[[1, values[0]], [2, values[1]]])
@@ -906,19 +971,22 @@ def test_ignored_object_accepts_any_keys_and_mixed_types(db: CrateHttp, tbl: Cal
 
 
 def test_strict_table_rejects_unknown_columns(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1 column_policy is 'strict' by default: inserting an unknown column -> ColumnUnknown 4043."""
+    """column_policy is 'strict' by default: inserting an unknown column -> ColumnUnknown 4043 (CrateDB docs
+    general/ddl/column-policy)."""
     make_kv(db, tbl("t"))
     assert_error(db.sql(f"INSERT INTO {tbl('t')} (id, extra) VALUES (1, 'x')"), 404, 4043)
 
 
 def test_dynamic_table_accepts_new_columns(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1 WITH (column_policy = 'dynamic') adds unknown columns on insert."""
+    """WITH (column_policy = 'dynamic') adds unknown columns on insert (CrateDB docs
+    general/ddl/column-policy)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY) WITH (column_policy = 'dynamic')")
     assert db.run(f"INSERT INTO {tbl('t')} (id, extra) VALUES (1, 'x')").rowcount == 1
 
 
 def test_arrays_round_trip_and_match_with_any(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1 ARRAY(t) / t[] columns take JSON arrays; `x = ANY(col)` filters on elements."""
+    """ARRAY(t) / t[] columns take JSON arrays; `x = ANY(col)` filters on elements (CrateDB docs
+    general/ddl/data-types)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, nums INTEGER[], tags ARRAY(TEXT))")
     db.run(
         f"INSERT INTO {tbl('t')} (id, nums, tags) VALUES (?, ?, ?)",
@@ -930,17 +998,18 @@ def test_arrays_round_trip_and_match_with_any(db: CrateHttp, tbl: Callable[[str]
 
 
 def test_array_cannot_be_a_primary_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§2.1/§3.1 array (and object) columns cannot be primary keys."""
+    """Array (and object) columns cannot be primary keys (CrateDB docs sql/general/constraints)."""
     assert_client_error(db.sql(f"CREATE TABLE {tbl('t')} (tags ARRAY(TEXT) PRIMARY KEY)"))
 
 
 # --------------------------------------------------------------------------------------------------
-# §3 DDL
+# DDL (CrateDB docs sql/statements/)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_create_schema_and_drop_schema(db: CrateHttp, schema: str) -> None:
-    """§3.3 CREATE SCHEMA [IF NOT EXISTS] and DROP SCHEMA exist since 6.2.0."""
+    """CREATE SCHEMA [IF NOT EXISTS] and DROP SCHEMA exist since 6.2.0 (CrateDB docs
+    sql/statements/create-schema; CrateDB 6.2.0 release notes)."""
     db.run(f"CREATE SCHEMA {ident(schema)}")
     db.run(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
     listed = "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?"
@@ -952,7 +1021,8 @@ def test_create_schema_and_drop_schema(db: CrateHttp, schema: str) -> None:
 def test_create_table_creates_its_schema_implicitly(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.1/§3.8 CREATE TABLE in a missing schema creates it (listed in information_schema.schemata)."""
+    """CREATE TABLE in a missing schema creates it (listed in information_schema.schemata) (CrateDB docs
+    sql/statements/create-table)."""
     make_kv(db, tbl("t"))
     assert db.run(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name = ?", [schema]
@@ -960,7 +1030,8 @@ def test_create_table_creates_its_schema_implicitly(
 
 
 def test_create_table_with_all_clauses(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.1 PRIMARY KEY, NOT NULL, DEFAULT, INDEX OFF, STORAGE WITH, CLUSTERED INTO n SHARDS and WITH(...)."""
+    """PRIMARY KEY, NOT NULL, DEFAULT, INDEX OFF, STORAGE WITH, CLUSTERED INTO n SHARDS and WITH(...) (CrateDB
+    docs sql/statements/create-table)."""
     db.run(
         f"CREATE TABLE {tbl('t')} ("
         "id BIGINT PRIMARY KEY, "
@@ -988,7 +1059,7 @@ def test_create_table_with_all_clauses(db: CrateHttp, schema: str, tbl: Callable
 
 
 def test_not_null_column_rejects_null(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.5 a NOT NULL column refuses NULL."""
+    """A NOT NULL column refuses NULL (CrateDB docs general/ddl/constraints)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
     response = db.sql(f"INSERT INTO {tbl('t')} (id, name) VALUES (1, ?)", [None])
     assert 400 <= response.status < 600 and response.error, response.describe()
@@ -996,7 +1067,8 @@ def test_not_null_column_rejects_null(db: CrateHttp, tbl: Callable[[str], str]) 
 
 
 def test_clustered_by_must_be_a_primary_key_column(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1 with a primary key, the CLUSTERED BY routing column must be one of the PK columns."""
+    """With a primary key, the CLUSTERED BY routing column must be one of the PK columns (CrateDB docs
+    sql/statements/create-table)."""
     assert_client_error(
         db.sql(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, v TEXT) CLUSTERED BY (v) INTO 2 SHARDS")
     )
@@ -1004,7 +1076,8 @@ def test_clustered_by_must_be_a_primary_key_column(db: CrateHttp, tbl: Callable[
 
 
 def test_partitioned_table_round_trip(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1 PARTITIONED BY: partition columns are part of the PK; rows land and read back per partition."""
+    """PARTITIONED BY: partition columns are part of the PK; rows land and read back per partition (CrateDB
+    docs sql/statements/create-table)."""
     db.run(
         f"CREATE TABLE {tbl('p')} (id INTEGER, day TEXT, v TEXT, PRIMARY KEY (id, day)) "
         "PARTITIONED BY (day) CLUSTERED INTO 1 SHARDS"
@@ -1021,14 +1094,15 @@ def test_partitioned_table_round_trip(db: CrateHttp, tbl: Callable[[str], str]) 
 
 
 def test_partition_column_must_be_in_primary_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1 if a PK exists every PARTITIONED BY column must be part of it."""
+    """If a PK exists every PARTITIONED BY column must be part of it (CrateDB docs
+    sql/statements/create-table)."""
     assert_client_error(
         db.sql(f"CREATE TABLE {tbl('p')} (id INTEGER PRIMARY KEY, day TEXT) PARTITIONED BY (day)")
     )
 
 
 def test_partition_column_cannot_be_updated(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.1/§4.3 partition columns cannot be updated."""
+    """Partition columns cannot be updated (CrateDB source DocTableRelation.java)."""
     db.run(f"CREATE TABLE {tbl('p')} (id INTEGER, day TEXT, PRIMARY KEY (id, day)) PARTITIONED BY (day)")
     db.run(f"INSERT INTO {tbl('p')} (id, day) VALUES (1, 'mon')")
     db.refresh(tbl("p"))
@@ -1038,7 +1112,8 @@ def test_partition_column_cannot_be_updated(db: CrateHttp, tbl: Callable[[str], 
 def test_create_table_as_copies_columns_and_rows(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.2 CREATE TABLE t AS (SELECT ...) copies column names, types and rows."""
+    """CREATE TABLE t AS (SELECT ...) copies column names, types and rows (CrateDB docs
+    sql/statements/create-table-as)."""
     make_kv(db, tbl("src"), [[1, "a"], [2, "b"]])
     db.refresh(tbl("src"))
     db.run(f"CREATE TABLE {tbl('copy')} AS (SELECT id, v FROM {tbl('src')})")
@@ -1049,7 +1124,8 @@ def test_create_table_as_copies_columns_and_rows(
 
 
 def test_drop_table_and_if_exists(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.7 DROP TABLE removes a table; a missing one is 4041 unless IF EXISTS is given."""
+    """DROP TABLE removes a table; a missing one is 4041 unless IF EXISTS is given (CrateDB docs
+    sql/statements/drop-table)."""
     make_kv(db, tbl("t"))
     db.run(f"DROP TABLE {tbl('t')}")
     assert "t" not in table_names(db, schema)
@@ -1059,7 +1135,8 @@ def test_drop_table_and_if_exists(db: CrateHttp, schema: str, tbl: Callable[[str
 
 
 def test_alter_table_add_several_columns(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.4 ALTER TABLE ... ADD COLUMN a ..., ADD COLUMN b ... adds several columns at once."""
+    """ALTER TABLE ... ADD COLUMN a ..., ADD COLUMN b ... adds several columns at once (CrateDB docs
+    sql/statements/alter-table)."""
     make_kv(db, tbl("t"), [[1, "a"]])
     db.run(f"ALTER TABLE {tbl('t')} ADD COLUMN n BIGINT, ADD COLUMN ts TIMESTAMP WITH TIME ZONE")
     types = {name: col["data_type"] for name, col in columns_of(db, schema, "t").items()}
@@ -1069,13 +1146,14 @@ def test_alter_table_add_several_columns(db: CrateHttp, schema: str, tbl: Callab
 
 
 def test_alter_table_add_existing_column_fails(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.4 ADD COLUMN has no IF NOT EXISTS; adding a column that exists is an error."""
+    """ADD COLUMN has no IF NOT EXISTS; adding a column that exists is an error (CrateDB source
+    SqlBaseParser.g4, `addColumnDefinition`)."""
     make_kv(db, tbl("t"))
     assert_client_error(db.sql(f"ALTER TABLE {tbl('t')} ADD COLUMN v TEXT"))
 
 
 def test_add_column_default_does_not_backfill(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-12/§3.4 ADD COLUMN ... DEFAULT x: existing rows stay NULL, only new rows get x."""
+    """ADD COLUMN ... DEFAULT x: existing rows stay NULL, only new rows get x (crate/crate#18783)."""
     make_kv(db, tbl("t"), [[1, "old"]])
     db.run(f"ALTER TABLE {tbl('t')} ADD COLUMN flag INTEGER DEFAULT 7")
     db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (2, 'new')")
@@ -1089,7 +1167,7 @@ def test_add_column_default_does_not_backfill(db: CrateHttp, tbl: Callable[[str]
     ids=["type", "set-data-type"],
 )
 def test_column_type_cannot_be_changed(db: CrateHttp, tbl: Callable[[str], str], clause: str) -> None:
-    """§0.1-13/§3.4 there is no ALTER COLUMN ... TYPE in the grammar -> 4000."""
+    """There is no ALTER COLUMN ... TYPE in the grammar -> 4000 (CrateDB source SqlBaseParser.g4)."""
     make_kv(db, tbl("t"))
     assert_error(db.sql(f"ALTER TABLE {tbl('t')} {clause}"), 400, 4000)
 
@@ -1097,7 +1175,8 @@ def test_column_type_cannot_be_changed(db: CrateHttp, tbl: Callable[[str], str],
 def test_primary_key_constraint_cannot_be_dropped(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-13/§3.4 DROP CONSTRAINT only removes CHECK constraints; the PK stays."""
+    """DROP CONSTRAINT only removes CHECK constraints; the PK stays (CrateDB docs sql/statements/alter-table,
+    "DROP CONSTRAINT")."""
     make_kv(db, tbl("t"))
     name = db.run(
         "SELECT constraint_name FROM information_schema.table_constraints "
@@ -1109,7 +1188,7 @@ def test_primary_key_constraint_cannot_be_dropped(
 
 
 def test_primary_key_values_cannot_be_updated(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-13/§3.4 "Updating a primary key is not supported"."""
+    """"Updating a primary key is not supported" (CrateDB source DocTableRelation.java)."""
     make_kv(db, tbl("t"), [[1, "a"]])
     response = db.sql(f"UPDATE {tbl('t')} SET id = 2 WHERE id = 1")
     assert_client_error(response)
@@ -1119,7 +1198,8 @@ def test_primary_key_values_cannot_be_updated(db: CrateHttp, tbl: Callable[[str]
 def test_primary_key_column_can_be_added_only_to_an_empty_table(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§0.1-13/§3.4 ADD COLUMN ... PRIMARY KEY works on an empty table and fails on a non-empty one."""
+    """ADD COLUMN ... PRIMARY KEY works on an empty table and fails on a non-empty one (CrateDB source
+    AlterTableClient.java)."""
     db.run(f"CREATE TABLE {tbl('empty')} (id INTEGER PRIMARY KEY, v TEXT)")
     db.run(f"ALTER TABLE {tbl('empty')} ADD COLUMN k TEXT PRIMARY KEY")
     assert pk_columns(db, schema, "empty") == ["id", "k"]
@@ -1132,7 +1212,8 @@ def test_primary_key_column_can_be_added_only_to_an_empty_table(
 
 
 def test_drop_column(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.4 DROP COLUMN [IF EXISTS] (since 5.5.0); PK columns cannot be dropped."""
+    """DROP COLUMN [IF EXISTS] (since 5.5.0); PK columns cannot be dropped (CrateDB docs
+    sql/statements/alter-table; CrateDB 5.5.0 release notes)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, a TEXT, b TEXT)")
     db.run(f"ALTER TABLE {tbl('t')} DROP COLUMN a")
     db.run(f"ALTER TABLE {tbl('t')} DROP COLUMN IF EXISTS missing")
@@ -1141,7 +1222,7 @@ def test_drop_column(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> N
 
 
 def test_rename_column_keeps_data(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.4 RENAME COLUMN a TO b (since 5.6.0) keeps the values."""
+    """RENAME COLUMN a TO b (since 5.6.0) keeps the values (CrateDB 5.6.0 release notes)."""
     make_kv(db, tbl("t"), [[1, "kept"]])
     db.run(f"ALTER TABLE {tbl('t')} RENAME COLUMN v TO w")
     assert list(columns_of(db, schema, "t")) == ["id", "w"]
@@ -1149,7 +1230,8 @@ def test_rename_column_keeps_data(db: CrateHttp, schema: str, tbl: Callable[[str
 
 
 def test_rename_table_within_its_schema(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.4 ALTER TABLE ... RENAME TO new; the target must not include a schema."""
+    """ALTER TABLE ... RENAME TO new; the target must not include a schema (CrateDB source
+    AlterTableAnalyzer.java)."""
     make_kv(db, tbl("old"), [[1, "a"]])
     assert_client_error(db.sql(f"ALTER TABLE {tbl('old')} RENAME TO {tbl('new')}"))
     db.run(f"ALTER TABLE {tbl('old')} RENAME TO {ident('new')}")
@@ -1158,7 +1240,8 @@ def test_rename_table_within_its_schema(db: CrateHttp, schema: str, tbl: Callabl
 
 
 def test_alter_table_set_and_reset_parameters(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.4/§5 ALTER TABLE SET (refresh_interval = ...) and RESET (refresh_interval) are accepted."""
+    """ALTER TABLE SET (refresh_interval = ...) and RESET (refresh_interval) are accepted (CrateDB docs
+    sql/statements/alter-table; CrateDB docs sql/statements/create-table)."""
     make_kv(db, tbl("t"))
     db.run(f"ALTER TABLE {tbl('t')} SET (refresh_interval = 0)")
     db.run(f"ALTER TABLE {tbl('t')} SET (number_of_replicas = 0)")
@@ -1166,7 +1249,8 @@ def test_alter_table_set_and_reset_parameters(db: CrateHttp, tbl: Callable[[str]
 
 
 def test_swap_table_with_drop_source(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§3.4/§8.6 SWAP TABLE src TO target WITH (drop_source = true): target holds src's table, src is gone."""
+    """SWAP TABLE src TO target WITH (drop_source = true): target holds src's table, src is gone (CrateDB docs
+    sql/statements/alter-cluster)."""
     make_kv(db, tbl("target"), [[1, "old"]])
     db.run(f"CREATE TABLE {tbl('src')} (id INTEGER PRIMARY KEY, v TEXT, extra TEXT)")
     db.run(f"INSERT INTO {tbl('src')} (id, v, extra) VALUES (1, 'new', 'x')")
@@ -1177,7 +1261,8 @@ def test_swap_table_with_drop_source(db: CrateHttp, schema: str, tbl: Callable[[
 
 
 def test_swap_table_without_drop_source_exchanges_names(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.4 ALTER CLUSTER SWAP TABLE a TO b exchanges the two tables' names atomically."""
+    """ALTER CLUSTER SWAP TABLE a TO b exchanges the two tables' names atomically (CrateDB docs
+    sql/statements/alter-cluster)."""
     make_kv(db, tbl("a"), [[1, "from-a"]])
     make_kv(db, tbl("b"), [[1, "from-b"]])
     db.run(f"ALTER CLUSTER SWAP TABLE {tbl('a')} TO {tbl('b')}")
@@ -1186,37 +1271,39 @@ def test_swap_table_without_drop_source_exchanges_names(db: CrateHttp, tbl: Call
 
 
 def test_optimize_table_is_accepted(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§5 OPTIMIZE TABLE (segment merge) runs on an existing table."""
+    """OPTIMIZE TABLE (segment merge) runs on an existing table (CrateDB docs sql/statements/optimize)."""
     make_kv(db, tbl("t"), [[1, "a"]])
     assert db.sql(f"OPTIMIZE TABLE {tbl('t')}").ok
 
 
 def test_there_is_no_truncate_statement(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§3.4 there is no TRUNCATE in the grammar (use DELETE FROM t) -> 4000."""
+    """There is no TRUNCATE in the grammar (use DELETE FROM t) -> 4000 (CrateDB source SqlBaseParser.g4)."""
     make_kv(db, tbl("t"))
     assert_error(db.sql(f"TRUNCATE TABLE {tbl('t')}"), 400, 4000)
 
 
 # --------------------------------------------------------------------------------------------------
-# §4 DML and queries
+# DML and queries (CrateDB docs general/dml, sql/statements/)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_insert_single_row_reports_rowcount_one(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.1 a single-row INSERT ... VALUES reports rowcount 1."""
+    """A single-row INSERT ... VALUES reports rowcount 1 (CrateDB docs sql/statements/insert)."""
     make_kv(db, tbl("t"))
     assert db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (?, ?)", [1, "a"]).rowcount == 1
 
 
 def test_insert_without_column_list_uses_table_order(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.2 without a column list the VALUES follow the CREATE TABLE column order."""
+    """Without a column list the VALUES follow the CREATE TABLE column order (CrateDB docs
+    sql/statements/insert)."""
     make_kv(db, tbl("t"))
     db.run(f"INSERT INTO {tbl('t')} VALUES (1, 'a')")
     assert db.run(f"SELECT v FROM {tbl('t')} WHERE id = 1").rows == [["a"]]
 
 
 def test_insert_from_select_skips_failing_rows_silently(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.2/§4.4 INSERT INTO t (SELECT ...) copies rows; duplicate-key rows are skipped, rowcount shrinks."""
+    """INSERT INTO t (SELECT ...) copies rows; duplicate-key rows are skipped, rowcount shrinks (CrateDB docs
+    general/dml)."""
     make_kv(db, tbl("src"), [[1, "a"], [2, "b"], [3, "c"]])
     make_kv(db, tbl("dst"), [[2, "kept"]])
     db.refresh(tbl("src"))
@@ -1230,8 +1317,8 @@ def test_insert_from_select_skips_failing_rows_silently(db: CrateHttp, tbl: Call
 def test_insert_select_fail_fast_setting_turns_skips_into_an_error(
     cratedb_url: str, db: CrateHttp, tbl: Callable[[str], str]
 ) -> None:
-    """§4.2 `SET insert_select_fail_fast = true` (per connection, since 6.0) makes INSERT ... SELECT fail
-    on the first failing row instead of skipping it."""
+    """`SET insert_select_fail_fast = true` (per connection, since 6.0) makes INSERT ... SELECT fail on the
+    first failing row instead of skipping it (CrateDB docs general/dml; CrateDB 6.0.0 release notes)."""
     make_kv(db, tbl("src"), [[1, "a"], [2, "b"]])
     make_kv(db, tbl("dst"), [[2, "kept"]])
     db.refresh(tbl("src"))
@@ -1242,7 +1329,8 @@ def test_insert_select_fail_fast_setting_turns_skips_into_an_error(
 
 
 def test_insert_from_unnest_of_array_args(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.4 INSERT INTO t (a, b) (SELECT * FROM UNNEST(?, ?)) takes one array per column."""
+    """INSERT INTO t (a, b) (SELECT * FROM UNNEST(?, ?)) takes one array per column (cratedb-guide
+    docs/performance/inserts/methods.md)."""
     make_kv(db, tbl("t"))
     response = db.run(
         f"INSERT INTO {tbl('t')} (id, v) (SELECT * FROM UNNEST(?, ?))", [[1, 2, 3], ["a", "b", "c"]]
@@ -1253,7 +1341,8 @@ def test_insert_from_unnest_of_array_args(db: CrateHttp, tbl: Callable[[str], st
 
 
 def test_upsert_with_excluded_and_existing_values(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.1 ON CONFLICT (pk) DO UPDATE SET may use excluded.col and the existing row's columns."""
+    """ON CONFLICT (pk) DO UPDATE SET may use excluded.col and the existing row's columns (CrateDB docs
+    sql/statements/insert)."""
     db.run(f"CREATE TABLE {tbl('t')} (id INTEGER PRIMARY KEY, name TEXT, visits INTEGER)")
     upsert = (
         f"INSERT INTO {tbl('t')} (id, name, visits) VALUES (?, ?, ?) "
@@ -1266,14 +1355,16 @@ def test_upsert_with_excluded_and_existing_values(db: CrateHttp, tbl: Callable[[
 
 
 def test_upsert_do_nothing_keeps_the_existing_row(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.1 ON CONFLICT DO NOTHING leaves the row alone and reports rowcount 0."""
+    """ON CONFLICT DO NOTHING leaves the row alone and reports rowcount 0 (CrateDB docs
+    sql/statements/insert)."""
     make_kv(db, tbl("t"), [[1, "old"]])
     assert db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'new') ON CONFLICT DO NOTHING").rowcount == 0
     assert db.run(f"SELECT v FROM {tbl('t')} WHERE id = 1").rows == [["old"]]
 
 
 def test_upsert_do_update_has_no_where_clause(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-14/§4.1 DO UPDATE SET ... WHERE ... is not in the grammar -> 4000."""
+    """DO UPDATE SET ... WHERE ... is not in the grammar -> 4000 (CrateDB source SqlBaseParser.g4,
+    `onConflict`)."""
     make_kv(db, tbl("t"))
     response = db.sql(
         f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'x') "
@@ -1283,7 +1374,7 @@ def test_upsert_do_update_has_no_where_clause(db: CrateHttp, tbl: Callable[[str]
 
 
 def test_upsert_cannot_assign_the_primary_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-14/§4.1 assigning a PK column in DO UPDATE SET is rejected."""
+    """Assigning a PK column in DO UPDATE SET is rejected (CrateDB source DocTableRelation.java)."""
     make_kv(db, tbl("t"))
     response = db.sql(
         f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET id = excluded.id"
@@ -1293,7 +1384,7 @@ def test_upsert_cannot_assign_the_primary_key(db: CrateHttp, tbl: Callable[[str]
 
 
 def test_upsert_conflict_target_must_be_the_primary_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§0.1-14/§4.1 only the primary key can be the ON CONFLICT target."""
+    """Only the primary key can be the ON CONFLICT target (CrateDB docs sql/statements/insert)."""
     make_kv(db, tbl("t"))
     assert_client_error(
         db.sql(f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'x') ON CONFLICT (v) DO UPDATE SET v = excluded.v")
@@ -1301,14 +1392,15 @@ def test_upsert_conflict_target_must_be_the_primary_key(db: CrateHttp, tbl: Call
 
 
 def test_insert_returning(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.1/§4.5 INSERT ... RETURNING returns the written values."""
+    """INSERT ... RETURNING returns the written values (CrateDB docs sql/statements/insert)."""
     make_kv(db, tbl("t"))
     response = db.run(f"INSERT INTO {tbl('t')} (id, v) VALUES (1, 'a') RETURNING id, v")
     assert response.rows == [[1, "a"]]
 
 
 def test_update_by_query_and_by_primary_key(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.3 UPDATE ... WHERE (after REFRESH) and by PK report the rows changed."""
+    """UPDATE ... WHERE (after REFRESH) and by PK report the rows changed (CrateDB docs
+    sql/statements/update)."""
     make_kv(db, tbl("t"), [[1, "a"], [2, "a"], [3, "b"]])
     db.refresh(tbl("t"))
     assert db.run(f"UPDATE {tbl('t')} SET v = 'z' WHERE v = 'a'").rowcount == 2
@@ -1318,7 +1410,8 @@ def test_update_by_query_and_by_primary_key(db: CrateHttp, tbl: Callable[[str], 
 
 
 def test_delete_by_primary_key_by_query_and_all(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """§4.3/§3.4 DELETE by PK, by query (after REFRESH) and DELETE FROM t without WHERE."""
+    """DELETE by PK, by query (after REFRESH) and DELETE FROM t without WHERE (CrateDB docs
+    sql/statements/delete)."""
     make_kv(db, tbl("t"), [[1, "a"], [2, "b"], [3, "b"], [4, "c"]])
     assert db.run(f"DELETE FROM {tbl('t')} WHERE id = 1").rowcount == 1
     db.refresh(tbl("t"))
@@ -1359,7 +1452,8 @@ def test_aggregates_group_by_order_by_limit_offset(db: CrateHttp, tbl: Callable[
 
 
 def test_casts_and_try_cast(db: CrateHttp) -> None:
-    """§2.6 CAST/`::` between text, numbers and timestamps; TRY_CAST yields NULL instead of failing."""
+    """CAST/`::` between text, numbers and timestamps; TRY_CAST yields NULL instead of failing (CrateDB docs
+    general/ddl/data-types)."""
     result = db.run(
         "SELECT CAST('42' AS INTEGER), '3.5'::DOUBLE PRECISION, 42::TEXT, TRY_CAST('x' AS INTEGER), "
         "'2024-01-02T03:04:05Z'::TIMESTAMP WITH TIME ZONE"
@@ -1369,14 +1463,15 @@ def test_casts_and_try_cast(db: CrateHttp) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# §3.8 information_schema
+# information_schema (CrateDB docs general/information-schema)
 # --------------------------------------------------------------------------------------------------
 
 
 def test_information_schema_tables_lists_base_tables(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.8 information_schema.tables lists created tables with table_type 'BASE TABLE'."""
+    """information_schema.tables lists created tables with table_type 'BASE TABLE' (CrateDB docs
+    general/information-schema)."""
     make_kv(db, tbl("t"))
     result = db.run(
         "SELECT table_schema, table_name, table_type FROM information_schema.tables WHERE table_schema = ?",
@@ -1409,13 +1504,15 @@ def test_information_schema_tables_lists_base_tables(
 def test_information_schema_column_data_types(
     db: CrateHttp, schema: str, tbl: Callable[[str], str], declared: str, data_type: str
 ) -> None:
-    """§3.8 information_schema.columns.data_type uses CrateDB type names; arrays are `<inner>_array`."""
+    """information_schema.columns.data_type uses CrateDB type names; arrays are `<inner>_array` (CrateDB docs
+    general/information-schema)."""
     db.run(f"CREATE TABLE {tbl('t')} (c {declared})")
     assert columns_of(db, schema, "t")["c"]["data_type"] == data_type
 
 
 def test_information_schema_varchar_length(db: CrateHttp, schema: str, tbl: Callable[[str], str]) -> None:
-    """§2.1/§3.8 VARCHAR(n) is reported as `text` with character_maximum_length n."""
+    """VARCHAR(n) is reported as `text` with character_maximum_length n (CrateDB source
+    InformationColumnsTableInfo.java)."""
     db.run(f"CREATE TABLE {tbl('t')} (c VARCHAR(10), d TEXT)")
     columns = columns_of(db, schema, "t")
     assert (columns["c"]["data_type"], columns["c"]["max_length"]) == ("text", 10)
@@ -1425,7 +1522,8 @@ def test_information_schema_varchar_length(db: CrateHttp, schema: str, tbl: Call
 def test_information_schema_primary_key_constraint_and_key_columns(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.8 table_constraints has one PRIMARY KEY; key_column_usage lists its columns in key order."""
+    """table_constraints has one PRIMARY KEY; key_column_usage lists its columns in key order (CrateDB docs
+    general/information-schema)."""
     db.run(f"CREATE TABLE {tbl('t')} (b TEXT, a INTEGER, v TEXT, PRIMARY KEY (a, b))")
     constraints = db.run(
         "SELECT constraint_type FROM information_schema.table_constraints "
@@ -1439,7 +1537,8 @@ def test_information_schema_primary_key_constraint_and_key_columns(
 def test_table_without_primary_key_has_no_key_columns(
     db: CrateHttp, schema: str, tbl: Callable[[str], str]
 ) -> None:
-    """§3.1/§3.8 a table without PK gets auto `_id`s and lists no key columns."""
+    """A table without PK gets auto `_id`s and lists no key columns (CrateDB docs
+    concepts/storage-consistency)."""
     db.run(f"CREATE TABLE {tbl('t')} (v TEXT)")
     db.run(f"INSERT INTO {tbl('t')} (v) VALUES (?)", bulk_args=[["a"], ["a"]])
     assert pk_columns(db, schema, "t") == []
@@ -1453,8 +1552,8 @@ def test_table_without_primary_key_has_no_key_columns(
 
 @pytest.mark.emulator_only
 def test_version_6_1_rejects_system_column_pattern_and_create_schema() -> None:
-    """§0.1-5/§3.9/§3.3 before 6.2: `_fivetran_synced` matches the system column pattern (4008);
-    `_x1` and `__x` do not; CREATE SCHEMA does not exist."""
+    """Before 6.2: `_fivetran_synced` matches the system column pattern (4008); `_x1` and `__x` do not; CREATE
+    SCHEMA does not exist (CrateDB source ColumnIdent.java at tag 6.1.0; CrateDB 6.2.0 release notes)."""
     emulator = start_emulator(version="6.1.0")
     try:
         with CrateHttp(emulator.url) as http:
@@ -1469,7 +1568,7 @@ def test_version_6_1_rejects_system_column_pattern_and_create_schema() -> None:
 
 @pytest.mark.emulator_only
 def test_version_6_1_has_no_uuid_type() -> None:
-    """§2.2 the UUID column type exists only since 6.2.0."""
+    """The UUID column type exists only since 6.2.0 (CrateDB 6.2.0 release notes)."""
     emulator = start_emulator(version="6.1.0")
     try:
         with CrateHttp(emulator.url) as http:
@@ -1480,7 +1579,7 @@ def test_version_6_1_has_no_uuid_type() -> None:
 
 @pytest.mark.emulator_only
 def test_version_5_8_cannot_store_numeric() -> None:
-    """§0.1-10/§2.2 NUMERIC storage exists only since 5.9.0."""
+    """NUMERIC storage exists only since 5.9.0 (CrateDB 5.9.0 release notes)."""
     emulator = start_emulator(version="5.8.0")
     try:
         with CrateHttp(emulator.url) as http:
@@ -1491,7 +1590,7 @@ def test_version_5_8_cannot_store_numeric() -> None:
 
 @pytest.mark.emulator_only
 def test_version_5_4_has_no_drop_column_and_5_5_no_rename_column() -> None:
-    """§3.4 DROP COLUMN needs 5.5.0; RENAME COLUMN needs 5.6.0."""
+    """DROP COLUMN needs 5.5.0; RENAME COLUMN needs 5.6.0 (CrateDB 5.5.0 and 5.6.0 release notes)."""
     for version, ok_stmt, refused in [
         ("5.4.0", None, "ALTER TABLE s.t DROP COLUMN b"),
         ("5.5.0", "ALTER TABLE s.t DROP COLUMN b", "ALTER TABLE s.t RENAME COLUMN a TO c"),
@@ -1509,7 +1608,7 @@ def test_version_5_4_has_no_drop_column_and_5_5_no_rename_column() -> None:
 
 @pytest.mark.emulator_only
 def test_version_6_5_stores_date() -> None:
-    """§0.1-6/§2.2 DATE becomes storable in 6.5.0: midnight UTC in epoch ms."""
+    """DATE becomes storable in 6.5.0: midnight UTC in epoch ms (CrateDB 6.5.0 release notes)."""
     emulator = start_emulator(version="6.5.0")
     try:
         with CrateHttp(emulator.url) as http:
@@ -1521,13 +1620,14 @@ def test_version_6_5_stores_date() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# §1.6 authentication (emulator with credentials)
+# authentication, emulator with credentials (CrateDB docs admin/auth/methods)
 # --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.emulator_only
 def test_basic_auth_is_required_when_the_server_has_credentials() -> None:
-    """§1.6 with password authentication, requests need `Authorization: Basic` with the right password."""
+    """With password authentication, requests need `Authorization: Basic` with the right password (CrateDB
+    docs admin/auth/methods)."""
     emulator = start_emulator(user="alice", password="s3cret")
     try:
         host = emulator.url.removeprefix("http://")
@@ -1547,7 +1647,8 @@ def test_basic_auth_is_required_when_the_server_has_credentials() -> None:
 
 @pytest.mark.emulator_only
 def test_fault_http_503_on_the_nth_request(emulator: Any) -> None:
-    """Fault injection: the Nth SQL request answers HTTP 503 with a CrateDB 503x body (§1.4), once."""
+    """Fault injection: the Nth SQL request answers HTTP 503 with a CrateDB 503x body, once (CrateDB source
+    HttpErrorStatus.java)."""
     emulator.faults.http_503(nth=2)
     with CrateHttp(emulator.url) as http:
         assert http.sql("SELECT 1 AS one").ok
@@ -1594,7 +1695,8 @@ def test_fault_delay(emulator: Any) -> None:
 
 @pytest.mark.emulator_only
 def test_fault_bulk_row_failures_write_only_the_successful_rows(emulator: Any) -> None:
-    """Fault injection: bulk rows fail with -2 plus an error inside HTTP 200 (§1.5); only the others land."""
+    """Fault injection: bulk rows fail with -2 plus an error inside HTTP 200; only the others land (CrateDB
+    docs interfaces/http, "Bulk errors")."""
     emulator.faults.seed(7)
     emulator.faults.bulk_row_failure(row_share=0.5, times=1)
     with CrateHttp(emulator.url) as http:

@@ -186,7 +186,7 @@ def test_earliest_start_replaces_versions_of_a_replayed_upsert(dest: Dest) -> No
     ok(dest.write_history(GUIDE, **batch))
     assert contents(dest) == first
     # A later batch starting earlier than versions in the table removes them (they overlap the batch).
-    # Step 1b closes only an active version: "v3" was closed already and keeps its end (protocol §5.4).
+    # Step 1b closes only an active version: "v3" was closed already and keeps its end (SDK history guide).
     ok(
         dest.write_history(
             GUIDE,

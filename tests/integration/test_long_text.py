@@ -195,7 +195,8 @@ def test_migrations_writing_long_values(dest: Dest, rebuilds: Any) -> None:
 
 
 def test_cratedb_refuses_long_text_only_in_indexed_columns(dest: Dest) -> None:
-    """The limit the destination works around (facts §2.1); the emulator must enforce it too."""
+    """The limit the destination works around (CrateDB docs general/ddl/storage); the emulator must enforce it
+    too."""
     name = ident(dest.schema, "raw")
     dest.http.run(
         f'CREATE TABLE {name} ("id" INT PRIMARY KEY, "indexed" TEXT, '

@@ -1,4 +1,5 @@
-"""Fivetran naming as the local tester applies it (connector-sdk spec §2.3 examples)."""
+"""Fivetran naming as the local tester applies it (our observation of Connector SDK `fivetran debug`
+output)."""
 
 from __future__ import annotations
 

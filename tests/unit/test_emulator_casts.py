@@ -1,4 +1,5 @@
-"""The emulator's implicit casts (facts §2.1-§2.6): what each column type accepts and stores."""
+"""The emulator's implicit casts (CrateDB docs general/ddl/data-types, sql/statements/insert): what each
+column type accepts and stores."""
 
 from __future__ import annotations
 

@@ -186,7 +186,7 @@ def test_every_corpus_file_is_a_valid_scenario_for_the_model() -> None:
         Model().run(parse_scenario(doc), CLOCK)
 
 
-# ---- WriteBatch and Truncate (spec §2.7, §2.8, §5.2) -----------------------------------------------------
+# ---- WriteBatch and Truncate (SDK guide, "WriteBatchRequest", "Truncate", FAQ) -----------------------------
 
 ITEMS = {"items": {"columns": {"id": "INT", "name": "STRING", "qty": "INT"}, "primary_key": ["id"]}}
 
@@ -252,7 +252,8 @@ def test_truncate_before_acts_only_on_rows_synced_earlier(soft: bool) -> None:
         assert model.tables["items"].rows[(1,)][SYNCED] == CLOCK.synced_ms(0)
 
 
-# The "operations on nonexistent records" scenarios of the tester (spec §8.3): all must be ignored.
+# The "operations on nonexistent records" scenarios of the tester (SDK tester input
+# operations_on_nonexistent_records/README.md): all must be ignored.
 @pytest.mark.parametrize("op", ["update", "delete", "soft_delete"])
 @pytest.mark.parametrize("truncate", ["truncate_before", "soft_truncate_before"])
 def test_truncate_then_write_to_the_same_keys(op: str, truncate: str) -> None:
@@ -313,7 +314,7 @@ def test_missing_records_in_pk_less_and_history_tables_are_ignored(op: str) -> N
     ]
 
 
-# ---- AlterTable (spec §2.6) ------------------------------------------------------------------------------
+# ---- AlterTable (SDK guide, "AlterTable") -----------------------------------------------------------------
 
 
 def test_alter_adds_columns_changes_types_and_key_but_never_drops_without_drop_columns() -> None:
@@ -386,7 +387,7 @@ def test_unmodelled_type_changes_are_refused() -> None:
         )
 
 
-# ---- history mode (spec §5.4) ----------------------------------------------------------------------------
+# ---- history mode (SDK history guide) ---------------------------------------------------------------------
 
 T2, T3, T4, T5 = (
     "2024-01-02T00:00:00Z",
@@ -536,7 +537,7 @@ def test_soft_truncate_of_a_history_table_is_unspecified() -> None:
         run({"create_table": HISTORY, "ops": [{"soft_truncate_before": ["h"]}]})
 
 
-# ---- Migrate (spec §7) -----------------------------------------------------------------------------------
+# ---- Migrate (SDK migration guide) ------------------------------------------------------------------------
 
 SOFT = {"s": {"columns": {"id": "INT", "amount": "DOUBLE", "note": "STRING"}, "primary_key": ["id"]}}
 SOFT_ROWS = {

@@ -2,7 +2,7 @@
 
 The table's primary key is the record key plus `_fivetran_start`. Files are applied in the order
 earliest_start -> replace -> update -> delete, each streamed in bulk chunks with every per-row result
-checked (protocol §5.4):
+checked (SDK history guide):
 
 - earliest_start: per record, delete the versions starting at or after the batch's earliest start (a
   replay's leftovers), then close the active version at that start minus 1 ms. Per chunk, all deletes
@@ -17,7 +17,8 @@ checked (protocol §5.4):
 
 Only the replace and update upserts match full primary keys; the other statements match a record key
 (plus a condition), which CrateDB answers from refreshed data only, so the table is refreshed before
-them whenever something was written since the last refresh (facts §4.7). Replaying a batch leaves the
+them whenever something was written since the last refresh (CrateDB docs general/dql/refresh).
+Replaying a batch leaves the
 same contents: the earliest_start step removes what the batch wrote before, and every write is an
 upsert or a conditional update.
 """
@@ -54,7 +55,7 @@ from cratedb_destination.type_mapping import ColumnSpec, array_matchable, compar
 log = logging.getLogger(__name__)
 
 # `_fivetran_end` of active versions when the destination itself creates them (sync-mode migrations).
-# Fivetran leaves the literal open (protocol §11 item 4); 9999-12-31T23:59:59.999Z is the value people
+# Fivetran leaves the literal open (no SDK guide names it); 9999-12-31T23:59:59.999Z is the value people
 # recognise as "open-ended", it is a whole number of milliseconds (CrateDB stores it exactly) and it is
 # the largest instant most clients and Python's datetime can still represent.
 END_OF_TIME = "9999-12-31T23:59:59.999Z"

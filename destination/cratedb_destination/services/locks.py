@@ -1,5 +1,6 @@
 """Per-table locks, so concurrent RPCs on one table (e.g. an AlterTable rebuild and a WriteBatch) run one
-after the other inside this process. CrateDB has no transactions to do this for us (facts §4.6)."""
+after the other inside this process. CrateDB has no transactions to do this for us (CrateDB docs
+appendices/compatibility)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Text longer than CrateDB's indexed-text limit must not fail a sync.
 
 CrateDB rejects a TEXT value over 32,766 UTF-8 bytes unless its column is `INDEX OFF STORAGE WITH
-(columnstore = false)` (facts §2.1). Columns whose type or params announce long values are created that
+(columnstore = false)` (CrateDB docs general/ddl/storage). Columns whose type or params announce long
+values are created that
 way (`type_mapping.unlimited_text`); a STRING column without a large `string_byte_length` is not, and
 Fivetran does not always send that param. So writers measure every value of such a column before a chunk
 is sent; when one does not fit, the column is switched to unlimited storage first, once, through the

@@ -1,6 +1,7 @@
 """DescribeTable, CreateTable and AlterTable, including table rebuilds.
 
-CrateDB cannot change a column's type or a table's primary key in place (facts §3.4). Such changes rebuild
+CrateDB cannot change a column's type or a table's primary key in place (CrateDB docs
+sql/statements/alter-table). Such changes rebuild
 the table: create a scratch table with the new definition, copy every row with casts, verify the row
 count, then swap the scratch table in. A rebuild that would lose a row stops with a Task and leaves the
 original table untouched.

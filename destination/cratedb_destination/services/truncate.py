@@ -2,7 +2,7 @@
 
 Rows count as "before" when `synced_column < utc_delete_before`, compared in milliseconds, the precision
 both Fivetran and CrateDB timestamps have. The WHERE clause is not a primary-key match, so the table is
-refreshed first to make every earlier write visible (facts §4.7).
+refreshed first to make every earlier write visible (CrateDB docs general/dql/refresh).
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ def refresh(table: TableRef) -> str:
 
 
 def swap_and_drop_source(source: TableRef, target: TableRef) -> str:
-    """Atomically give `source`'s data the name `target` and drop what was `target` (facts §3.4)."""
+    """Atomically give `source`'s data the name `target` and drop what was `target` (CrateDB docs
+    sql/statements/alter-cluster)."""
     return f"ALTER CLUSTER SWAP TABLE {source.sql} TO {target.sql} WITH (drop_source = true)"
 
 

@@ -3,7 +3,7 @@
 A history table's primary key is the record key ("entity key": the source's key columns, or
 `_fivetran_id`) plus `_fivetran_start`, so one record has one row per version. Statements that match a
 record key but not a complete version key are not direct document lookups in CrateDB: the caller must
-REFRESH the table before them so they see every earlier write (facts §4.3, §4.7).
+REFRESH the table before them so they see every earlier write (CrateDB docs sql/statements/refresh).
 
 Timestamps are parameters cast explicitly, so a comparison stays a timestamp comparison whatever the
 parameter's JSON type.

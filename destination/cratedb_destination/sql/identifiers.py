@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from cratedb_destination.errors import InvalidName
 
-# Longest relation name CrateDB accepts, in UTF-8 bytes, counting "schema.table" (facts §3.9).
+# Longest relation name CrateDB accepts, in UTF-8 bytes, counting "schema.table" (CrateDB source
+# IndexName.java).
 MAX_RELATION_NAME_BYTES = 255
 
 # Characters a schema or table name must not contain: \ / * ? " < > | , # . and any whitespace.

@@ -19,7 +19,8 @@ _RANK = "__fivetran_version_rank"
 
 
 def rename_table(table: TableRef, new_name: str) -> str:
-    """ALTER TABLE ... RENAME TO: CrateDB wants the new name without a schema (facts §3.4)."""
+    """ALTER TABLE ... RENAME TO: CrateDB wants the new name without a schema (CrateDB source
+    AlterTableAnalyzer.java)."""
     return f"ALTER TABLE {table.sql} RENAME TO {quote(validate_table_name(new_name))}"
 
 
