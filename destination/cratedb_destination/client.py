@@ -244,7 +244,7 @@ class Session:
     """One pooled driver connection, used by one thread for a sequence of statements.
 
     Nothing may depend on session settings (`SET ...`): CrateDB keeps them per HTTP connection (one
-    session per Netty channel, crate/crate `io.crate.protocols.http.SqlHttpHandler`), and a reconnect or an
+    session per Netty channel: CrateDB source SqlHttpHandler.java, `ensureSession`), and a reconnect or an
     HTTP proxy loses them silently.
     """
 
