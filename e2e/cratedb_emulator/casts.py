@@ -13,7 +13,7 @@ import re
 import uuid as uuid_module
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -50,7 +50,16 @@ TEXT_INDEX_LIMIT = 32766
 
 
 def fail(value: Any, ctype: CrateType) -> errors.CrateError:
-    return errors.cast_error(_show(value), ctype.info_name())
+    return errors.cast_error(_show(value), _type_name(ctype))
+
+
+def _type_name(ctype: CrateType) -> str:
+    """The type as CrateDB's ConversionException prints it: NUMERIC keeps its `(p,s)` (NumericType.toString)."""
+    if ctype.kind == t.NUMERIC and ctype.precision is not None:
+        if ctype.scale is None:
+            return f"numeric({ctype.precision})"
+        return f"numeric({ctype.precision},{ctype.scale})"
+    return ctype.info_name()
 
 
 def _show(value: Any) -> str:
@@ -258,10 +267,15 @@ def _float_caster(ctype: CrateType) -> Caster:
 
 
 def _numeric_caster(ctype: CrateType, version: Version) -> Caster:
-    precision = ctype.precision or 38
-    scale = ctype.scale or 0
-    quantum = Decimal(1).scaleb(-scale)
-    strict = version.at_least(versions.NUMERIC_STRICT_FIT)
+    """NumericType.implicitCast (server/src/main/java/io/crate/types/NumericType.java): round to `precision`
+    significant digits (HALF_UP), reject a value with more integral digits than `precision - scale` ("as it
+    looses precision", since 5.9.1; a parameter reports it as `Cannot cast value ...`), then round to `scale`
+    (HALF_UP). So 1.23499 becomes 1.24 in NUMERIC(5, 2) and 999.999 does not fit."""
+    precision = ctype.precision
+    scale = ctype.scale
+    context = Context(prec=precision, rounding=ROUND_HALF_UP) if precision is not None else None
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+    checks_digits = version.at_least(versions.NUMERIC_STRICT_FIT)
 
     def cast(value: Any) -> Any:
         kind = type(value)
@@ -278,23 +292,19 @@ def _numeric_caster(ctype: CrateType, version: Version) -> Caster:
             raise fail(value, ctype) from None
         if not number.is_finite():
             raise fail(value, ctype)
+        if context is None:
+            return number
+        number = context.plus(number)
+        if quantum is None:
+            return number
+        assert precision is not None and scale is not None
         exponent = number.as_tuple().exponent
         assert isinstance(exponent, int)
-        if exponent < -scale:
-            if strict:
-                raise _numeric_overflow(value, ctype)
-            number = number.quantize(quantum, rounding=ROUND_HALF_UP)
-        if number != 0 and number.adjusted() + 1 > precision - scale:
-            raise _numeric_overflow(value, ctype)
-        return number
+        if checks_digits and len(number.as_tuple().digits) + exponent > precision - scale:
+            raise fail(value, ctype)
+        return number.quantize(quantum, rounding=ROUND_HALF_UP, context=Context(prec=1000))
 
     return cast
-
-
-def _numeric_overflow(value: Any, ctype: CrateType) -> errors.CrateError:
-    return errors.illegal_argument(
-        f"Value {_show(value)} does not fit into NUMERIC({ctype.precision}, {ctype.scale})"
-    )
 
 
 def _boolean_caster(ctype: CrateType) -> Caster:
@@ -621,7 +631,10 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
                 raise fail(value, ctype) from None
         if not isinstance(value, dict):
             raise fail(value, ctype)
-        return normalise(value)
+        try:
+            return normalise(value)
+        except errors.CrateError as exc:
+            raise errors.in_document(exc) from None  # sub-columns are checked per document, on its shard
 
     return cast
 

@@ -275,7 +275,7 @@ def _mod(array: pa.Array, divisor: int) -> pa.Array:
 def _numerics(
     array: pa.Array, ctype: CrateType, version: Version
 ) -> tuple[pa.Array, dict[int, errors.CrateError]] | None:
-    """Plain decimal texts that fit NUMERIC(p, s) as they are (strict versions reject any rounding)."""
+    """Plain decimal texts that fit NUMERIC(p, s) as they are (no rounding needed; others take the caster)."""
     if not pa.types.is_string(array.type) or not version.at_least(versions.NUMERIC_STRICT_FIT):
         return None
     precision = ctype.precision or 38

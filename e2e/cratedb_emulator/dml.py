@@ -55,7 +55,8 @@ class RowOutcome:
 
     counts: list[int | None]
     failures: dict[int, errors.CrateError] = field(default_factory=dict)
-    analysis: dict[int, errors.CrateError] = field(default_factory=dict)  # cast failures of literals/args
+    # Failures while binding values (casts, NULL keys): a bulk request fails as a whole on the first one.
+    analysis: dict[int, errors.CrateError] = field(default_factory=dict)
     route: Callable[[], list[int]] | None = None  # shard per row (bulk error payloads are per shard)
     written: list[int] = field(default_factory=list)  # rows inserted or updated, in input order
     injected: set[int] = field(default_factory=set)  # rows failed by fault injection (always detailed)
@@ -63,6 +64,16 @@ class RowOutcome:
     @property
     def total(self) -> int:
         return sum(c for c in self.counts if c is not None and c > 0)
+
+
+def _record_cast_failure(outcome: RowOutcome, row: int, error: errors.CrateError) -> None:
+    """A value that does not cast to its column (or compared) type fails while CrateDB binds the parameters,
+    before any shard sees the row: the whole bulk request fails (`analysis`). Sub-column conflicts inside
+    objects only show when the shard indexes the document, so they stay with their row (`failures`).
+    RestSQLActionIntegrationTest: test_insert_with_failing_bulk_args_analysis_error versus
+    test_insert_with_failing_bulk_args_response_error_messages."""
+    target = outcome.failures if isinstance(error, errors.DocumentError) else outcome.analysis
+    target.setdefault(row, error)
 
 
 def _runtime_error(detail: str) -> errors.CrateError:
@@ -74,7 +85,8 @@ def not_null_error(column: str) -> errors.CrateError:
 
 
 def pk_null_error() -> errors.CrateError:
-    return errors.CrateError(errors.PARSE, "IllegalArgumentException", "Primary key value must not be NULL")
+    """server/src/main/java/io/crate/analyze/Id.java (ensureNonNull), raised while routing the row."""
+    return errors.CrateError(errors.PARSE, "IllegalArgumentException", "A primary key value must not be NULL")
 
 
 def text_limit_error(column: Column) -> errors.CrateError:
@@ -325,8 +337,8 @@ class Inserter:
     ) -> RowOutcome:
         """Insert `count` rows given column-major input values for the statement's columns.
 
-        `raise_analysis`: a value that cannot be cast fails the whole statement before anything is written
-        (plain VALUES with literals/args). `fail_fast`: nothing after the first failing row is written.
+        `raise_analysis`: a value that cannot be cast (or a NULL key) fails the whole statement before anything
+        is written (VALUES, bulk or not; INSERT ... SELECT skips such rows). `fail_fast`: nothing after the first failing row is written.
         """
         outcome = RowOutcome(counts=[None] * count)
         outcome.failures.update(preset_failures or {})
@@ -343,9 +355,9 @@ class Inserter:
         extra: dict[str, tuple[list[Any], CrateType | None]] = {}
         for index, raw in (param_columns or {}).items():
             extra[f"__p{index + 1}"] = self._param_column(index, raw, outcome)
+        self._check_rows(table, storage, count, outcome)
         if raise_analysis and outcome.analysis:
             raise outcome.analysis[min(outcome.analysis)]
-        self._check_rows(table, storage, count, outcome)
         outcome.route = lambda: _routing_shards(table, storage, count)
         self.storage = storage
         if fail_fast:
@@ -379,7 +391,7 @@ class Inserter:
             try:
                 result.append(cast(value))
             except errors.CrateError as exc:
-                outcome.analysis.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 result.append(None)
         return result, target
 
@@ -401,7 +413,7 @@ class Inserter:
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
-                outcome.analysis.setdefault(row, error)
+                _record_cast_failure(outcome, row, error)
             return array
         state = self.table.object_state(column.name) if _has_objects(column.ctype) else None
         cast = casts.caster(column.ctype, self.engine.version, state, column.name)
@@ -417,7 +429,7 @@ class Inserter:
             try:
                 append(cast(value))
             except errors.CrateError as exc:
-                outcome.analysis.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 append(None)
         return result
 
@@ -442,10 +454,12 @@ class Inserter:
                 self._check_array(column, values, required, outcome)
                 continue
             if required and None in values:
-                error = pk_null_error() if column.name in table.primary_key else not_null_error(column.name)
+                primary = column.name in table.primary_key
+                error = pk_null_error() if primary else not_null_error(column.name)
+                found = outcome.analysis if primary else failures
                 for row, value in enumerate(values):
                     if value is None and row not in failures and row not in outcome.analysis:
-                        failures[row] = error
+                        found[row] = error
             if column.limited_text:
                 limit = casts.TEXT_CHARS_ALWAYS_FIT
                 for row, value in enumerate(values):
@@ -463,9 +477,10 @@ class Inserter:
         if required and values.null_count:
             primary = column.name in self.table.primary_key
             error = pk_null_error() if primary else not_null_error(column.name)
+            found = outcome.analysis if primary else failures
             for row in pc.indices_nonzero(values.is_null()).to_pylist():
                 if row not in failures and row not in outcome.analysis:
-                    failures[row] = error
+                    found[row] = error
         if column.limited_text and pa.types.is_string(values.type):
             too_long = pc.greater(pc.binary_length(values), casts.TEXT_INDEX_LIMIT).fill_null(False)
             for row in pc.indices_nonzero(too_long).to_pylist():
@@ -961,6 +976,8 @@ class FilteredWrite:
             else:
                 arrays.append(_arrow_column(values, ctype))
             names.append(f"__p{index + 1}")
+        if outcome.analysis:
+            raise outcome.analysis[min(outcome.analysis)]
         for node in parameters:
             node.replace(exp.column(f"__p{node.name}", table="__args", quoted=True))
         self.translator.refs.append(Ref("__args", Table("", "__args", ()), None, "__args"))
@@ -992,7 +1009,7 @@ class FilteredWrite:
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
-                outcome.failures.setdefault(row, error)
+                _record_cast_failure(outcome, row, error)
             return array
         cast = casts.caster(ctype, self.engine.version)
         values = []
@@ -1000,7 +1017,7 @@ class FilteredWrite:
             try:
                 values.append(cast(value))
             except errors.CrateError as exc:
-                outcome.failures.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 values.append(None)
         return values
 

@@ -398,7 +398,11 @@ class Engine:
             return self._bulk_outcome(outcome)
 
     def _bulk_outcome(self, outcome: RowOutcome) -> Outcome:
-        if not outcome.failures and not outcome.analysis and None not in outcome.counts:
+        if outcome.analysis:
+            # A value failing while the parameters are bound fails the whole request (HTTP 400), not its row:
+            # RestSQLActionIntegrationTest::test_insert_with_failing_bulk_args_analysis_error.
+            raise outcome.analysis[min(outcome.analysis)]
+        if not outcome.failures and None not in outcome.counts:
             # One result object per distinct count, shared (Emulator.execute hands out copies).
             shared: dict[int | None, dict[str, Any]] = {}
             for count in set(outcome.counts):
@@ -408,11 +412,9 @@ class Engine:
         items: list[dict[str, Any]] = []
         failed = 0
         detailed: dict[int, int] = {}
-        shards = (
-            outcome.route() if outcome.route is not None and (outcome.failures or outcome.analysis) else None
-        )
+        shards = outcome.route() if outcome.route is not None and outcome.failures else None
         for row, count in enumerate(outcome.counts):
-            error = outcome.failures.get(row) or outcome.analysis.get(row)
+            error = outcome.failures.get(row)
             if error is not None or count is None:
                 failed += 1
                 item: dict[str, Any] = {"rowcount": -2}
@@ -464,7 +466,7 @@ class Engine:
                 self.stats.count("rows_received", count)
                 values = self._columns_from_cells(session, statement, cells[0], rows, parsed)
                 param_columns = {i: _param_column(rows, i) for i in assignment_params}
-                outcome = inserter.from_columns(values, count, preset, param_columns)
+                outcome = inserter.from_columns(values, count, preset, param_columns, raise_analysis=True)
                 return self._bulk_outcome(outcome)
             params = list(args or [])
             count = len(cells)
@@ -491,7 +493,7 @@ class Engine:
             if failures:
                 raise failures[min(failures)]
         if returning is not None:
-            return self._returning(session, parsed, params, inserter, outcome)
+            return self._returning(session, parsed, list(args or []), inserter, outcome)
         return Outcome(rowcount=outcome.total)
 
     def _returning(
