@@ -54,7 +54,7 @@ def fail(value: Any, ctype: CrateType) -> errors.CrateError:
 
 
 def _type_name(ctype: CrateType) -> str:
-    """The type as CrateDB's ConversionException prints it: NUMERIC keeps its `(p,s)` (NumericType.toString)."""
+    """The type as CrateDB's ConversionException prints it; NUMERIC keeps `(p,s)` (NumericType.toString)."""
     if ctype.kind == t.NUMERIC and ctype.precision is not None:
         if ctype.scale is None:
             return f"numeric({ctype.precision})"

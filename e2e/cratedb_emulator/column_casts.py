@@ -281,7 +281,9 @@ def _numerics(
     precision = ctype.precision or 38
     scale = ctype.scale or 0
     whole = precision - scale
-    integer = r"0" if whole <= 0 else rf"(?:0|[1-9]\d{{0,{whole - 1}}})"
+    if whole <= 0:
+        return None  # NumericType counts the `0` of `0` / `-0` as an integral digit: the caster decides
+    integer = rf"(?:0|[1-9]\d{{0,{whole - 1}}})"
     fraction = rf"(?:\.\d{{1,{scale}}})?" if scale > 0 else ""
     if not _all_true(pc.match_substring_regex(array, rf"^[+-]?{integer}{fraction}$")):
         return None

@@ -9,6 +9,7 @@ fails inside DuckDB, the rows are retried one by one to attribute the error to t
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .catalog import SYSTEM_COLUMNS, Column, Table, decode_name, encode_name, ph
 from .lexer import quote_ident
 from .translate import Parsed, Ref, Translator
 from .types import CrateType
-from .visibility import is_constant, is_pk_lookup
+from .visibility import is_constant, is_pk_lookup, single_key
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -337,8 +338,9 @@ class Inserter:
     ) -> RowOutcome:
         """Insert `count` rows given column-major input values for the statement's columns.
 
-        `raise_analysis`: a value that cannot be cast (or a NULL key) fails the whole statement before anything
-        is written (VALUES, bulk or not; INSERT ... SELECT skips such rows). `fail_fast`: nothing after the first failing row is written.
+        `raise_analysis`: a value that cannot be cast (or a NULL key) fails the whole statement before
+        anything is written (VALUES, bulk or not; INSERT ... SELECT skips such rows). `fail_fast`: nothing
+        after the first failing row is written.
         """
         outcome = RowOutcome(counts=[None] * count)
         outcome.failures.update(preset_failures or {})
@@ -714,6 +716,49 @@ def _routing_shards(table: Table, storage: dict[str, Storage], count: int) -> li
     return [zlib.crc32(repr(key).encode()) % table.shards for key in keys]
 
 
+def document_id(table: Table, key: dict[str, Any]) -> str | None:
+    """CrateDB's `_id` of the document with these primary-key values (io/crate/analyze/Id.java): the value's
+    text for a one-column key; for several columns, Base64 of their texts (the CLUSTERED BY column first),
+    each length-prefixed. None for a NULL one-column key."""
+    texts = [_id_text(key[name]) for name in table.primary_key]
+    if len(texts) == 1:
+        return texts[0]
+    if any(text is None for text in texts):
+        return None
+    order = list(table.primary_key)
+    if table.clustered_by in order:
+        order.remove(table.clustered_by)
+        order.insert(0, table.clustered_by)
+    out = bytearray(_vint(len(order)))
+    for name in order:
+        text = _id_text(key[name])
+        assert text is not None
+        data = text.encode()
+        out += _vint(len(data)) + data
+    return base64.b64encode(bytes(out)).decode()
+
+
+def _id_text(value: Any) -> str | None:
+    """A key value as text the way CrateDB's StringType casts it (booleans are `t`/`f`)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _vint(value: int) -> bytes:
+    """Variable-length int as CrateDB streams it: 7 bits per byte, high bit set while more follow."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def _column_type(table: Table, name: str) -> CrateType:
     column = table.column(name)
     assert column is not None
@@ -837,10 +882,25 @@ class FilteredWrite:
         where = self.tree.args.get("where")
         return where.this if where is not None else None
 
+    @property
+    def _qualifiers(self) -> set[str]:
+        return {self.ref.alias, encode_name(self.table.name)}
+
+    @property
+    def _pk(self) -> tuple[str, ...]:
+        return tuple(encode_name(c) for c in self.table.primary_key)
+
+    @property
+    def by_id(self) -> bool:
+        """CrateDB runs it as UpdateById/DeleteById (a Get per key), else as a query over the shards."""
+        return is_pk_lookup(self.where, self._pk, self._qualifiers, pk_only=True)
+
+    def count_executions(self, executions: int) -> None:
+        self.engine.stats.count("pk_lookups" if self.by_id else "query_jobs", executions)
+
     def check_visibility(self) -> None:
-        qualifiers = {self.ref.alias, encode_name(self.table.name)}
-        pk = tuple(encode_name(c) for c in self.table.primary_key)
-        if not is_pk_lookup(self.where, pk, qualifiers):
+        """A by-query write reads the searcher, which misses writes since the last REFRESH."""
+        if not self.by_id:
             self.engine.tracker.check_read(
                 [((self.table.schema, self.table.name), self.ref.shown, self.table.refresh_interval_ms)]
             )
@@ -853,6 +913,7 @@ class FilteredWrite:
             self._validate_constant_assignments()
         translator.bind(self.tree)
         self.check_visibility()
+        self.count_executions(1)
         translator.rewrite(self.tree)
         returning = self.tree.args.get("returning")
         if returning is not None:
@@ -926,6 +987,7 @@ class FilteredWrite:
                 "Bulk operations for statements that return result sets is not supported"
             )
         self.check_visibility()
+        key = single_key(self.where, self._pk, self._qualifiers)
         parameters = list(self.tree.find_all(exp.Parameter))
         indexes = sorted({int(p.name) - 1 for p in parameters})
         types: dict[int, CrateType | None] = {}
@@ -950,6 +1012,7 @@ class FilteredWrite:
                     limited[index] = column
         arrays: list[pa.Array] = []
         names: list[str] = []
+        bound: dict[int, Storage] = {}
         for index in indexes:
             try:
                 raw = [row[index] for row in bulk_args]
@@ -970,6 +1033,7 @@ class FilteredWrite:
                 for row, value in enumerate(values_list(values)):
                     if value is not None and _exceeds_text_limit(value):
                         outcome.failures.setdefault(row, text_limit_error(limited[index]))
+            bound[index] = values
             if isinstance(values, pa.Array):
                 assert ctype is not None
                 arrays.append(_storage_array(values, ctype))
@@ -978,11 +1042,13 @@ class FilteredWrite:
             names.append(f"__p{index + 1}")
         if outcome.analysis:
             raise outcome.analysis[min(outcome.analysis)]
+        self.count_executions(count)  # executeBulk runs the plan once per bulk row
         for node in parameters:
             node.replace(exp.column(f"__p{node.name}", table="__args", quoted=True))
         self.translator.refs.append(Ref("__args", Table("", "__args", ()), None, "__args"))
         self.translator.rewrite(self.tree)
         valid = [row for row in range(count) if row not in outcome.failures]
+        key_values = self._key_values(key, bound, count) if key is not None else None
         if not valid:
             return outcome
         args = pa.Table.from_arrays(
@@ -1001,7 +1067,46 @@ class FilteredWrite:
                 total = self._sequential(cursor, source, args, valid, outcome)
         if total:
             self.engine.tracker.written((self.table.schema, self.table.name))
+        if key_values is not None:
+            self._report_missing(outcome, valid, key_values)
         return outcome
+
+    def _key_values(
+        self, key: dict[str, exp.Expr], bound: dict[int, Storage], count: int
+    ) -> dict[str, list[Any]] | None:
+        """Per key column, the value each bulk row looks up (None when one is no plain parameter/literal)."""
+        result: dict[str, list[Any]] = {}
+        for name, node in key.items():
+            column = self.table.column(decode_name(name))
+            assert column is not None
+            if isinstance(node, exp.Parameter):
+                result[column.name] = values_list(bound[int(node.name) - 1])
+                continue
+            value = _python_constant(node)
+            if value is _NOT_CONSTANT:
+                return None
+            result[column.name] = [casts.caster(column.ctype, self.engine.version)(value)] * count
+        return result
+
+    def _report_missing(self, outcome: RowOutcome, valid: list[int], keys: dict[str, list[Any]]) -> None:
+        """A bulk row updating/deleting one missing document by its key fails with DocumentMissingException.
+
+        Rows go by id to their shard (io/crate/execution/dml/ShardRequestExecutor.java); the shard reports a
+        missing document as a failure of that item (dml/delete/TransportShardDeleteAction.java,
+        dml/upsert/TransportShardUpsertAction.java), which the bulk response shows as rowcount -2 with the
+        error. A NULL single-column key builds no id, so nothing is sent for that row: rowcount 0."""
+        table = self.table
+        for row in valid:
+            if outcome.counts[row] != 0:
+                continue
+            doc_id = document_id(table, {name: values[row] for name, values in keys.items()})
+            if doc_id is not None:
+                outcome.counts[row] = None
+                outcome.failures[row] = errors.document_missing(doc_id)
+        if table.clustered_by and table.clustered_by not in keys:
+            return
+        count = len(outcome.counts)
+        outcome.route = lambda: _routing_shards(table, dict(keys), count)
 
     def _cast_parameter(self, ctype: CrateType, raw: list[Any], outcome: RowOutcome) -> Storage:
         """A parameter's values cast to the type it is compared with or assigned to (failures per row)."""

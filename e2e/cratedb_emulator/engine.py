@@ -300,6 +300,7 @@ class Engine:
             cursor.close()
         # After the query (results are discarded when it fails), so a fallback never counts a read twice.
         plan.check_visibility(self.tracker, params)
+        self.stats.count("pk_lookups" if plan.is_lookup(params) else "query_jobs")
         duck_types = [str(item[1]) for item in description]
         refined = plan.output_types(len(duck_types))
         types = [
@@ -353,15 +354,22 @@ class Engine:
         return translator, tree.sql(dialect="duckdb")
 
     def _check_query_visibility(self, translator: Translator, tree: exp.Expr) -> None:
+        """Fail or count a stale read unless the query is a Get; counts the query as a lookup or a job."""
         user_refs = translator.user_tables()
-        if not user_refs:
-            return
-        if len(translator.refs) == 1 and isinstance(tree, exp.Select) and not tree.args.get("joins"):
+        lookup = False
+        if (
+            user_refs
+            and len(translator.refs) == 1
+            and isinstance(tree, exp.Select)
+            and not tree.args.get("joins")
+        ):
             ref = user_refs[0]
             where = tree.args.get("where")
             pk = tuple(encode_name(c) for c in ref.table.primary_key)
-            if is_pk_lookup(where, pk, {ref.alias, encode_name(ref.table.name)}):
-                return
+            lookup = is_pk_lookup(where, pk, {ref.alias, encode_name(ref.table.name)})
+        self.stats.count("pk_lookups" if lookup else "query_jobs")
+        if lookup or not user_refs:
+            return
         self.tracker.check_read(
             [((r.table.schema, r.table.name), r.shown, r.table.refresh_interval_ms) for r in user_refs]
         )
