@@ -582,6 +582,26 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
         else:
             sub_casters[name] = caster(sub, version, state)
     policy = ctype.policy
+    # Sub-columns in the mapping before this request are part of the type CrateDB binds parameters to, so a
+    # value that does not cast to them fails the request; sub-columns this request adds are only met while a
+    # shard indexes the document (DocumentError: that row fails alone).
+    mapped = set(state.known) if state is not None else set()
+
+    def child(key: str, item: Any, sub: CrateType, cast: Caster, sub_path: str) -> Any:
+        if sub.kind == t.OBJECT:
+            return cast(item)
+        try:
+            return _plain(cast(item), sub)
+        except errors.CrateError:
+            # io/crate/types/ObjectType.java (convert) names the key of a child that does not cast.
+            error = errors.CrateError(
+                errors.PARSE,
+                "ConversionException",
+                f"Cannot cast object element `{key}` with value `{_show(item)}` to type `{_type_name(sub)}`",
+            )
+            if key in declared or sub_path in mapped:
+                raise error from None
+            raise errors.in_document(error) from None
 
     def normalise(value: dict[Any, Any]) -> dict[str, Any]:
         if policy == "ignored":
@@ -591,17 +611,15 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
             key = str(raw_key)
             sub_path = f"{path}['{key}']"
             if key in declared:
-                if item is None:
-                    result[key] = None
-                elif declared[key].kind == t.OBJECT:
-                    result[key] = sub_casters[key](item)
-                else:
-                    result[key] = _plain(sub_casters[key](item), declared[key])
+                sub = declared[key]
+                result[key] = None if item is None else child(key, item, sub, sub_casters[key], sub_path)
                 continue
             if policy == "strict":
-                raise errors.column_unknown(sub_path)
+                raise errors.in_document(errors.column_unknown(sub_path))
             if any(char in key for char in _BAD_KEY_CHARS):
-                raise errors.invalid_column_name(key, "contains illegal characters for an object key")
+                raise errors.in_document(
+                    errors.invalid_column_name(key, "contains illegal characters for an object key")
+                )
             if item is None:
                 result[key] = None
                 continue
@@ -615,12 +633,14 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
                     result[key] = item
                     continue
                 if state.base_fields + len(state.known) + 1 > state.limit:
-                    raise errors.illegal_argument(f"Limit of total fields [{state.limit}] has been exceeded")
+                    raise errors.in_document(
+                        errors.illegal_argument(f"Limit of total fields [{state.limit}] has been exceeded")
+                    )
                 state.known[sub_path] = known
             if known.kind == t.OBJECT:
                 result[key] = _object_caster(known, version, state, sub_path)(item)
             else:
-                result[key] = _plain(caster(known, version, state)(item), known)
+                result[key] = child(key, item, known, caster(known, version, state), sub_path)
         return result
 
     def cast(value: Any) -> Any:
@@ -631,10 +651,7 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
                 raise fail(value, ctype) from None
         if not isinstance(value, dict):
             raise fail(value, ctype)
-        try:
-            return normalise(value)
-        except errors.CrateError as exc:
-            raise errors.in_document(exc) from None  # sub-columns are checked per document, on its shard
+        return normalise(value)
 
     return cast
 
