@@ -716,6 +716,13 @@ def _routing_shards(table: Table, storage: dict[str, Storage], count: int) -> li
     return [zlib.crc32(repr(key).encode()) % table.shards for key in keys]
 
 
+def _check_key_nulls(table: Table, keys: dict[str, list[Any]]) -> None:
+    """A by-id write needs every column of a multi-column key: NULL fails the request while the id is built
+    (io/crate/analyze/Id.java: only the one-column id skips the NULL check, DocKeys.getId)."""
+    if len(keys) > 1 and any(None in values for values in keys.values()):
+        raise pk_null_error()
+
+
 def document_id(table: Table, key: dict[str, Any]) -> str | None:
     """CrateDB's `_id` of the document with these primary-key values (io/crate/analyze/Id.java): the value's
     text for a one-column key; for several columns, Base64 of their texts (the CLUSTERED BY column first),
@@ -913,6 +920,11 @@ class FilteredWrite:
             self._validate_constant_assignments()
         translator.bind(self.tree)
         self.check_visibility()
+        key = single_key(self.where, self._pk, self._qualifiers)
+        if key is not None:
+            key_values = self._key_values(key, {}, 1)
+            if key_values is not None:
+                _check_key_nulls(self.table, key_values)
         self.count_executions(1)
         translator.rewrite(self.tree)
         returning = self.tree.args.get("returning")
@@ -1049,6 +1061,8 @@ class FilteredWrite:
         self.translator.rewrite(self.tree)
         valid = [row for row in range(count) if row not in outcome.failures]
         key_values = self._key_values(key, bound, count) if key is not None else None
+        if key_values is not None:
+            _check_key_nulls(self.table, key_values)
         if not valid:
             return outcome
         args = pa.Table.from_arrays(
@@ -1082,10 +1096,14 @@ class FilteredWrite:
             if isinstance(node, exp.Parameter):
                 result[column.name] = values_list(bound[int(node.name) - 1])
                 continue
+            while isinstance(node, exp.Cast):  # bound parameters arrive as typed literals
+                node = node.this
             value = _python_constant(node)
             if value is _NOT_CONSTANT:
                 return None
-            result[column.name] = [casts.caster(column.ctype, self.engine.version)(value)] * count
+            if value is not None:
+                value = casts.caster(column.ctype, self.engine.version)(value)
+            result[column.name] = [value] * count
         return result
 
     def _report_missing(self, outcome: RowOutcome, valid: list[int], keys: dict[str, list[Any]]) -> None:

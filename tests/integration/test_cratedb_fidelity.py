@@ -89,6 +89,10 @@ def test_bulk_write_by_composite_key_names_the_encoded_id(db: CrateHttp, tbl: Ca
     db.run(f"INSERT INTO {table} (a, b) VALUES (1, 'x')")
     response = db.run(f"UPDATE {table} SET x = 1 WHERE a = ? AND b = ?", bulk_args=[[1, "x"], [2, "y"]])
     assert response.results == [{"rowcount": 1}, missing("AgEyAXk=")]
+    null_key = "SQLParseException[A primary key value must not be NULL]"  # Id.java `ensureNonNull`
+    update = f"UPDATE {table} SET x = 2 WHERE a = ? AND b = ?"
+    whole_request_error(db.sql(update, bulk_args=[[1, "x"], [None, "x"]]), null_key)
+    whole_request_error(db.sql(update, [1, None]), null_key)
     single = tbl("s")
     make_table(db, single, [])
     assert db.run(f"DELETE FROM {single} WHERE id = ?", bulk_args=[[None]]).results == [{"rowcount": 0}]
