@@ -363,9 +363,14 @@ def _text_caster(ctype: CrateType) -> Caster:
         text = value if type(value) is str else text_of(value, ctype)
         if len(text) > length:
             if text[length:].strip(" "):
-                raise errors.illegal_argument(
-                    f"'{text}' is too long for the {'character' if kind_of == t.CHAR else 'text'} type "
-                    f"of length: {length}"
+                # StringType / CharacterType `valueForInsert`: checked while the shard indexes the row (a
+                # bulk request fails that row only); the message shows at most 20 characters.
+                shown = text if len(text) <= 20 else text[:20] + "..."
+                raise errors.in_document(
+                    errors.illegal_argument(
+                        f"'{shown}' is too long for the {'character' if kind_of == t.CHAR else 'text'} type "
+                        f"of length: {length}"
+                    )
                 )
             text = text[:length]
         if kind_of == t.CHAR and len(text) < length:

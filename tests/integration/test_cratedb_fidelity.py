@@ -195,6 +195,23 @@ def test_bulk_insert_document_failures_stay_per_row(db: CrateHttp, tbl: Callable
     ]
 
 
+def test_bulk_insert_too_long_varchar_fails_its_row(db: CrateHttp, tbl: Callable[[str], str]) -> None:
+    """VARCHAR(n) checks the length in `valueForInsert` (io/crate/types/StringType.java), which the shard's
+    indexer applies: the row fails alone and the message shows at most 20 characters of the value."""
+    table = tbl("v")
+    db.run(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, s VARCHAR(3)) CLUSTERED INTO 1 SHARDS")
+    response = db.run(
+        f"INSERT INTO {table} (id, s) VALUES (?, ?)",
+        bulk_args=[[1, "abc"], [2, "abcdefghijklmnopqrstuvwxyz"], [3, "ab     "]],
+    )
+    too_long = "SQLParseException['abcdefghijklmnopqrst...' is too long for the text type of length: 3]"
+    assert response.results == [
+        {"rowcount": 1},
+        {"rowcount": -2, "error": {"code": 4000, "message": too_long}},
+        {"rowcount": 1},
+    ]
+
+
 # ---- 3. NUMERIC(p, s) -------------------------------------------------------------------------------------
 def test_numeric_rounds_to_precision_then_scale(db: CrateHttp, tbl: Callable[[str], str]) -> None:
     """io/crate/types/NumericType.java `implicitCast`: round to p significant digits (HALF_UP), then to the
