@@ -1038,9 +1038,11 @@ class FilteredWrite:
             if ctype is not None:
                 values = self._cast_parameter(ctype, raw, outcome)
             if index in not_null:
+                # Assignments are bound (and checked for NOT NULL) per bulk row before any shard request
+                # (Assignments.bindSources, analyze/ConstraintsValidator.java): the request fails whole.
                 for row, value in enumerate(values_list(values)):
                     if value is None:
-                        outcome.failures.setdefault(row, not_null_error(not_null[index]))
+                        outcome.analysis.setdefault(row, not_null_error(not_null[index]))
             if index in limited:
                 for row, value in enumerate(values_list(values)):
                     if value is not None and _exceeds_text_limit(value):

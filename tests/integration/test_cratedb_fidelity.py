@@ -155,6 +155,19 @@ def test_bulk_parameter_cast_failure_fails_the_whole_request(
     assert db.run(f"SELECT id, x FROM {table} ORDER BY id").rows == [[1, None], [2, None]]
 
 
+def test_bulk_update_null_into_not_null_fails_the_whole_request(
+    db: CrateHttp, tbl: Callable[[str], str]
+) -> None:
+    """UPDATE binds its assignments per bulk row and checks NOT NULL on the bound value before any shard
+    request (expression/symbol/Assignments.java `bindSources`, analyze/ConstraintsValidator.java)."""
+    table = tbl("nn")
+    db.run(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, x INTEGER NOT NULL) CLUSTERED INTO 1 SHARDS")
+    db.run(f"INSERT INTO {table} (id, x) VALUES (1, 1)")
+    response = db.sql(f"UPDATE {table} SET x = ? WHERE id = ?", bulk_args=[[2, 1], [None, 1]])
+    whole_request_error(response, 'SQLParseException["x" must not be null]')
+    assert db.run(f"SELECT x FROM {table} WHERE id = 1").rows == [[1]]
+
+
 def test_bulk_insert_null_key_fails_the_whole_request(db: CrateHttp, tbl: Callable[[str], str]) -> None:
     """The row's id is built while the rows are grouped by shard, which propagates errors in bulk mode
     (execution/engine/indexing/GroupRowsByShard.java `apply`, analyze/Id.java `ensureNonNull`)."""
