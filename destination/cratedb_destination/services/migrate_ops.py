@@ -73,19 +73,22 @@ class NoOperation(Operation):
 
 
 @dataclass(frozen=True)
-class AddColumnWithDefault(Operation):
-    KIND = "add_column_with_default_value"
+class _AddColumn(Operation):
+    """A column added (unless it exists) with a default value, sent as text."""
+
     column: str
     column_type: int
     default_value: str
 
 
 @dataclass(frozen=True)
-class AddColumnInHistoryMode(Operation):
+class AddColumnWithDefault(_AddColumn):
+    KIND = "add_column_with_default_value"
+
+
+@dataclass(frozen=True)
+class AddColumnInHistoryMode(_AddColumn):
     KIND = "add_column_in_history_mode"
-    column: str
-    column_type: int
-    default_value: str
     operation_timestamp: str
 
 
@@ -102,17 +105,19 @@ class DropTable(Operation):
 
 
 @dataclass(frozen=True)
-class RenameColumn(Operation):
-    KIND = "rename_column"
+class _ColumnToColumn(Operation):
     from_column: str
     to_column: str
 
 
 @dataclass(frozen=True)
-class CopyColumn(Operation):
+class RenameColumn(_ColumnToColumn):
+    KIND = "rename_column"
+
+
+@dataclass(frozen=True)
+class CopyColumn(_ColumnToColumn):
     KIND = "copy_column"
-    from_column: str
-    to_column: str
 
 
 @dataclass(frozen=True)
