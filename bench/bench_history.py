@@ -21,10 +21,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import Stub, create_table, file_params, new_format, serve_in_process, table_definition, write_file
+from common import create_table, new_format, table_definition, write_file
 from crate.client import connect
 from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
+from fivetran_e2e.destination_client import Stub, serve_in_process
 from fivetran_proto import common_pb2, destination_sdk_pb2
 
 SCHEMA = "bench_history"
@@ -94,7 +95,7 @@ class Bench:
             schema_name=SCHEMA,
             table=table,
             keys=keys,
-            file_params=file_params(self.fmt),
+            file_params=self.fmt.to_proto(),
             **paths,
         )
         self.emulator.reset_stats()
