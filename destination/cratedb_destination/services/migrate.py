@@ -3,9 +3,10 @@
 Every operation can be re-sent and then leaves the same result: a rename that already happened succeeds,
 a copy replaces an earlier copy, column values are set rather than changed, and history versions are
 upserted on their primary key. CrateDB cannot change a primary key in place (CrateDB docs
-sql/statements/alter-table), so the sync-mode migrations build the new table under a scratch name with one `INSERT ... (SELECT ...)`, compare its row
-count with the source query's, and only then swap it in: a mismatch is a Task and the original table stays
-as it was. The Fivetran type of every column (`metadata.MetadataStore`) follows renames, copies and drops.
+sql/statements/alter-table), so the sync-mode migrations build the new table under a scratch name with one
+`INSERT ... (SELECT ...)`, compare its row count with the source query's, and only then swap it in: a
+mismatch is a Task and the original table stays as it was. The Fivetran type of every column
+(`metadata.MetadataStore`) follows renames, copies and drops.
 
 The request is decoded once (`migrate_ops.decode`); `HANDLERS` maps each operation type to its function.
 LIVE sync modes are not available to partner destinations yet (SDK migration guide): they answer
