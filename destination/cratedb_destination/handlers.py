@@ -31,6 +31,7 @@ from cratedb_destination.config import (
     configuration_form,
     parse_configuration,
 )
+from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import (
     CrateDBError,
     InvalidRequest,
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 pb = destination_sdk_pb2
 
 _BATCH_FILE_FORMATS = {"csv": pb.CSV, "parquet": pb.PARQUET}
-_FILE_KINDS = ("earliest_start", "replace", "update", "delete")
 
 Request = Any
 Response = TypeVar("Response")
@@ -180,10 +180,10 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
         except ValueError as exc:
             raise InvalidRequest(f"invalid file_params: {exc}") from None
         return writes.BatchRequest(
-            schema.TableSchema.from_proto(request.schema_name, request.table),
+            TableSchema.from_proto(request.schema_name, request.table),
             fmt,
             request.keys,
-            {kind: list(getattr(request, f"{kind}_files", ())) for kind in _FILE_KINDS},
+            {kind: list(getattr(request, kind.request_field, ())) for kind in FileKind},
             writes.WriteOptions(batch_rows=call.settings.batch_rows),
         )
 
@@ -244,13 +244,13 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
 
     @on_defined_table(pb.CreateTableResponse, "create")
     def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
-        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        table = TableSchema.from_proto(request.schema_name, request.table)
         schema.create(call.session, call.metadata, table)
         return pb.CreateTableResponse(success=True)
 
     @on_defined_table(pb.AlterTableResponse, "alter")
     def AlterTable(self, request: pb.AlterTableRequest, call: Call) -> pb.AlterTableResponse:
-        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        table = TableSchema.from_proto(request.schema_name, request.table)
         schema.alter(call.session, call.metadata, table, request.drop_columns)
         return pb.AlterTableResponse(success=True)
 

@@ -21,16 +21,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cratedb_destination.client import Session
+from cratedb_destination.domain import ACTIVE, DELETED, END, HISTORY_COLUMNS, START, SYNCED, TableSchema
 from cratedb_destination.errors import InvalidRequest, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import migrate_ops as ops
 from cratedb_destination.services import schema
 from cratedb_destination.services.history import END_OF_TIME, START_OF_TIME, HistoryTable
 from cratedb_destination.services.long_text import LongTextColumns
-from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql import migrate as sql
-from cratedb_destination.sql.history import ACTIVE, END, HISTORY_COLUMNS, START, SYNCED
 from cratedb_destination.sql.identifiers import TableRef, validate_column_name
 from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
@@ -48,7 +47,6 @@ from cratedb_destination.type_mapping import (
 
 log = logging.getLogger(__name__)
 
-DELETED = "_fivetran_deleted"
 
 # How UpdateColumnValueOperation (a plain string) spells NULL, which the SDK migration guide leaves open:
 # the empty string, which is also what an unset proto3 string reads as, or the word NULL in any letter case.
