@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import pytest
-from fivetran_e2e.csv_values import (
-    CellConversionError,
-    DataType,
+from fivetran_e2e.csv_values import CellConversionError, converter, to_csv
+from fivetran_e2e.data_types import (
+    BINARY,
+    BOOLEAN,
+    DECIMAL,
+    DOUBLE,
+    FLOAT,
+    INT,
+    JSON,
+    LONG,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    NAIVE_TIME,
+    REGISTRY,
+    STRING,
+    UTC_DATETIME,
+    XML,
     FivetranType,
-    converter,
     parse_iso,
     round_decimal,
-    to_csv,
+    row_of,
 )
 from fivetran_e2e.operations import Cell, CellKind
 from fivetran_proto import common_pb2
@@ -21,52 +34,52 @@ def text(value: str) -> Cell:
 
 
 def test_data_type_numbers_match_the_protocol() -> None:
-    for member in DataType:
-        assert common_pb2.DataType.Value(member.name) == member.value
+    for name, number in common_pb2.DataType.items():
+        assert row_of(number).name == name
 
 
 @pytest.mark.parametrize(
     ("cell", "column_type", "expected"),
     [
-        (Cell(CellKind.NULL), FivetranType(DataType.LONG), None),
-        (text("true"), FivetranType(DataType.BOOLEAN), "true"),
-        (text("T"), FivetranType(DataType.BOOLEAN), "true"),
-        (text("f"), FivetranType(DataType.BOOLEAN), "false"),
-        (text("0012"), FivetranType(DataType.LONG), "12"),
-        (text("true"), FivetranType(DataType.LONG), "1"),  # bool then int widens to BIGINT
-        (text("5.0"), FivetranType(DataType.INT), "5"),
-        (text(""), FivetranType(DataType.LONG), None),
-        (text(""), FivetranType(DataType.STRING), ""),
-        (text("12345678.905"), FivetranType(DataType.DECIMAL, 10, 2), "12345678.91"),  # half-up
-        (text("42"), FivetranType(DataType.DECIMAL, 10, 2), "42"),  # already exact: sent as written
-        (text("42.5"), FivetranType(DataType.DECIMAL, 3, 0), "43"),
-        (text("123456.7"), FivetranType(DataType.DECIMAL, 6, 2), None),  # overflow -> NULL, as observed
-        (text("-0.005"), FivetranType(DataType.DECIMAL, 5, 2), "-0.01"),
-        (Cell(CellKind.FLOAT, text="3.141592653589793"), FivetranType(DataType.FLOAT), "3.141592653589793"),
-        (Cell(CellKind.FLOAT, text="NaN"), FivetranType(DataType.FLOAT), None),
-        (Cell(CellKind.DOUBLE, text="Infinity"), FivetranType(DataType.DOUBLE), "Infinity"),
-        (text("12.3400"), FivetranType(DataType.DOUBLE), "12.3400"),
-        (text("2024-05-06"), FivetranType(DataType.NAIVE_DATE), "2024-05-06"),
-        (text("2024-05-06"), FivetranType(DataType.NAIVE_DATETIME), "2024-05-06T00:00:00"),
+        (Cell(CellKind.NULL), FivetranType(LONG), None),
+        (text("true"), FivetranType(BOOLEAN), "true"),
+        (text("T"), FivetranType(BOOLEAN), "true"),
+        (text("f"), FivetranType(BOOLEAN), "false"),
+        (text("0012"), FivetranType(LONG), "12"),
+        (text("true"), FivetranType(LONG), "1"),  # bool then int widens to BIGINT
+        (text("5.0"), FivetranType(INT), "5"),
+        (text(""), FivetranType(LONG), None),
+        (text(""), FivetranType(STRING), ""),
+        (text("12345678.905"), FivetranType(DECIMAL, 10, 2), "12345678.91"),  # half-up
+        (text("42"), FivetranType(DECIMAL, 10, 2), "42"),  # already exact: sent as written
+        (text("42.5"), FivetranType(DECIMAL, 3, 0), "43"),
+        (text("123456.7"), FivetranType(DECIMAL, 6, 2), None),  # overflow -> NULL, as observed
+        (text("-0.005"), FivetranType(DECIMAL, 5, 2), "-0.01"),
+        (Cell(CellKind.FLOAT, text="3.141592653589793"), FivetranType(FLOAT), "3.141592653589793"),
+        (Cell(CellKind.FLOAT, text="NaN"), FivetranType(FLOAT), None),
+        (Cell(CellKind.DOUBLE, text="Infinity"), FivetranType(DOUBLE), "Infinity"),
+        (text("12.3400"), FivetranType(DOUBLE), "12.3400"),
+        (text("2024-05-06"), FivetranType(NAIVE_DATE), "2024-05-06"),
+        (text("2024-05-06"), FivetranType(NAIVE_DATETIME), "2024-05-06T00:00:00"),
         (
             text("2024-05-06 07:08:09.123456"),
-            FivetranType(DataType.NAIVE_DATETIME),
+            FivetranType(NAIVE_DATETIME),
             "2024-05-06T07:08:09.123456",
         ),
-        (text("2024-05-06T07:08:09+02:00"), FivetranType(DataType.UTC_DATETIME), "2024-05-06T05:08:09Z"),
-        (text("2024-05-06T07:08:09.5Z"), FivetranType(DataType.UTC_DATETIME), "2024-05-06T07:08:09.5Z"),
-        (text("2024-05-06T07:08:09,5z"), FivetranType(DataType.UTC_DATETIME), "2024-05-06T07:08:09.500000Z"),
-        (text("2024-05-06 07:08:09"), FivetranType(DataType.UTC_DATETIME), "2024-05-06T07:08:09Z"),
-        (Cell(CellKind.BINARY, data=b"\x00\x01\xff"), FivetranType(DataType.BINARY), "AAH/"),
+        (text("2024-05-06T07:08:09+02:00"), FivetranType(UTC_DATETIME), "2024-05-06T05:08:09Z"),
+        (text("2024-05-06T07:08:09.5Z"), FivetranType(UTC_DATETIME), "2024-05-06T07:08:09.5Z"),
+        (text("2024-05-06T07:08:09,5z"), FivetranType(UTC_DATETIME), "2024-05-06T07:08:09.500000Z"),
+        (text("2024-05-06 07:08:09"), FivetranType(UTC_DATETIME), "2024-05-06T07:08:09Z"),
+        (Cell(CellKind.BINARY, data=b"\x00\x01\xff"), FivetranType(BINARY), "AAH/"),
         (
             Cell(CellKind.JSON, text='{"k": [1, {"z": null}]}'),
-            FivetranType(DataType.JSON),
+            FivetranType(JSON),
             '{"k": [1, {"z": null}]}',
         ),
-        (text("abc"), FivetranType(DataType.JSON), '"abc"'),  # str then dict: the str becomes a JSON string
-        (Cell(CellKind.JSON, text="[1, 2]"), FivetranType(DataType.STRING), "[1, 2]"),
-        (text("<a>x</a>"), FivetranType(DataType.XML), "<a>x</a>"),
-        (text("07:08:09"), FivetranType(DataType.NAIVE_TIME), "07:08:09"),
+        (text("abc"), FivetranType(JSON), '"abc"'),  # str then dict: the str becomes a JSON string
+        (Cell(CellKind.JSON, text="[1, 2]"), FivetranType(STRING), "[1, 2]"),
+        (text("<a>x</a>"), FivetranType(XML), "<a>x</a>"),
+        (text("07:08:09"), FivetranType(NAIVE_TIME), "07:08:09"),
     ],
 )
 def test_to_csv(cell: Cell, column_type: FivetranType, expected: str | None) -> None:
@@ -76,11 +89,11 @@ def test_to_csv(cell: Cell, column_type: FivetranType, expected: str | None) -> 
 @pytest.mark.parametrize(
     ("cell", "column_type"),
     [
-        (text("yes please"), FivetranType(DataType.BOOLEAN)),
-        (text("1.5"), FivetranType(DataType.LONG)),
-        (text("abc"), FivetranType(DataType.DOUBLE)),
-        (text("2024-13-45T"), FivetranType(DataType.UTC_DATETIME)),
-        (Cell(CellKind.BINARY, data=b"x"), FivetranType(DataType.LONG)),
+        (text("yes please"), FivetranType(BOOLEAN)),
+        (text("1.5"), FivetranType(LONG)),
+        (text("abc"), FivetranType(DOUBLE)),
+        (text("2024-13-45T"), FivetranType(UTC_DATETIME)),
+        (Cell(CellKind.BINARY, data=b"x"), FivetranType(LONG)),
     ],
 )
 def test_values_that_do_not_fit_raise_without_the_value(cell: Cell, column_type: FivetranType) -> None:
@@ -104,7 +117,7 @@ def test_round_decimal_scale_zero_and_large_values() -> None:
 
 @pytest.mark.parametrize(
     "column_type",
-    [FivetranType(t) for t in DataType if t is not DataType.DECIMAL] + [FivetranType(DataType.DECIMAL, 4, 1)],
+    [FivetranType(t) for t in REGISTRY if t != DECIMAL] + [FivetranType(DECIMAL, 4, 1)],
 )
 @pytest.mark.parametrize(
     "raw",
