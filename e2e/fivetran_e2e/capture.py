@@ -24,7 +24,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from fivetran_e2e.data_types import DECIMAL, declarable_number
+from fivetran_proto import common_pb2
+
+from fivetran_e2e.data_types import declarable_number
 from fivetran_e2e.operations import (
     RECORD_TYPE_TO_KIND,
     Cell,
@@ -247,7 +249,7 @@ def _qualified(schema: str | None, table: str) -> str:
 def _table_from_sdk(table: Any) -> DeclaredTable:
     columns = []
     for column in table.columns:
-        decimal = column.decimal if int(column.type) == DECIMAL else None
+        decimal = column.decimal if int(column.type) == common_pb2.DECIMAL else None
         columns.append(
             DeclaredColumn(
                 name=column.name,
@@ -283,9 +285,11 @@ def _column_from_dict(table: str, column: str, spec: Any, primary_key: bool) -> 
             raise ValueError(
                 f"table {table!r} column {column!r}: only DECIMAL with precision and scale may be a dict"
             )
-        return DeclaredColumn(column, DECIMAL, primary_key, int(spec["precision"]), int(spec["scale"]))
+        return DeclaredColumn(
+            column, common_pb2.DECIMAL, primary_key, int(spec["precision"]), int(spec["scale"])
+        )
     number = declarable_number(str(spec).upper())
-    if number is None or number == DECIMAL:
+    if number is None or number == common_pb2.DECIMAL:
         raise ValueError(f"table {table!r} column {column!r}: unsupported type {spec!r}")
     return DeclaredColumn(column, number, primary_key)
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .data_types import EPOCH, JSON, FivetranType, Normalizer, row_of
+from fivetran_proto import common_pb2
+
+from .data_types import EPOCH, FivetranType, Normalizer, row_of
 
 
 def warehouse_normalizer(column_type: FivetranType) -> Normalizer:
@@ -155,7 +157,7 @@ class TableComparer:
         self.lazy = [
             (index, full_warehouse[index], full_cratedb[index])
             for index, column in enumerate(self.columns)
-            if index >= key_width and column.type.type == JSON
+            if index >= key_width and column.type.type == common_pb2.JSON
         ]
         self.cheap_warehouse = list(self.warehouse_normalizers)
         self.cheap_cratedb = list(self.cratedb_normalizers)

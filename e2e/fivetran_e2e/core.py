@@ -30,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, FileFormat
-from fivetran_proto import destination_sdk_pb2
+from fivetran_proto import common_pb2, destination_sdk_pb2
 
 from . import naming
 from .batch_writer import new_key, random_token, write_batch_file
 from .csv_values import CellConversionError, RawCell, converter
-from .data_types import STRING
 from .dest_tables import (
     DELETED,
     FIVETRAN_ID,
@@ -383,7 +382,7 @@ class Core:
         replace, update = replay.take()
         lengths: dict[str, int] = {}
         for position, column_type in enumerate(replay.types):
-            if column_type.type == STRING:
+            if column_type.type == common_pb2.STRING:
                 longest = max(
                     (
                         len(row[position].encode("utf-8"))

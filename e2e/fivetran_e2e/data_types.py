@@ -33,23 +33,6 @@ from .operations import Cell, CellKind
 DataType = int
 """A `common_pb2.DataType` number."""
 
-UNSPECIFIED = common_pb2.UNSPECIFIED
-BOOLEAN = common_pb2.BOOLEAN
-SHORT = common_pb2.SHORT
-INT = common_pb2.INT
-LONG = common_pb2.LONG
-DECIMAL = common_pb2.DECIMAL
-FLOAT = common_pb2.FLOAT
-DOUBLE = common_pb2.DOUBLE
-NAIVE_DATE = common_pb2.NAIVE_DATE
-NAIVE_DATETIME = common_pb2.NAIVE_DATETIME
-UTC_DATETIME = common_pb2.UTC_DATETIME
-BINARY = common_pb2.BINARY
-XML = common_pb2.XML
-STRING = common_pb2.STRING
-JSON = common_pb2.JSON
-NAIVE_TIME = common_pb2.NAIVE_TIME
-
 
 def type_name(data_type: DataType) -> str:
     return common_pb2.DataType.Name(data_type)
@@ -63,7 +46,7 @@ class FivetranType(NamedTuple):
     scale: int | None = None
 
     def __str__(self) -> str:
-        if self.type == DECIMAL:
+        if self.type == common_pb2.DECIMAL:
             return f"DECIMAL({self.precision},{self.scale})"
         return type_name(self.type)
 
@@ -177,13 +160,19 @@ def _csv_boolean(text: str, _column: Params) -> str:
     raise CellConversionError("not a boolean")
 
 
+def _boolean_as(text: str, true: str, false: str) -> str | None:
+    """A boolean text as a number (the tester widens a boolean column that later holds numbers)."""
+    lowered = text.lower()
+    return (true if lowered == "true" else false) if lowered in _CSV_BOOLEANS else None
+
+
 def _csv_integer(text: str, _column: Params) -> str:
     stripped = text.strip()
     if _INTEGER.match(stripped):
         return str(int(stripped))
-    lowered = stripped.lower()
-    if lowered in ("true", "false"):
-        return "1" if lowered == "true" else "0"
+    number = _boolean_as(stripped, "1", "0")
+    if number is not None:
+        return number
     try:
         value = Decimal(stripped)
     except InvalidOperation:
@@ -193,11 +182,11 @@ def _csv_integer(text: str, _column: Params) -> str:
     raise CellConversionError("not an integer")
 
 
-def _csv_floating(text: str, _column: Params | None = None) -> str | None:
+def _csv_floating(text: str, _column: Params) -> str | None:
     stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in ("true", "false"):
-        return "1.0" if lowered == "true" else "0.0"
+    number = _boolean_as(stripped, "1.0", "0.0")
+    if number is not None:
+        return number
     try:
         value = float(stripped)
     except ValueError:
@@ -643,9 +632,17 @@ def _text_row(data_type: DataType, duckdb: tuple[str, ...], **flags: Any) -> Typ
 _EPOCH_US = "epoch_us({})"
 _ROWS = (
     # Untyped key columns of a connector's declaration; the batch file carries the text as it is.
-    TypeRow(UNSPECIFIED, _csv_text, _fixed(_text), _fixed(_text), "text", verbatim=True, declarable=False),
     TypeRow(
-        BOOLEAN,
+        common_pb2.UNSPECIFIED,
+        _csv_text,
+        _fixed(_text),
+        _fixed(_text),
+        "text",
+        verbatim=True,
+        declarable=False,
+    ),
+    TypeRow(
+        common_pb2.BOOLEAN,
         _csv_parsed(_csv_boolean),
         _fixed(_boolean),
         _fixed(_boolean),
@@ -655,11 +652,11 @@ _ROWS = (
         canonical=_model_boolean,
         as_returned=True,
     ),
-    _integer_row(SHORT, 16, ("TINYINT", "SMALLINT"), "smallint"),
-    _integer_row(INT, 32, ("INTEGER",), "integer"),
-    _integer_row(LONG, 64, ("BIGINT",), "bigint"),
+    _integer_row(common_pb2.SHORT, 16, ("TINYINT", "SMALLINT"), "smallint"),
+    _integer_row(common_pb2.INT, 32, ("INTEGER",), "integer"),
+    _integer_row(common_pb2.LONG, 64, ("BIGINT",), "bigint"),
     TypeRow(
-        DECIMAL,
+        common_pb2.DECIMAL,
         _csv_parsed(_csv_decimal),
         _decimal,
         _decimal,
@@ -670,7 +667,7 @@ _ROWS = (
         cratedb_as_text=True,
     ),
     TypeRow(
-        FLOAT,
+        common_pb2.FLOAT,
         _csv_parsed(_csv_floating),
         _fixed(_float32),
         _fixed(_float32),
@@ -681,7 +678,7 @@ _ROWS = (
         floating=True,
     ),
     TypeRow(
-        DOUBLE,
+        common_pb2.DOUBLE,
         _csv_parsed(_csv_floating),
         _fixed(_double),
         _fixed(_double),
@@ -692,7 +689,7 @@ _ROWS = (
         floating=True,
     ),
     TypeRow(
-        NAIVE_DATE,
+        common_pb2.NAIVE_DATE,
         _csv_parsed(_csv_date),
         _fixed(_date_from_date),
         _fixed(_date_from_millis),
@@ -704,7 +701,7 @@ _ROWS = (
         instant=True,
     ),
     TypeRow(
-        NAIVE_DATETIME,
+        common_pb2.NAIVE_DATETIME,
         _csv_parsed(_csv_naive_datetime),
         _fixed(_micros_to_millis),
         _fixed(_millis),
@@ -717,7 +714,7 @@ _ROWS = (
         instant=True,
     ),
     TypeRow(
-        UTC_DATETIME,
+        common_pb2.UTC_DATETIME,
         _csv_parsed(_csv_utc_datetime),
         _fixed(_micros_to_millis),
         _fixed(_millis),
@@ -731,7 +728,7 @@ _ROWS = (
         zoned=True,
     ),
     TypeRow(
-        BINARY,
+        common_pb2.BINARY,
         _csv_binary,
         _fixed(_bytes),
         _fixed(_base64),
@@ -740,10 +737,10 @@ _ROWS = (
         canonical=_model_from(binary_bytes),
         from_cratedb=lambda value: binary_bytes(str(value)),
     ),
-    _text_row(XML, (), from_varchar=True),
-    _text_row(STRING, ("VARCHAR",)),
+    _text_row(common_pb2.XML, (), from_varchar=True),
+    _text_row(common_pb2.STRING, ("VARCHAR",)),
     TypeRow(
-        JSON,
+        common_pb2.JSON,
         _csv_json,
         _fixed(_json),
         _fixed(_json),
@@ -755,7 +752,7 @@ _ROWS = (
         cell_text=json_text,
     ),
     TypeRow(
-        NAIVE_TIME,
+        common_pb2.NAIVE_TIME,
         _csv_unchecked,
         _fixed(_time_text),
         _fixed(_time_text),
@@ -796,9 +793,9 @@ def from_duckdb(duckdb_type: str) -> FivetranType:
     normalized = duckdb_type.strip().upper()
     match = _DUCKDB_DECIMAL.match(normalized)
     if match:
-        return FivetranType(DECIMAL, int(match.group(1)), int(match.group(2)))
+        return FivetranType(common_pb2.DECIMAL, int(match.group(1)), int(match.group(2)))
     if normalized == "HUGEINT":  # 128-bit integers: the widest DECIMAL holds them
-        return FivetranType(DECIMAL, 38, 0)
+        return FivetranType(common_pb2.DECIMAL, 38, 0)
     row = _BY_DUCKDB.get(normalized)
     if row is None:
         raise ValueError(f"DuckDB type {duckdb_type!r} has no Fivetran counterpart in the harness")

@@ -16,7 +16,8 @@ from fivetran_e2e.compare import (
     display,
     warehouse_normalizer,
 )
-from fivetran_e2e.data_types import (
+from fivetran_e2e.data_types import DataType, FivetranType
+from fivetran_proto.common_pb2 import (
     BINARY,
     BOOLEAN,
     DECIMAL,
@@ -29,8 +30,6 @@ from fivetran_e2e.data_types import (
     NAIVE_TIME,
     STRING,
     UTC_DATETIME,
-    DataType,
-    FivetranType,
 )
 
 

@@ -13,11 +13,12 @@ import pytest
 from cratedb_destination.batch import UNMODIFIED, FileFormat, key_for, open_batch
 from fivetran_e2e import core as core_module
 from fivetran_e2e.core import Core, OpClock, format_micros
-from fivetran_e2e.data_types import DECIMAL, JSON, LONG, STRING, XML, FivetranType
+from fivetran_e2e.data_types import FivetranType
 from fivetran_e2e.dest_tables import DestColumn, DestTable, byte_capacity, target_table
 from fivetran_e2e.operations import Cell, CellKind, DeclaredColumn, DeclaredTable, Operation, OpKind
 from fivetran_e2e.recorder import Recording, write_recording
 from fivetran_e2e.warehouse import WarehouseColumn, WarehouseTable
+from fivetran_proto.common_pb2 import DECIMAL, JSON, LONG, STRING, XML
 
 
 class FakeDestination:

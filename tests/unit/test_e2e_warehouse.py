@@ -6,7 +6,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fivetran_e2e.data_types import (
+from fivetran_e2e.data_types import FivetranType
+from fivetran_e2e.data_types import from_duckdb as fivetran_type
+from fivetran_e2e.warehouse import Warehouse, snapshot_in_process, table_from_json
+from fivetran_proto.common_pb2 import (
     BINARY,
     BOOLEAN,
     DECIMAL,
@@ -21,10 +24,7 @@ from fivetran_e2e.data_types import (
     SHORT,
     STRING,
     UTC_DATETIME,
-    FivetranType,
 )
-from fivetran_e2e.data_types import from_duckdb as fivetran_type
-from fivetran_e2e.warehouse import Warehouse, snapshot_in_process, table_from_json
 
 
 @pytest.mark.parametrize(

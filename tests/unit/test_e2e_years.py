@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from fivetran_e2e import years
 from fivetran_e2e.csv_values import to_csv
-from fivetran_e2e.data_types import NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME, DataType, FivetranType
+from fivetran_e2e.data_types import DataType, FivetranType
 from fivetran_e2e.model import epoch_ms, iso_ms
 from fivetran_e2e.operations import Cell, CellKind
+from fivetran_proto.common_pb2 import NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME
 from hypothesis import given
 from hypothesis import strategies as st
 
