@@ -27,13 +27,13 @@ from common import (
     ServerProcess,
     create_table,
     new_format,
-    stub_for,
     table_definition,
     write_file,
     write_request,
 )
 from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
+from fivetran_e2e.destination_client import connect
 from fivetran_proto import common_pb2
 
 SCHEMA = "bench"
@@ -109,7 +109,7 @@ def main() -> int:
     with Emulator(host="127.0.0.1", port=0) as emulator, tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         server = ServerProcess()
-        channel, stub = stub_for(server.port)
+        channel, stub = connect(f"127.0.0.1:{server.port}")
         configuration = {"url": emulator.url}
 
         def write(label: str, kind: str, file: tuple[str, bytes], count: int, table: Any) -> None:

@@ -1,13 +1,13 @@
 """What the benchmark scripts share: batch files written as Fivetran's core writes them (AES + zstd), table
-definitions and requests, and the destination with a gRPC client, either as the console script in a
-subprocess (as Fivetran starts it, so its CPU time and memory can be measured) or in this process.
+definitions and requests, and the destination as the console script in a subprocess (as Fivetran starts
+it, so its CPU time and memory can be measured). gRPC clients, also of a destination served in this
+process, come from `fivetran_e2e.destination_client`.
 
 The scripts run as `python bench/<script>.py`, which puts this directory on sys.path; `run_all.py` adds it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import subprocess
 import sys
@@ -17,17 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
 import psutil
 import pyarrow as pa
-from cratedb_destination import server
 from cratedb_destination.batch import Cell, FileFormat
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from fivetran_e2e.destination_client import Stub
+from fivetran_proto import common_pb2, destination_sdk_pb2
 
 # (name, DataType, primary key)
 ColumnSpec = tuple[str, int, bool]
-Stub = destination_sdk_pb2_grpc.DestinationConnectorStub
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -38,16 +36,6 @@ Stub = destination_sdk_pb2_grpc.DestinationConnectorStub
 def new_format(kind: str = "csv") -> FileFormat:
     """AES + zstd with fresh null/unmodified tokens, as Fivetran's core sends files."""
     return FileFormat("zstd", "aes", random_token("null"), random_token("unmod"), kind)  # type: ignore[arg-type]
-
-
-def file_params(fmt: FileFormat) -> Any:
-    """The FileParams of a `new_format()` file."""
-    return destination_sdk_pb2.FileParams(
-        compression=destination_sdk_pb2.ZSTD,
-        encryption=destination_sdk_pb2.AES,
-        null_string=fmt.null_string,
-        unmodified_string=fmt.unmodified_string,
-    )
 
 
 def write_file(
@@ -99,7 +87,7 @@ def write_request(
         schema_name=schema,
         table=definition,
         keys={path: key},
-        file_params=file_params(fmt),
+        file_params=fmt.to_proto(),
         **{f"{kind}_files": [path]},
     )
 
@@ -107,16 +95,6 @@ def write_request(
 # ---------------------------------------------------------------------------------------------------------
 # The destination
 # ---------------------------------------------------------------------------------------------------------
-
-
-def stub_for(port: int) -> tuple[grpc.Channel, Stub]:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    return channel, destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
-
-
-def serve_in_process() -> contextlib.AbstractContextManager[Stub]:
-    """The destination in this process on a free port, and a client of it."""
-    return server.serve_in_process()
 
 
 class ServerProcess:

@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_reader
 import bench_writes
-from common import ServerProcess, create_table, new_format, stub_for, write_file, write_request
+from common import ServerProcess, create_table, new_format, write_file, write_request
 from cratedb_emulator import Emulator
+from fivetran_e2e.destination_client import connect
 
 SCHEMA = "bench_all"
 
@@ -105,7 +106,7 @@ class WriteBench:
         self.emulator = emulator
         self.server = server
         self.directory = directory
-        self.channel, self.stub = stub_for(server.port)
+        self.channel, self.stub = connect(f"127.0.0.1:{server.port}")
         self.configuration = {"url": emulator.url}
         self.fmt = new_format()
 

@@ -10,7 +10,6 @@ suite and when a single test file is run.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -18,20 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from cratedb_destination import server
 from cratedb_destination.batch import Cell, FileFormat
-from cratedb_destination.settings import ServerSettings
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
+from fivetran_e2e.destination_client import serve_in_process
 from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
 from google.protobuf import timestamp_pb2
-
-MAX_MESSAGE = 134_217_728
-CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE),
-    ("grpc.max_send_message_length", MAX_MESSAGE),
-]
 
 # Column shorthand: (name, TYPE NAME[, primary key[, params]]) where params is (precision, scale) for
 # DECIMAL or an int byte length for STRING.
@@ -80,23 +71,9 @@ def new_format(compression: str = "zstd", encryption: str = "aes", kind: str = "
     )
 
 
-def file_params(fmt: FileFormat) -> Any:
-    return destination_sdk_pb2.FileParams(
-        compression={"off": 0, "zstd": 1, "gzip": 2}[fmt.compression],  # type: ignore[arg-type]
-        encryption={"none": 0, "aes": 1}[fmt.encryption],  # type: ignore[arg-type]
-        null_string=fmt.null_string,
-        unmodified_string=fmt.unmodified_string,
-    )
-
-
 # ---------------------------------------------------------------------------------------------------------
-# Serving the destination
+# Serving the destination (channels: `fivetran_e2e.destination_client`)
 # ---------------------------------------------------------------------------------------------------------
-
-
-def stub_for(port: int) -> tuple[grpc.Channel, destination_sdk_pb2_grpc.DestinationConnectorStub]:
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=CHANNEL_OPTIONS)
-    return channel, destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
 
 
 @pytest.fixture(scope="module", name="destination_stub")
@@ -104,13 +81,6 @@ def destination_stub_fixture() -> Iterator[destination_sdk_pb2_grpc.DestinationC
     """The destination served in this process, one per test module (conftests import this fixture)."""
     with serve_in_process() as stub:
         yield stub
-
-
-def serve_in_process(
-    settings: ServerSettings | None = None,
-) -> contextlib.AbstractContextManager[destination_sdk_pb2_grpc.DestinationConnectorStub]:
-    """The destination in this process on a free port, and a real gRPC client of it."""
-    return server.serve_in_process(settings, CHANNEL_OPTIONS)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -193,7 +163,7 @@ class DestinationClient:
             replace_files=[ref.path for ref in replace],
             update_files=[ref.path for ref in update],
             delete_files=[ref.path for ref in delete],
-            file_params=file_params(fmt or self.fmt),
+            file_params=(fmt or self.fmt).to_proto(),
         )
 
     def history_request(
@@ -213,7 +183,7 @@ class DestinationClient:
             replace_files=[ref.path for ref in replace],
             update_files=[ref.path for ref in update],
             delete_files=[ref.path for ref in delete],
-            file_params=file_params(self.fmt),
+            file_params=self.fmt.to_proto(),
         )
 
 

@@ -31,6 +31,7 @@ from cratedb_destination.config import (
     configuration_form,
     parse_configuration,
 )
+from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import (
     CrateDBError,
     InvalidRequest,
@@ -40,6 +41,7 @@ from cratedb_destination.errors import (
 )
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import history, migrate, schema, truncate, writes
+from cratedb_destination.services import migrate_ops as ops
 from cratedb_destination.services.locks import TableLocks
 from cratedb_destination.settings import ServerSettings
 from cratedb_destination.sql import ddl, dml
@@ -51,7 +53,6 @@ log = logging.getLogger(__name__)
 pb = destination_sdk_pb2
 
 _BATCH_FILE_FORMATS = {"csv": pb.CSV, "parquet": pb.PARQUET}
-_FILE_KINDS = ("earliest_start", "replace", "update", "delete")
 
 Request = Any
 Response = TypeVar("Response")
@@ -75,26 +76,29 @@ def table_rpc(
     operation: Callable[[Request], str],
     tables: Callable[[Request], Sequence[TableRef]],
     early: Callable[[Request], Response | None] = lambda request: None,
+    decode: Callable[[Request], Any] = lambda request: request,
 ) -> Callable[[Body[Response]], Handler[Response]]:
     """Wrap an RPC body with the shared part (see the module docstring).
 
-    `operation` describes the RPC for messages ("create table s.t"); `tables` names the tables to lock;
-    `early` may answer before any connection is made (e.g. `unsupported`).
+    `decode` turns the request, once, into what the other arguments and the body receive (by default the
+    request itself); it must not fail. `operation` describes the RPC for messages ("create table s.t");
+    `tables` names the tables to lock; `early` may answer before any connection is made (`unsupported`).
     """
 
     def decorate(body: Body[Response]) -> Handler[Response]:
         @functools.wraps(body)
         def handler(self: DestinationServicer, request: Request, context: grpc.ServicerContext) -> Response:
-            what = operation(request)
+            decoded = decode(request)
+            what = operation(decoded)
             started = time.monotonic()
 
             def work() -> Response:
-                response = early(request)
+                response = early(decoded)
                 if response is not None:
                     return response
                 try:
-                    with self._call(request.configuration, tables(request)) as call:
-                        return body(self, request, call)
+                    with self._call(request.configuration, tables(decoded)) as call:
+                        return body(self, decoded, call)
                 except BatchFileError as exc:
                     raise UserActionRequired(str(exc)) from None
 
@@ -176,10 +180,10 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
         except ValueError as exc:
             raise InvalidRequest(f"invalid file_params: {exc}") from None
         return writes.BatchRequest(
-            schema.TableSchema.from_proto(request.schema_name, request.table),
+            TableSchema.from_proto(request.schema_name, request.table),
             fmt,
             request.keys,
-            {kind: list(getattr(request, f"{kind}_files", ())) for kind in _FILE_KINDS},
+            {kind: list(getattr(request, kind.request_field, ())) for kind in FileKind},
             writes.WriteOptions(batch_rows=call.settings.batch_rows),
         )
 
@@ -240,13 +244,13 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
 
     @on_defined_table(pb.CreateTableResponse, "create")
     def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
-        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        table = TableSchema.from_proto(request.schema_name, request.table)
         schema.create(call.session, call.metadata, table)
         return pb.CreateTableResponse(success=True)
 
     @on_defined_table(pb.AlterTableResponse, "alter")
     def AlterTable(self, request: pb.AlterTableRequest, call: Call) -> pb.AlterTableResponse:
-        table = schema.TableSchema.from_proto(request.schema_name, request.table)
+        table = TableSchema.from_proto(request.schema_name, request.table)
         schema.alter(call.session, call.metadata, table, request.drop_columns)
         return pb.AlterTableResponse(success=True)
 
@@ -278,12 +282,18 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
 
     @table_rpc(
         pb.MigrateResponse,
-        lambda r: f"migrate ({migrate.operation_name(r.details)}) table {r.details.schema}.{r.details.table}",
-        lambda r: migrate.tables_involved(r.details),
-        early=lambda r: pb.MigrateResponse(unsupported=True) if migrate.is_unsupported(r.details) else None,
+        lambda op: f"migrate ({op.name}) table {op.schema}.{op.table}",
+        lambda op: op.tables(),
+        early=lambda op: (
+            pb.MigrateResponse(unsupported=True)
+            if isinstance(op, ops.UnsupportedSyncMode) and op.early
+            else None
+        ),
+        decode=lambda request: ops.decode(request.details),
     )
-    def Migrate(self, request: pb.MigrateRequest, call: Call) -> pb.MigrateResponse:
-        outcome = migrate.migrate(call.session, call.metadata, request.details)
+    def Migrate(self, operation: ops.Operation, call: Call) -> pb.MigrateResponse:
+        """`operation` is the request decoded by `table_rpc` (see `migrate_ops`)."""
+        outcome = migrate.migrate(call.session, call.metadata, operation)
         if outcome.unsupported:
             return pb.MigrateResponse(unsupported=True)
         if outcome.warning:

@@ -9,7 +9,6 @@ while in-flight ones get a grace period to finish.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import logging
 import os
@@ -17,7 +16,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent import futures
 from types import FrameType
 
@@ -33,7 +32,7 @@ from cratedb_destination.settings import (
     DEFAULT_HOST,
     DEFAULT_MAX_WORKERS,
     DEFAULT_PORT,
-    MAX_MESSAGE_BYTES,
+    MESSAGE_SIZE_OPTIONS,
     ServerSettings,
 )
 
@@ -43,8 +42,7 @@ SERVICE_NAME: str = destination_sdk_pb2.DESCRIPTOR.services_by_name["Destination
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 30.0
 
 _SERVER_OPTIONS = [
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    *MESSAGE_SIZE_OPTIONS,
     # Without this a second server could silently share the port and receive half the calls.
     ("grpc.so_reuseport", 0),
 ]
@@ -136,26 +134,6 @@ def start_server(
     bound = bind(server, host, port)
     server.start()
     return server, bound
-
-
-@contextlib.contextmanager
-def serve_in_process(
-    settings: ServerSettings | None = None,
-    channel_options: Sequence[tuple[str, object]] = (),
-) -> Iterator[destination_sdk_pb2_grpc.DestinationConnectorStub]:
-    """The destination in this process on a free loopback port, and a real gRPC client of it.
-
-    For tests and benchmarks: everything (client channel, server, CrateDB connections) is closed on exit.
-    """
-    servicer = DestinationServicer(settings)
-    server, port = start_server("127.0.0.1", 0, servicer=servicer)
-    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=list(channel_options))
-    try:
-        yield destination_sdk_pb2_grpc.DestinationConnectorStub(channel)
-    finally:
-        channel.close()
-        server.stop(None)
-        servicer.close()
 
 
 def serve(

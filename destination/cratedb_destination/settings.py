@@ -15,6 +15,12 @@ DEFAULT_PORT = 50052
 DEFAULT_MAX_WORKERS = 16
 # Fivetran's limit for gRPC messages in both directions (128 MiB).
 MAX_MESSAGE_BYTES = 134_217_728
+# gRPC channel options for that limit: the server's, and every client's (`fivetran_e2e.destination_client`),
+# since a client keeping gRPC's 4 MiB default could not receive what the server may send.
+MESSAGE_SIZE_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import re
 import uuid as uuid_module
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -50,7 +50,16 @@ TEXT_INDEX_LIMIT = 32766
 
 
 def fail(value: Any, ctype: CrateType) -> errors.CrateError:
-    return errors.cast_error(_show(value), ctype.info_name())
+    return errors.cast_error(_show(value), _type_name(ctype))
+
+
+def _type_name(ctype: CrateType) -> str:
+    """The type as CrateDB's ConversionException prints it; NUMERIC keeps `(p,s)` (NumericType.toString)."""
+    if ctype.kind == t.NUMERIC and ctype.precision is not None:
+        if ctype.scale is None:
+            return f"numeric({ctype.precision})"
+        return f"numeric({ctype.precision},{ctype.scale})"
+    return ctype.info_name()
 
 
 def _show(value: Any) -> str:
@@ -258,10 +267,15 @@ def _float_caster(ctype: CrateType) -> Caster:
 
 
 def _numeric_caster(ctype: CrateType, version: Version) -> Caster:
-    precision = ctype.precision or 38
-    scale = ctype.scale or 0
-    quantum = Decimal(1).scaleb(-scale)
-    strict = version.at_least(versions.NUMERIC_STRICT_FIT)
+    """NumericType.implicitCast (server/src/main/java/io/crate/types/NumericType.java): round to `precision`
+    significant digits (HALF_UP), reject a value with more integral digits than `precision - scale` ("as it
+    looses precision", since 5.9.1; a parameter reports it as `Cannot cast value ...`), then round to `scale`
+    (HALF_UP). So 1.23499 becomes 1.24 in NUMERIC(5, 2) and 999.999 does not fit."""
+    precision = ctype.precision
+    scale = ctype.scale
+    context = Context(prec=precision, rounding=ROUND_HALF_UP) if precision is not None else None
+    quantum = Decimal(1).scaleb(-scale) if scale is not None else None
+    checks_digits = version.at_least(versions.NUMERIC_STRICT_FIT)
 
     def cast(value: Any) -> Any:
         kind = type(value)
@@ -278,23 +292,19 @@ def _numeric_caster(ctype: CrateType, version: Version) -> Caster:
             raise fail(value, ctype) from None
         if not number.is_finite():
             raise fail(value, ctype)
+        if context is None:
+            return number
+        number = context.plus(number)
+        if quantum is None:
+            return number
+        assert precision is not None and scale is not None
         exponent = number.as_tuple().exponent
         assert isinstance(exponent, int)
-        if exponent < -scale:
-            if strict:
-                raise _numeric_overflow(value, ctype)
-            number = number.quantize(quantum, rounding=ROUND_HALF_UP)
-        if number != 0 and number.adjusted() + 1 > precision - scale:
-            raise _numeric_overflow(value, ctype)
-        return number
+        if checks_digits and len(number.as_tuple().digits) + exponent > precision - scale:
+            raise fail(value, ctype)
+        return number.quantize(quantum, rounding=ROUND_HALF_UP, context=Context(prec=1000))
 
     return cast
-
-
-def _numeric_overflow(value: Any, ctype: CrateType) -> errors.CrateError:
-    return errors.illegal_argument(
-        f"Value {_show(value)} does not fit into NUMERIC({ctype.precision}, {ctype.scale})"
-    )
 
 
 def _boolean_caster(ctype: CrateType) -> Caster:
@@ -353,9 +363,14 @@ def _text_caster(ctype: CrateType) -> Caster:
         text = value if type(value) is str else text_of(value, ctype)
         if len(text) > length:
             if text[length:].strip(" "):
-                raise errors.illegal_argument(
-                    f"'{text}' is too long for the {'character' if kind_of == t.CHAR else 'text'} type "
-                    f"of length: {length}"
+                # StringType / CharacterType `valueForInsert`: checked while the shard indexes the row (a
+                # bulk request fails that row only); the message shows at most 20 characters.
+                shown = text if len(text) <= 20 else text[:20] + "..."
+                raise errors.in_document(
+                    errors.illegal_argument(
+                        f"'{shown}' is too long for the {'character' if kind_of == t.CHAR else 'text'} type "
+                        f"of length: {length}"
+                    )
                 )
             text = text[:length]
         if kind_of == t.CHAR and len(text) < length:
@@ -572,6 +587,26 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
         else:
             sub_casters[name] = caster(sub, version, state)
     policy = ctype.policy
+    # Sub-columns in the mapping before this request are part of the type CrateDB binds parameters to, so a
+    # value that does not cast to them fails the request; sub-columns this request adds are only met while a
+    # shard indexes the document (DocumentError: that row fails alone).
+    mapped = set(state.known) if state is not None else set()
+
+    def child(key: str, item: Any, sub: CrateType, cast: Caster, sub_path: str) -> Any:
+        if sub.kind == t.OBJECT:
+            return cast(item)
+        try:
+            return _plain(cast(item), sub)
+        except errors.CrateError:
+            # io/crate/types/ObjectType.java (convert) names the key of a child that does not cast.
+            error = errors.CrateError(
+                errors.PARSE,
+                "ConversionException",
+                f"Cannot cast object element `{key}` with value `{_show(item)}` to type `{_type_name(sub)}`",
+            )
+            if key in declared or sub_path in mapped:
+                raise error from None
+            raise errors.in_document(error) from None
 
     def normalise(value: dict[Any, Any]) -> dict[str, Any]:
         if policy == "ignored":
@@ -581,17 +616,15 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
             key = str(raw_key)
             sub_path = f"{path}['{key}']"
             if key in declared:
-                if item is None:
-                    result[key] = None
-                elif declared[key].kind == t.OBJECT:
-                    result[key] = sub_casters[key](item)
-                else:
-                    result[key] = _plain(sub_casters[key](item), declared[key])
+                sub = declared[key]
+                result[key] = None if item is None else child(key, item, sub, sub_casters[key], sub_path)
                 continue
             if policy == "strict":
-                raise errors.column_unknown(sub_path)
+                raise errors.in_document(errors.column_unknown(sub_path))
             if any(char in key for char in _BAD_KEY_CHARS):
-                raise errors.invalid_column_name(key, "contains illegal characters for an object key")
+                raise errors.in_document(
+                    errors.invalid_column_name(key, "contains illegal characters for an object key")
+                )
             if item is None:
                 result[key] = None
                 continue
@@ -605,12 +638,14 @@ def _object_caster(ctype: CrateType, version: Version, state: ObjectState | None
                     result[key] = item
                     continue
                 if state.base_fields + len(state.known) + 1 > state.limit:
-                    raise errors.illegal_argument(f"Limit of total fields [{state.limit}] has been exceeded")
+                    raise errors.in_document(
+                        errors.illegal_argument(f"Limit of total fields [{state.limit}] has been exceeded")
+                    )
                 state.known[sub_path] = known
             if known.kind == t.OBJECT:
                 result[key] = _object_caster(known, version, state, sub_path)(item)
             else:
-                result[key] = _plain(caster(known, version, state)(item), known)
+                result[key] = child(key, item, known, caster(known, version, state), sub_path)
         return result
 
     def cast(value: Any) -> Any:

@@ -275,13 +275,15 @@ def _mod(array: pa.Array, divisor: int) -> pa.Array:
 def _numerics(
     array: pa.Array, ctype: CrateType, version: Version
 ) -> tuple[pa.Array, dict[int, errors.CrateError]] | None:
-    """Plain decimal texts that fit NUMERIC(p, s) as they are (strict versions reject any rounding)."""
+    """Plain decimal texts that fit NUMERIC(p, s) as they are (no rounding needed; others take the caster)."""
     if not pa.types.is_string(array.type) or not version.at_least(versions.NUMERIC_STRICT_FIT):
         return None
     precision = ctype.precision or 38
     scale = ctype.scale or 0
     whole = precision - scale
-    integer = r"0" if whole <= 0 else rf"(?:0|[1-9]\d{{0,{whole - 1}}})"
+    if whole <= 0:
+        return None  # NumericType counts the `0` of `0` / `-0` as an integral digit: the caster decides
+    integer = rf"(?:0|[1-9]\d{{0,{whole - 1}}})"
     fraction = rf"(?:\.\d{{1,{scale}}})?" if scale > 0 else ""
     if not _all_true(pc.match_substring_regex(array, rf"^[+-]?{integer}{fraction}$")):
         return None

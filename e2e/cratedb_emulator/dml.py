@@ -9,6 +9,7 @@ fails inside DuckDB, the rows are retried one by one to attribute the error to t
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .catalog import SYSTEM_COLUMNS, Column, Table, decode_name, encode_name, ph
 from .lexer import quote_ident
 from .translate import Parsed, Ref, Translator
 from .types import CrateType
-from .visibility import is_constant, is_pk_lookup
+from .visibility import is_constant, is_pk_lookup, single_key
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -55,7 +56,8 @@ class RowOutcome:
 
     counts: list[int | None]
     failures: dict[int, errors.CrateError] = field(default_factory=dict)
-    analysis: dict[int, errors.CrateError] = field(default_factory=dict)  # cast failures of literals/args
+    # Failures while binding values (casts, NULL keys): a bulk request fails as a whole on the first one.
+    analysis: dict[int, errors.CrateError] = field(default_factory=dict)
     route: Callable[[], list[int]] | None = None  # shard per row (bulk error payloads are per shard)
     written: list[int] = field(default_factory=list)  # rows inserted or updated, in input order
     injected: set[int] = field(default_factory=set)  # rows failed by fault injection (always detailed)
@@ -63,6 +65,16 @@ class RowOutcome:
     @property
     def total(self) -> int:
         return sum(c for c in self.counts if c is not None and c > 0)
+
+
+def _record_cast_failure(outcome: RowOutcome, row: int, error: errors.CrateError) -> None:
+    """A value that does not cast to its column (or compared) type fails while CrateDB binds the parameters,
+    before any shard sees the row: the whole bulk request fails (`analysis`). Sub-column conflicts inside
+    objects only show when the shard indexes the document, so they stay with their row (`failures`).
+    RestSQLActionIntegrationTest: test_insert_with_failing_bulk_args_analysis_error versus
+    test_insert_with_failing_bulk_args_response_error_messages."""
+    target = outcome.failures if isinstance(error, errors.DocumentError) else outcome.analysis
+    target.setdefault(row, error)
 
 
 def _runtime_error(detail: str) -> errors.CrateError:
@@ -74,7 +86,8 @@ def not_null_error(column: str) -> errors.CrateError:
 
 
 def pk_null_error() -> errors.CrateError:
-    return errors.CrateError(errors.PARSE, "IllegalArgumentException", "Primary key value must not be NULL")
+    """server/src/main/java/io/crate/analyze/Id.java (ensureNonNull), raised while routing the row."""
+    return errors.CrateError(errors.PARSE, "IllegalArgumentException", "A primary key value must not be NULL")
 
 
 def text_limit_error(column: Column) -> errors.CrateError:
@@ -325,8 +338,9 @@ class Inserter:
     ) -> RowOutcome:
         """Insert `count` rows given column-major input values for the statement's columns.
 
-        `raise_analysis`: a value that cannot be cast fails the whole statement before anything is written
-        (plain VALUES with literals/args). `fail_fast`: nothing after the first failing row is written.
+        `raise_analysis`: a value that cannot be cast (or a NULL key) fails the whole statement before
+        anything is written (VALUES, bulk or not; INSERT ... SELECT skips such rows). `fail_fast`: nothing
+        after the first failing row is written.
         """
         outcome = RowOutcome(counts=[None] * count)
         outcome.failures.update(preset_failures or {})
@@ -343,9 +357,9 @@ class Inserter:
         extra: dict[str, tuple[list[Any], CrateType | None]] = {}
         for index, raw in (param_columns or {}).items():
             extra[f"__p{index + 1}"] = self._param_column(index, raw, outcome)
+        self._check_rows(table, storage, count, outcome)
         if raise_analysis and outcome.analysis:
             raise outcome.analysis[min(outcome.analysis)]
-        self._check_rows(table, storage, count, outcome)
         outcome.route = lambda: _routing_shards(table, storage, count)
         self.storage = storage
         if fail_fast:
@@ -379,7 +393,7 @@ class Inserter:
             try:
                 result.append(cast(value))
             except errors.CrateError as exc:
-                outcome.analysis.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 result.append(None)
         return result, target
 
@@ -401,7 +415,7 @@ class Inserter:
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
-                outcome.analysis.setdefault(row, error)
+                _record_cast_failure(outcome, row, error)
             return array
         state = self.table.object_state(column.name) if _has_objects(column.ctype) else None
         cast = casts.caster(column.ctype, self.engine.version, state, column.name)
@@ -417,7 +431,7 @@ class Inserter:
             try:
                 append(cast(value))
             except errors.CrateError as exc:
-                outcome.analysis.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 append(None)
         return result
 
@@ -442,10 +456,12 @@ class Inserter:
                 self._check_array(column, values, required, outcome)
                 continue
             if required and None in values:
-                error = pk_null_error() if column.name in table.primary_key else not_null_error(column.name)
+                primary = column.name in table.primary_key
+                error = pk_null_error() if primary else not_null_error(column.name)
+                found = outcome.analysis if primary else failures
                 for row, value in enumerate(values):
                     if value is None and row not in failures and row not in outcome.analysis:
-                        failures[row] = error
+                        found[row] = error
             if column.limited_text:
                 limit = casts.TEXT_CHARS_ALWAYS_FIT
                 for row, value in enumerate(values):
@@ -463,9 +479,10 @@ class Inserter:
         if required and values.null_count:
             primary = column.name in self.table.primary_key
             error = pk_null_error() if primary else not_null_error(column.name)
+            found = outcome.analysis if primary else failures
             for row in pc.indices_nonzero(values.is_null()).to_pylist():
                 if row not in failures and row not in outcome.analysis:
-                    failures[row] = error
+                    found[row] = error
         if column.limited_text and pa.types.is_string(values.type):
             too_long = pc.greater(pc.binary_length(values), casts.TEXT_INDEX_LIMIT).fill_null(False)
             for row in pc.indices_nonzero(too_long).to_pylist():
@@ -699,6 +716,56 @@ def _routing_shards(table: Table, storage: dict[str, Storage], count: int) -> li
     return [zlib.crc32(repr(key).encode()) % table.shards for key in keys]
 
 
+def _check_key_nulls(table: Table, keys: dict[str, list[Any]]) -> None:
+    """A by-id write needs every column of a multi-column key: NULL fails the request while the id is built
+    (io/crate/analyze/Id.java: only the one-column id skips the NULL check, DocKeys.getId)."""
+    if len(keys) > 1 and any(None in values for values in keys.values()):
+        raise pk_null_error()
+
+
+def document_id(table: Table, key: dict[str, Any]) -> str | None:
+    """CrateDB's `_id` of the document with these primary-key values (io/crate/analyze/Id.java): the value's
+    text for a one-column key; for several columns, Base64 of their texts (the CLUSTERED BY column first),
+    each length-prefixed. None for a NULL one-column key."""
+    texts = [_id_text(key[name]) for name in table.primary_key]
+    if len(texts) == 1:
+        return texts[0]
+    if any(text is None for text in texts):
+        return None
+    order = list(table.primary_key)
+    if table.clustered_by in order:
+        order.remove(table.clustered_by)
+        order.insert(0, table.clustered_by)
+    out = bytearray(_vint(len(order)))
+    for name in order:
+        text = _id_text(key[name])
+        assert text is not None
+        data = text.encode()
+        out += _vint(len(data)) + data
+    return base64.b64encode(bytes(out)).decode()
+
+
+def _id_text(value: Any) -> str | None:
+    """A key value as text the way CrateDB's StringType casts it (booleans are `t`/`f`)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _vint(value: int) -> bytes:
+    """Variable-length int as CrateDB streams it: 7 bits per byte, high bit set while more follow."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
 def _column_type(table: Table, name: str) -> CrateType:
     column = table.column(name)
     assert column is not None
@@ -822,10 +889,25 @@ class FilteredWrite:
         where = self.tree.args.get("where")
         return where.this if where is not None else None
 
+    @property
+    def _qualifiers(self) -> set[str]:
+        return {self.ref.alias, encode_name(self.table.name)}
+
+    @property
+    def _pk(self) -> tuple[str, ...]:
+        return tuple(encode_name(c) for c in self.table.primary_key)
+
+    @property
+    def by_id(self) -> bool:
+        """CrateDB runs it as UpdateById/DeleteById (a Get per key), else as a query over the shards."""
+        return is_pk_lookup(self.where, self._pk, self._qualifiers, pk_only=True)
+
+    def count_executions(self, executions: int) -> None:
+        self.engine.stats.count("pk_lookups" if self.by_id else "query_jobs", executions)
+
     def check_visibility(self) -> None:
-        qualifiers = {self.ref.alias, encode_name(self.table.name)}
-        pk = tuple(encode_name(c) for c in self.table.primary_key)
-        if not is_pk_lookup(self.where, pk, qualifiers):
+        """A by-query write reads the searcher, which misses writes since the last REFRESH."""
+        if not self.by_id:
             self.engine.tracker.check_read(
                 [((self.table.schema, self.table.name), self.ref.shown, self.table.refresh_interval_ms)]
             )
@@ -838,6 +920,12 @@ class FilteredWrite:
             self._validate_constant_assignments()
         translator.bind(self.tree)
         self.check_visibility()
+        key = single_key(self.where, self._pk, self._qualifiers)
+        if key is not None:
+            key_values = self._key_values(key, {}, 1)
+            if key_values is not None:
+                _check_key_nulls(self.table, key_values)
+        self.count_executions(1)
         translator.rewrite(self.tree)
         returning = self.tree.args.get("returning")
         if returning is not None:
@@ -911,6 +999,7 @@ class FilteredWrite:
                 "Bulk operations for statements that return result sets is not supported"
             )
         self.check_visibility()
+        key = single_key(self.where, self._pk, self._qualifiers)
         parameters = list(self.tree.find_all(exp.Parameter))
         indexes = sorted({int(p.name) - 1 for p in parameters})
         types: dict[int, CrateType | None] = {}
@@ -935,6 +1024,7 @@ class FilteredWrite:
                     limited[index] = column
         arrays: list[pa.Array] = []
         names: list[str] = []
+        bound: dict[int, Storage] = {}
         for index in indexes:
             try:
                 raw = [row[index] for row in bulk_args]
@@ -948,24 +1038,33 @@ class FilteredWrite:
             if ctype is not None:
                 values = self._cast_parameter(ctype, raw, outcome)
             if index in not_null:
+                # Assignments are bound (and checked for NOT NULL) per bulk row before any shard request
+                # (Assignments.bindSources, analyze/ConstraintsValidator.java): the request fails whole.
                 for row, value in enumerate(values_list(values)):
                     if value is None:
-                        outcome.failures.setdefault(row, not_null_error(not_null[index]))
+                        outcome.analysis.setdefault(row, not_null_error(not_null[index]))
             if index in limited:
                 for row, value in enumerate(values_list(values)):
                     if value is not None and _exceeds_text_limit(value):
                         outcome.failures.setdefault(row, text_limit_error(limited[index]))
+            bound[index] = values
             if isinstance(values, pa.Array):
                 assert ctype is not None
                 arrays.append(_storage_array(values, ctype))
             else:
                 arrays.append(_arrow_column(values, ctype))
             names.append(f"__p{index + 1}")
+        if outcome.analysis:
+            raise outcome.analysis[min(outcome.analysis)]
+        self.count_executions(count)  # executeBulk runs the plan once per bulk row
         for node in parameters:
             node.replace(exp.column(f"__p{node.name}", table="__args", quoted=True))
         self.translator.refs.append(Ref("__args", Table("", "__args", ()), None, "__args"))
         self.translator.rewrite(self.tree)
         valid = [row for row in range(count) if row not in outcome.failures]
+        key_values = self._key_values(key, bound, count) if key is not None else None
+        if key_values is not None:
+            _check_key_nulls(self.table, key_values)
         if not valid:
             return outcome
         args = pa.Table.from_arrays(
@@ -984,7 +1083,50 @@ class FilteredWrite:
                 total = self._sequential(cursor, source, args, valid, outcome)
         if total:
             self.engine.tracker.written((self.table.schema, self.table.name))
+        if key_values is not None:
+            self._report_missing(outcome, valid, key_values)
         return outcome
+
+    def _key_values(
+        self, key: dict[str, exp.Expr], bound: dict[int, Storage], count: int
+    ) -> dict[str, list[Any]] | None:
+        """Per key column, the value each bulk row looks up (None when one is no plain parameter/literal)."""
+        result: dict[str, list[Any]] = {}
+        for name, node in key.items():
+            column = self.table.column(decode_name(name))
+            assert column is not None
+            if isinstance(node, exp.Parameter):
+                result[column.name] = values_list(bound[int(node.name) - 1])
+                continue
+            while isinstance(node, exp.Cast):  # bound parameters arrive as typed literals
+                node = node.this
+            value = _python_constant(node)
+            if value is _NOT_CONSTANT:
+                return None
+            if value is not None:
+                value = casts.caster(column.ctype, self.engine.version)(value)
+            result[column.name] = [value] * count
+        return result
+
+    def _report_missing(self, outcome: RowOutcome, valid: list[int], keys: dict[str, list[Any]]) -> None:
+        """A bulk row updating/deleting one missing document by its key fails with DocumentMissingException.
+
+        Rows go by id to their shard (io/crate/execution/dml/ShardRequestExecutor.java); the shard reports a
+        missing document as a failure of that item (dml/delete/TransportShardDeleteAction.java,
+        dml/upsert/TransportShardUpsertAction.java), which the bulk response shows as rowcount -2 with the
+        error. A NULL single-column key builds no id, so nothing is sent for that row: rowcount 0."""
+        table = self.table
+        for row in valid:
+            if outcome.counts[row] != 0:
+                continue
+            doc_id = document_id(table, {name: values[row] for name, values in keys.items()})
+            if doc_id is not None:
+                outcome.counts[row] = None
+                outcome.failures[row] = errors.document_missing(doc_id)
+        if table.clustered_by and table.clustered_by not in keys:
+            return
+        count = len(outcome.counts)
+        outcome.route = lambda: _routing_shards(table, dict(keys), count)
 
     def _cast_parameter(self, ctype: CrateType, raw: list[Any], outcome: RowOutcome) -> Storage:
         """A parameter's values cast to the type it is compared with or assigned to (failures per row)."""
@@ -992,7 +1134,7 @@ class FilteredWrite:
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
-                outcome.failures.setdefault(row, error)
+                _record_cast_failure(outcome, row, error)
             return array
         cast = casts.caster(ctype, self.engine.version)
         values = []
@@ -1000,7 +1142,7 @@ class FilteredWrite:
             try:
                 values.append(cast(value))
             except errors.CrateError as exc:
-                outcome.failures.setdefault(row, exc)
+                _record_cast_failure(outcome, row, exc)
                 values.append(None)
         return values
 

@@ -300,6 +300,7 @@ class Engine:
             cursor.close()
         # After the query (results are discarded when it fails), so a fallback never counts a read twice.
         plan.check_visibility(self.tracker, params)
+        self.stats.count("pk_lookups" if plan.is_lookup(params) else "query_jobs")
         duck_types = [str(item[1]) for item in description]
         refined = plan.output_types(len(duck_types))
         types = [
@@ -353,15 +354,22 @@ class Engine:
         return translator, tree.sql(dialect="duckdb")
 
     def _check_query_visibility(self, translator: Translator, tree: exp.Expr) -> None:
+        """Fail or count a stale read unless the query is a Get; counts the query as a lookup or a job."""
         user_refs = translator.user_tables()
-        if not user_refs:
-            return
-        if len(translator.refs) == 1 and isinstance(tree, exp.Select) and not tree.args.get("joins"):
+        lookup = False
+        if (
+            user_refs
+            and len(translator.refs) == 1
+            and isinstance(tree, exp.Select)
+            and not tree.args.get("joins")
+        ):
             ref = user_refs[0]
             where = tree.args.get("where")
             pk = tuple(encode_name(c) for c in ref.table.primary_key)
-            if is_pk_lookup(where, pk, {ref.alias, encode_name(ref.table.name)}):
-                return
+            lookup = is_pk_lookup(where, pk, {ref.alias, encode_name(ref.table.name)})
+        self.stats.count("pk_lookups" if lookup else "query_jobs")
+        if lookup or not user_refs:
+            return
         self.tracker.check_read(
             [((r.table.schema, r.table.name), r.shown, r.table.refresh_interval_ms) for r in user_refs]
         )
@@ -398,7 +406,11 @@ class Engine:
             return self._bulk_outcome(outcome)
 
     def _bulk_outcome(self, outcome: RowOutcome) -> Outcome:
-        if not outcome.failures and not outcome.analysis and None not in outcome.counts:
+        if outcome.analysis:
+            # A value failing while the parameters are bound fails the whole request (HTTP 400), not its row:
+            # RestSQLActionIntegrationTest::test_insert_with_failing_bulk_args_analysis_error.
+            raise outcome.analysis[min(outcome.analysis)]
+        if not outcome.failures and None not in outcome.counts:
             # One result object per distinct count, shared (Emulator.execute hands out copies).
             shared: dict[int | None, dict[str, Any]] = {}
             for count in set(outcome.counts):
@@ -408,11 +420,9 @@ class Engine:
         items: list[dict[str, Any]] = []
         failed = 0
         detailed: dict[int, int] = {}
-        shards = (
-            outcome.route() if outcome.route is not None and (outcome.failures or outcome.analysis) else None
-        )
+        shards = outcome.route() if outcome.route is not None and outcome.failures else None
         for row, count in enumerate(outcome.counts):
-            error = outcome.failures.get(row) or outcome.analysis.get(row)
+            error = outcome.failures.get(row)
             if error is not None or count is None:
                 failed += 1
                 item: dict[str, Any] = {"rowcount": -2}
@@ -464,7 +474,7 @@ class Engine:
                 self.stats.count("rows_received", count)
                 values = self._columns_from_cells(session, statement, cells[0], rows, parsed)
                 param_columns = {i: _param_column(rows, i) for i in assignment_params}
-                outcome = inserter.from_columns(values, count, preset, param_columns)
+                outcome = inserter.from_columns(values, count, preset, param_columns, raise_analysis=True)
                 return self._bulk_outcome(outcome)
             params = list(args or [])
             count = len(cells)
@@ -491,7 +501,7 @@ class Engine:
             if failures:
                 raise failures[min(failures)]
         if returning is not None:
-            return self._returning(session, parsed, params, inserter, outcome)
+            return self._returning(session, parsed, list(args or []), inserter, outcome)
         return Outcome(rowcount=outcome.total)
 
     def _returning(

@@ -18,6 +18,7 @@ UNAUTHORIZED = 4010
 UNKNOWN_RELATION = 4041
 UNKNOWN_COLUMN = 4043
 UNKNOWN_SCHEMA = 4045
+DOCUMENT_NOT_FOUND = 40411
 DUPLICATE_KEY = 4091
 VERSION_CONFLICT = 4092
 RELATION_EXISTS = 4093
@@ -62,7 +63,7 @@ class CrateError(Exception):
 
     @property
     def message(self) -> str:
-        return f"{self.exception}[{self.detail}]"
+        return f"{_CLIENT_NAMES.get(self.exception, self.exception)}[{self.detail}]"
 
     @property
     def http_status(self) -> int:
@@ -70,6 +71,34 @@ class CrateError(Exception):
 
     def payload(self) -> dict[str, object]:
         return {"message": self.message, "code": self.code}
+
+
+# Before answering, CrateDB's HTTP layer turns an IllegalArgumentException (ConversionException is one) into
+# an SQLParseException (server/src/main/java/io/crate/exceptions/SQLExceptions.java,
+# prepareForClientTransmission), so clients never see the internal names.
+_CLIENT_NAMES = {"IllegalArgumentException": "SQLParseException", "ConversionException": "SQLParseException"}
+
+
+class DocumentError(CrateError):
+    """A failure CrateDB only meets while indexing one document on its shard (an object's sub-column
+    conflicts with its mapping, a strict object gets an unknown key, ...).
+
+    A bulk request reports it for that row alone (`rowcount: -2`), whereas a parameter that fails to cast
+    to its column type fails the whole bulk request while it is still being analysed."""
+
+
+def in_document(error: CrateError) -> DocumentError:
+    if isinstance(error, DocumentError):
+        return error
+    return DocumentError(error.code, error.exception, error.detail)
+
+
+def document_missing(doc_id: str) -> CrateError:
+    """An UPDATE/DELETE by primary key whose document does not exist (bulk requests report it per row).
+
+    org/elasticsearch/index/engine/DocumentMissingException.java: message `[<id>]: document missing`,
+    code 40411 (DOCUMENT_NOT_FOUND in io/crate/rest/action/HttpErrorStatus.java)."""
+    return CrateError(DOCUMENT_NOT_FOUND, "DocumentMissingException", f"[{doc_id}]: document missing")
 
 
 def parse_error(detail: str) -> CrateError:

@@ -328,15 +328,17 @@ class QueryPlan:
             pieces.append(part)
         return Bound("".join(pieces), pa.table(arrays) if arrays else None)
 
-    def check_visibility(self, tracker: RefreshTracker, params: Sequence[Any]) -> None:
+    def is_lookup(self, params: Sequence[Any]) -> bool:
+        """Does CrateDB answer these values with a Get on complete primary keys?"""
         if not self.reads:
-            return
+            return False
         if isinstance(self.pk_check, PrimaryKeyCheck):
-            if self.pk_check.holds(params):
-                return
-        elif self.pk_check:
-            return
-        tracker.check_read(self.reads)
+            return self.pk_check.holds(params)
+        return bool(self.pk_check)
+
+    def check_visibility(self, tracker: RefreshTracker, params: Sequence[Any]) -> None:
+        if self.reads and not self.is_lookup(params):
+            tracker.check_read(self.reads)
 
     def output_types(self, count: int) -> list[CrateType | None]:
         if self.types is None or len(self.types) != count:

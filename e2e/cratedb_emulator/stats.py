@@ -1,4 +1,14 @@
-"""Request and statement counters, so tests and benchmarks can see what a client really sent."""
+"""Request and statement counters, so tests and benchmarks can see what a client really sent.
+
+How CrateDB executes statements, counted the way its planner splits them:
+- `pk_lookups`: executions answered by primary key (a Get for SELECT, UpdateById/DeleteById for UPDATE and
+  DELETE; see io/crate/planner/operators/Get.java and planner/statement/DeletePlanner.java): one per
+  statement, or one per bulk row of a bulk UPDATE/DELETE, however many keys it names. ON CONFLICT upserts
+  are not counted: they are writes that find the conflict while indexing, not lookups.
+- `query_jobs`: executions that run a query over the table's shards: a SELECT that is no Get (also the
+  query of INSERT ... SELECT), an UPDATE/DELETE by query, and each bulk row of a bulk UPDATE/DELETE by
+  query (their executeBulk plans one job per bulk row).
+"""
 
 from __future__ import annotations
 
@@ -45,6 +55,8 @@ class Stats:
                 "bytes_decompressed": self._counters["bytes_decompressed"],
                 "row_errors": self._counters["row_errors"],
                 "refreshes": self._counters["refreshes"],
+                "pk_lookups": self._counters["pk_lookups"],
+                "query_jobs": self._counters["query_jobs"],
                 "faults_injected": self._counters["faults_injected"],
                 "sql_seconds": self._sql_seconds,
                 "statements": dict(self._statements),

@@ -158,10 +158,12 @@ def _array_length(node: exp.Expr, resolve: ArrayLength) -> int | None:
 
 
 def _conjunct_keys(
-    node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength
+    node: exp.Expr, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength, pk_only: bool = False
 ) -> int | None:
     counts: dict[str, int] = {}
     for term in _flatten(node, exp.And):
+        if pk_only and not _is_key_term(term, pk, qualifiers, resolve):
+            return None
         if isinstance(term, exp.EQ):
             left, right = _strip(term.left), _strip(term.right)
             if isinstance(right, exp.Any):
@@ -190,18 +192,71 @@ def _conjunct_keys(
     return keys
 
 
+def _is_key_term(term: exp.Expr, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength) -> bool:
+    """`pk = const`, `pk = ANY(array)` or `pk IN (consts)`: a term the key extraction fully consumes."""
+    term = _strip(term)
+    if isinstance(term, exp.EQ):
+        left, right = _strip(term.left), _strip(term.right)
+        if isinstance(right, exp.Any):
+            return (
+                _pk_column(left, pk, qualifiers) is not None
+                and _array_length(right.this, resolve) is not None
+            )
+        if _pk_column(left, pk, qualifiers) is not None:
+            return is_constant(right)
+        return _pk_column(right, pk, qualifiers) is not None and is_constant(left)
+    if isinstance(term, exp.In) and not term.args.get("query"):
+        return _pk_column(term.this, pk, qualifiers) is not None and all(
+            is_constant(v) for v in term.expressions
+        )
+    return False
+
+
 def is_pk_lookup(
-    where: exp.Expr | None, pk: tuple[str, ...], qualifiers: set[str], resolve: ArrayLength = None
+    where: exp.Expr | None,
+    pk: tuple[str, ...],
+    qualifiers: set[str],
+    resolve: ArrayLength = None,
+    pk_only: bool = False,
 ) -> bool:
-    """Would CrateDB plan this WHERE as a Get on complete primary keys?"""
+    """Would CrateDB plan this WHERE as a Get on complete primary keys?
+
+    `pk_only`: UPDATE and DELETE run by id only when the WHERE holds nothing but the key terms
+    (`queryHasPkSymbolsOnly` in server/src/main/java/io/crate/planner/statement/DeletePlanner.java and
+    planner/consumer/UpdatePlanner.java); a SELECT's Get filters any other terms itself (operators/Get.java).
+    """
     if where is None or not pk:
         return False
     if isinstance(where, exp.Where):
         where = where.this
     total = 0
     for disjunct in _flatten(where, exp.Or):
-        keys = _conjunct_keys(disjunct, pk, qualifiers, resolve)
+        keys = _conjunct_keys(disjunct, pk, qualifiers, resolve, pk_only)
         if keys is None:
             return False
         total += keys
     return total <= MAX_PK_LOOKUP_KEYS
+
+
+def single_key(
+    where: exp.Expr | None, pk: tuple[str, ...], qualifiers: set[str]
+) -> dict[str, exp.Expr] | None:
+    """The constant each key column equals when the WHERE names exactly one document (`a = ? AND b = 1`
+    over the whole key and nothing else), else None."""
+    if where is None or not pk:
+        return None
+    if isinstance(where, exp.Where):
+        where = where.this
+    found: dict[str, exp.Expr] = {}
+    for term in _flatten(where, exp.And):
+        term = _strip(term)
+        if not isinstance(term, exp.EQ):
+            return None
+        left, right = _strip(term.left), _strip(term.right)
+        column, value = _pk_column(left, pk, qualifiers), right
+        if column is None:
+            column, value = _pk_column(right, pk, qualifiers), left
+        if column is None or column in found or isinstance(value, exp.Any) or not is_constant(value):
+            return None
+        found[column] = value
+    return found if len(found) == len(pk) else None

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rich.console import Console
+DISTRIBUTION = "cratedb-fivetran-destination"
+# The harness, the scenario runner and the emulator need the `e2e` extra; the destination alone does not.
+INSTALL_E2E = f"pip install '{DISTRIBUTION}[e2e]'"
 
 
 def _run_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +50,29 @@ def _run_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
 
 
+def missing_e2e_requirements() -> list[str]:
+    """Distributions of the `e2e` extra that are not installed.
+
+    Read from the installed metadata, so the list is pyproject.toml's; when this runs from a source folder
+    without an install (no metadata), nothing is reported and a missing module fails at import instead.
+    """
+    try:
+        requirements = importlib.metadata.requires(DISTRIBUTION) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        name = re.match(r"[A-Za-z0-9._-]+", spec.strip())
+        if name is None or re.search(r"""extra\s*==\s*["']e2e["']""", marker) is None:
+            continue
+        try:
+            importlib.metadata.distribution(name.group())
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name.group())
+    return missing
+
+
 def _delegate(module: str, argv: Sequence[str], what: str) -> int:
     """Call `<module>.main(argv)`, imported lazily so a missing part does not break the other commands."""
     try:
@@ -62,6 +89,14 @@ def _delegate(module: str, argv: Sequence[str], what: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    missing = missing_e2e_requirements()
+    if missing:  # before any import of them: a clear message instead of a ModuleNotFoundError traceback
+        print(
+            f"fivetran-e2e needs the e2e extra of {DISTRIBUTION}, which is not installed here "
+            f"(missing: {', '.join(missing)}). Install it with: {INSTALL_E2E}",
+            file=sys.stderr,
+        )
+        return 2
     if arguments[:1] == ["scenarios"]:
         return _delegate("fivetran_e2e.scenarios", arguments[1:], "scenario runner")
     if arguments[:1] == ["emulator"]:
@@ -73,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     subparsers.add_parser("scenarios", help="run destination-tester scenario files (PATH...)", add_help=False)
     subparsers.add_parser("emulator", help="start the CrateDB emulator", add_help=False)
     args = parser.parse_args(arguments)
+
+    from rich.console import Console
 
     from .run import RunError, RunOptions, run
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, FileFormat
-from fivetran_proto import common_pb2, destination_sdk_pb2
+from fivetran_proto import common_pb2
 
 from . import naming
 from .batch_writer import new_key, random_token, write_batch_file
@@ -265,17 +265,13 @@ class Core:
         self.clock = OpClock()
         self.stats = ReplayStats()
         self.workdir = Path(tempfile.mkdtemp(prefix="fivetran-e2e-batches-"))  # mode 0700
-        null_string = random_token("null")
-        unmodified_string = random_token("unmod")
         self.file_format = FileFormat(
-            compression="zstd", encryption="aes", null_string=null_string, unmodified_string=unmodified_string
+            compression="zstd",
+            encryption="aes",
+            null_string=random_token("null"),
+            unmodified_string=random_token("unmod"),
         )
-        self.file_params = destination_sdk_pb2.FileParams(
-            compression=destination_sdk_pb2.ZSTD,
-            encryption=destination_sdk_pb2.AES,
-            null_string=null_string,
-            unmodified_string=unmodified_string,
-        )
+        self.file_params = self.file_format.to_proto()
         self._files = 0
         self._replays: dict[tuple[str, str], TableReplay] = {}
         self._sources: dict[tuple[str | None, str], TableReplay | None] = {}

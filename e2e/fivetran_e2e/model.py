@@ -851,7 +851,8 @@ class Model:
             return
         if DELETED not in table.columns:
             raise ScenarioError(
-                f"soft truncate of {call.table!r}: it has no {DELETED} (the SDK guide does not say)"
+                f"soft truncate of {call.table!r}: it has no {DELETED}; "
+                "unspecified (the SDK guide does not say)"
             )
         for row in before:
             row[DELETED] = True

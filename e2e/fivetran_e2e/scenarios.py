@@ -34,12 +34,13 @@ from typing import Any
 import grpc
 from cratedb_destination.batch import UNMODIFIED, Cell, FileFormat
 from cratedb_destination.sql.identifiers import TableRef, column
-from fivetran_proto import common_pb2, destination_sdk_pb2, destination_sdk_pb2_grpc
+from fivetran_proto import common_pb2, destination_sdk_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_e2e.cratedb_reader import CrateReader
 from fivetran_e2e.data_types import row_named
+from fivetran_e2e.destination_client import DestinationClient, DestinationError
 from fivetran_e2e.model import (
     DELETED,
     KEEP,
@@ -64,7 +65,6 @@ from fivetran_e2e.model import (
 )
 
 RPC_TIMEOUT_SECONDS = 600.0
-MAX_MESSAGE_BYTES = 134_217_728
 # How `set_column_to_null` spells NULL in UpdateColumnValueOperation.value, a plain string whose NULL
 # spelling the SDK migration guide leaves open (the ClickHouse destination reads "" or "NULL" as NULL).
 NULL_VALUE = "NULL"
@@ -215,16 +215,6 @@ def _cell(value: Any, column_: Column) -> Cell:
     return UNMODIFIED if value is KEEP else cell_text(value, column_)
 
 
-def _file_params(fmt: FileFormat) -> destination_sdk_pb2.FileParams:
-    pb = destination_sdk_pb2
-    return pb.FileParams(
-        compression=pb.OFF if fmt.compression == "off" else pb.ZSTD,
-        encryption=pb.NONE if fmt.encryption == "none" else pb.AES,
-        null_string=fmt.null_string,
-        unmodified_string=fmt.unmodified_string,
-    )
-
-
 # --------------------------------------------------------------------------------------------------------
 # Reading CrateDB back
 
@@ -332,18 +322,10 @@ class ScenarioRunner:
         self.parquet = parquet
         self.keep = keep
         self.configuration = dict(configuration or {"url": cratedb_url})
-        self._channel = grpc.insecure_channel(
-            address,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
-        self._stub = destination_sdk_pb2_grpc.DestinationConnectorStub(self._channel)
+        # Counts each file's RPCs and collects its warnings (both are reset per file).
+        self._client = DestinationClient(address, self.configuration, timeout=RPC_TIMEOUT_SECONDS)
         self.cratedb_url = cratedb_url
         self._crate: CrateReader | None = None
-        self._rpcs: Counter[str] = Counter()
-        self._warnings: list[str] = []
         self._described: set[str] = set()
 
     @property
@@ -356,7 +338,7 @@ class ScenarioRunner:
     def close(self) -> None:
         if self._crate is not None:
             self._crate.close()
-        self._channel.close()
+        self._client.close()
 
     def __enter__(self) -> ScenarioRunner:
         return self
@@ -365,14 +347,14 @@ class ScenarioRunner:
         self.close()
 
     def wait_ready(self, seconds: float = 30.0) -> None:
-        grpc.channel_ready_future(self._channel).result(timeout=seconds)
+        self._client.wait_ready(seconds)
 
     def setup_tests(self) -> list[str]:
         """ConfigurationForm, then each declared Test, as the tester does before any file; returns failures.
 
         Raises Unsupported when the destination has no ConfigurationForm yet."""
         try:
-            form = self._stub.ConfigurationForm(common_pb2.ConfigurationFormRequest(), timeout=60)
+            form = self._client.stub.ConfigurationForm(common_pb2.ConfigurationFormRequest(), timeout=60)
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.UNIMPLEMENTED:
                 raise Unsupported("ConfigurationForm", str(error.details())) from None
@@ -381,7 +363,7 @@ class ScenarioRunner:
         for test in form.tests:
             request = common_pb2.TestRequest(name=test.name, configuration=self.configuration)
             try:
-                response = self._stub.Test(request, timeout=120)
+                response = self._client.stub.Test(request, timeout=120)
             except grpc.RpcError as error:
                 failures.append(f"Test {test.name}: {_error_text(error)}")
                 continue
@@ -395,7 +377,9 @@ class ScenarioRunner:
         started = time.monotonic()
         schema = f"{self.schema_prefix}_{_slug(path.stem)}"
         result = FileResult(path.name, schema, Status.PASS)
-        self._rpcs, self._warnings, self._described = Counter(), [], set()
+        self._client.calls.clear()
+        self._client.warnings.clear()
+        self._described = set()
         try:
             steps = parse_scenario(load_scenario(path.read_text(encoding="utf-8")))
             clock = Clock(base_ms=int(time.time()) * 1000)
@@ -428,7 +412,7 @@ class ScenarioRunner:
             shutil.rmtree(folder, ignore_errors=True)
             if not self.keep:
                 self.drop_schema(schema)
-            result.rpcs, result.warnings = dict(self._rpcs), list(self._warnings)
+            result.rpcs, result.warnings = dict(self._client.calls), list(self._client.warnings)
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -499,7 +483,7 @@ class ScenarioRunner:
             "replace_files": replace,
             "update_files": update,
             "delete_files": delete,
-            "file_params": _file_params(fmt),
+            "file_params": fmt.to_proto(),
         }
         if call.history:
             earliest = files.write(fmt, keys, call.earliest_start_columns, call.earliest_start)
@@ -511,22 +495,20 @@ class ScenarioRunner:
 
     def _rpc(self, name: str, request: Any) -> Any:
         """Call `name`; UNIMPLEMENTED and Migrate's `unsupported` raise Unsupported, failures RpcFailed."""
-        self._rpcs[name] += 1
-        what = _describe_request(name, request)
+        subject = _request_subject(name, request)
+        what = f"{name} {subject}"
         try:
-            response = getattr(self._stub, name)(request, timeout=RPC_TIMEOUT_SECONDS)
-        except grpc.RpcError as error:
-            if error.code() == grpc.StatusCode.UNIMPLEMENTED:
-                raise Unsupported(name, f"{what}: {error.details()}") from None
-            raise RpcFailed(f"{what}: {_error_text(error)}") from None
+            response = self._client.call(name, request, subject)  # counts the call, collects a warning
+        except DestinationError as error:
+            if error.code == grpc.StatusCode.UNIMPLEMENTED:
+                raise Unsupported(name, f"{what}: {error.details}") from None
+            if error.code is not None:
+                raise RpcFailed(f"{what}: {error.code.name}: {error.details}") from None
+            raise RpcFailed(str(error)) from None  # a Task: "<what>: the destination returned a Task: ..."
         kind = response.WhichOneof("response")
         if kind == "unsupported" and response.unsupported:
             raise Unsupported(name, f"{what}: the destination answered unsupported")
-        if kind == "task":
-            raise RpcFailed(f"{what}: the destination returned a Task: {response.task.message}")
-        if kind == "warning":
-            self._warnings.append(f"{what}: {response.warning.message}")
-        elif kind is None or (kind == "success" and not response.success):
+        if kind is None or (kind == "success" and not response.success):
             raise RpcFailed(f"{what}: the destination answered without success")
         return response
 
@@ -588,13 +570,14 @@ def _tables_named(call: Call) -> set[str]:
     return {call.table}
 
 
-def _describe_request(rpc: str, request: Any) -> str:
+def _request_subject(rpc: str, request: Any) -> str:
+    """What a request works on, for messages: "schema.table", after the operation for Migrate."""
     if rpc == "Migrate":
         details = request.details
         operation = details.WhichOneof("operation")
-        return f"Migrate {operation} {details.schema}.{details.table}"
+        return f"{operation} {details.schema}.{details.table}"
     table = getattr(request, "table_name", "") or request.table.name
-    return f"{rpc} {request.schema_name}.{table}"
+    return f"{request.schema_name}.{table}"
 
 
 def _error_text(error: grpc.RpcError) -> str:

@@ -392,14 +392,17 @@ def test_bulk_error_details_only_for_first_ten_per_shard(db: CrateHttp, tbl: Cal
 
 
 def test_bulk_update_and_delete_report_per_row_counts(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """Bulk UPDATE/DELETE by PK: rowcount 1 where a row matched, 0 where none did. No public source says so:
-    CrateDB test RestSQLActionIntegrationTest.java expects -2 with code 40411 (DocumentMissingException) for
-    a bulk DELETE of a missing key, so this expectation is likely wrong for a real server."""
+    """Bulk UPDATE/DELETE by PK: rowcount 1 where a row matched; a missing key is rowcount -2 with code 40411
+    (CrateDB test RestSQLActionIntegrationTest.java, test_failing_delete_bulk_response_errors_are_truncated;
+    CrateDB source TransportShardUpsertAction.java raises the same DocumentMissingException for updates)."""
     make_kv(db, tbl("t"), [[1, "a"], [2, "b"]])
     updated = db.run(f"UPDATE {tbl('t')} SET v = ? WHERE id = ?", bulk_args=[["A", 1], ["Z", 9]])
-    assert [r["rowcount"] for r in updated.results] == [1, 0]
+    assert [r["rowcount"] for r in updated.results] == [1, -2]
+    assert updated.results[1]["error"]["code"] == 40411
     deleted = db.run(f"DELETE FROM {tbl('t')} WHERE id = ?", bulk_args=[[2], [9]])
-    assert [r["rowcount"] for r in deleted.results] == [1, 0]
+    assert [r["rowcount"] for r in deleted.results] == [1, -2]
+    assert deleted.results[1]["error"]["code"] == 40411
+    assert deleted.results[1]["error"]["message"].startswith("DocumentMissingException[")
     db.refresh(tbl("t"))
     assert db.run(f"SELECT id, v FROM {tbl('t')} ORDER BY id").rows == [[1, "A"]]
 

@@ -185,6 +185,12 @@ def test_port_flag_forms(argv: list[str]) -> None:
     assert build_parser().parse_args(argv).port == 50099
 
 
+def test_the_handbook_command_line_parses() -> None:
+    """CrateDB's handbook: `cratedb-fivetran-destination --port=50052 --max-workers=1`."""
+    args = build_parser().parse_args(["--port=50052", "--max-workers=1"])
+    assert (args.port, args.max_workers) == (50052, 1)
+
+
 def test_defaults() -> None:
     args = build_parser().parse_args([])
     assert (args.port, args.host, args.batch_file_format, args.log_level) == (50052, "", "csv", "INFO")

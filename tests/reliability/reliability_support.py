@@ -37,8 +37,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
-from destination_testkit import BatchRef, DestinationClient, stub_for
+from destination_testkit import BatchRef, DestinationClient
 from fivetran_e2e.batch_writer import new_key
+from fivetran_e2e.destination_client import connect
 from fivetran_proto import destination_sdk_pb2
 
 SYNCED = "2024-03-01T10:00:00.000Z"
@@ -210,7 +211,7 @@ class DestinationProcess:
         )
         self.ps = psutil.Process(self.process.pid)
         self.port = self._await_port()
-        self.channel, self.stub = stub_for(self.port)
+        self.channel, self.stub = connect(f"127.0.0.1:{self.port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
 
     def _await_port(self) -> int:

@@ -21,8 +21,9 @@ from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_destination.config import parse_configuration
 from cratedb_destination.settings import ServerSettings
 from cratedb_emulator import Emulator
-from destination_testkit import names, new_format, proto_timestamp, serve_in_process, table
+from destination_testkit import names, new_format, proto_timestamp, table
 from fivetran_e2e.batch_writer import new_key
+from fivetran_e2e.destination_client import serve_in_process
 from fivetran_proto import common_pb2, destination_sdk_pb2
 from reliability_support import (
     ROW_SECRET,

@@ -253,3 +253,12 @@ def test_file_format_from_proto_numbers() -> None:
         FileFormat.from_proto(Params())
     with pytest.raises(ValueError):
         FileFormat("lz4", "none", "", "")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("compression", ["off", "zstd", "gzip"])
+@pytest.mark.parametrize("encryption", ["none", "aes"])
+def test_file_format_to_proto_is_the_inverse_of_from_proto(compression: str, encryption: str) -> None:
+    original = fmt(compression, encryption)
+    params = original.to_proto()
+    assert params.null_string == NULL and params.unmodified_string == UNMOD
+    assert FileFormat.from_proto(params) == original  # gzip stays gzip (the scenario runner once sent ZSTD)

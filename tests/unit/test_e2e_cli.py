@@ -46,3 +46,32 @@ def test_run_rejects_a_configuration_that_fivetran_would_reject(
     (tmp_path / "configuration.json").write_text('{"rows": 5}')
     assert cli.main(["run", "--connector", str(tmp_path), "--no-progress"]) == 2
     assert "string values" in capsys.readouterr().out
+
+
+def test_without_the_e2e_extra_every_command_names_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    installed = {"rich"}
+    requirements = [
+        'rich<15,>=13; extra == "e2e"',
+        'duckdb<2,>=1.5; extra == "e2e"',
+        'pytest; extra == "test"',
+    ]
+
+    def distribution(name: str) -> object:
+        if name not in installed:
+            raise cli.importlib.metadata.PackageNotFoundError(name)
+        return object()
+
+    monkeypatch.setattr(cli.importlib.metadata, "requires", lambda name: requirements)
+    monkeypatch.setattr(cli.importlib.metadata, "distribution", distribution)
+    for command in (["run"], ["scenarios", "a.json"], ["emulator"], ["--help"]):
+        assert cli.main(command) == 2
+        err = capsys.readouterr().err
+        assert "missing: duckdb" in err and "pytest" not in err
+        assert "pip install 'cratedb-fivetran-destination[e2e]'" in err
+
+
+def test_the_installed_distribution_declares_the_e2e_extra() -> None:
+    assert cli.missing_e2e_requirements() == []  # the test environment has it
+    assert any('extra == "e2e"' in r for r in cli.importlib.metadata.requires(cli.DISTRIBUTION) or [])

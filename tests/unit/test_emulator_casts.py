@@ -93,11 +93,15 @@ def test_floats_accept_special_words_and_check_real_range() -> None:
 
 
 def test_numeric_values_must_fit_precision_and_scale() -> None:
+    """server/src/main/java/io/crate/types/NumericType.java (implicitCast): round to p significant digits,
+    reject surplus integral digits, then round to the scale (both HALF_UP); extra fraction digits round."""
     assert cast("NUMERIC(10, 2)", "12345678.91") == Decimal("12345678.91")
     assert cast("NUMERIC(10, 2)", 1) == Decimal(1)
-    for bad in ("123456789.1", "1.234", "NaN", "x"):
+    assert cast("NUMERIC(10, 2)", "1.234") == Decimal("1.23")
+    assert cast("NUMERIC(5, 2)", "1.23499") == Decimal("1.24")  # 1.2350 first, then 1.24
+    for bad in ("123456789.1", "999.999", "NaN", "x"):
         with pytest.raises(CrateError):
-            cast("NUMERIC(10, 2)", bad)
+            cast("NUMERIC(10, 2)" if bad != "999.999" else "NUMERIC(5, 2)", bad)
 
 
 def test_numeric_before_5_9_1_rounds_extra_fraction_digits() -> None:

@@ -195,13 +195,16 @@ def test_system_columns_cannot_be_written(engine: Engine) -> None:
 
 # ---- UPDATE / DELETE -----------------------------------------------------------------------------------
 def test_bulk_update_and_delete_counts(engine: Engine) -> None:
+    """By key, a missing document is a failed row (rowcount -2): TransportShardDeleteAction /
+    TransportShardUpsertAction raise DocumentMissingException (RestSQLActionIntegrationTest::
+    test_failing_delete_bulk_response_errors_are_truncated)."""
     kv(engine)
     bulk(engine, "INSERT INTO t (id, v) VALUES (?, ?)", [[1, "a"], [2, "b"], [3, "c"]])
     assert [r["rowcount"] for r in bulk(engine, "UPDATE t SET v = ? WHERE id = ?", [["A", 1], ["Z", 9]])] == [
         1,
-        0,
+        -2,
     ]
-    assert [r["rowcount"] for r in bulk(engine, "DELETE FROM t WHERE id = ?", [[2], [2], [9]])] == [1, 0, 0]
+    assert [r["rowcount"] for r in bulk(engine, "DELETE FROM t WHERE id = ?", [[2], [2], [9]])] == [1, -2, -2]
     run(engine, "REFRESH TABLE t")
     assert rows(engine, "SELECT id, v FROM t ORDER BY id") == [[1, "A"], [3, "c"]]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from cratedb_destination import type_mapping as tm
+from cratedb_destination.domain import TableSchema
 from cratedb_destination.metadata import decode, decode_columns, encode
-from cratedb_destination.services.schema import TableSchema, plan_alter
+from cratedb_destination.services.schema import plan_alter
 from cratedb_destination.sql import history
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.type_mapping import ColumnSpec, FivetranType, column_ddl, text_bytes_over_limit

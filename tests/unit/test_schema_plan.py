@@ -10,8 +10,9 @@ from crate.client import exceptions as crate_errors
 from cratedb_destination import type_mapping as tm
 from cratedb_destination.batch import FileFormat, open_batch
 from cratedb_destination.client import RetryPolicy, RowFailure, _is_transient_error, _is_transient_row
+from cratedb_destination.domain import TableSchema
 from cratedb_destination.metadata import decode, encode
-from cratedb_destination.services.schema import TableSchema, plan_alter, scratch_table
+from cratedb_destination.services.schema import plan_alter, scratch_table
 from cratedb_destination.services.writes import WriteOptions, sized_chunks
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.type_mapping import ColumnSpec, FivetranType

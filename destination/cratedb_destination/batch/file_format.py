@@ -13,7 +13,7 @@ Encryption = Literal["none", "aes"]
 Kind = Literal["csv", "parquet"]
 
 # Enum numbers of fivetran_sdk.v2 Compression / Encryption / BatchFileFormat. Kept here as plain numbers
-# so that this package does not depend on the generated protobuf modules.
+# so that reading batch files does not need the generated protobuf modules (only `to_proto` imports them).
 _COMPRESSION_BY_NUMBER: dict[int, Compression] = {0: "off", 1: "zstd", 2: "gzip"}
 _ENCRYPTION_BY_NUMBER: dict[int, Encryption] = {0: "none", 1: "aes"}
 _KIND_BY_NUMBER: dict[int, Kind] = {0: "csv", 1: "parquet"}
@@ -66,6 +66,19 @@ class FileFormat:
             null_string=file_params.null_string,
             unmodified_string=file_params.unmodified_string,
             kind=kind,
+        )
+
+    def to_proto(self) -> Any:
+        """The `fivetran_sdk.v2.FileParams` a client sends for files of this format (the inverse of
+        `from_proto`; the kind is not part of FileParams but of what Capabilities announced)."""
+        from fivetran_proto import destination_sdk_pb2  # here, not at the top: see the enum numbers
+
+        # Our names are the enum value names in lower case ("gzip" is GZIP = 2).
+        return destination_sdk_pb2.FileParams(
+            compression=self.compression.upper(),
+            encryption=self.encryption.upper(),
+            null_string=self.null_string,
+            unmodified_string=self.unmodified_string,
         )
 
 

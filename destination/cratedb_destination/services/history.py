@@ -32,11 +32,11 @@ from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile
 from cratedb_destination.client import Session
+from cratedb_destination.domain import END, HISTORY_COLUMNS, START, FileKind, TableSchema
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.limits import MAX_STATEMENT_CHARS
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services.long_text import LongTextColumns
-from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.services.writes import (
     BatchFileWriter,
     BatchRequest,
@@ -113,18 +113,18 @@ class HistoryTable:
 
     @classmethod
     def of(cls, table: TableSchema) -> HistoryTable:
-        missing = [name for name in sql.HISTORY_COLUMNS if table.column(name) is None]
+        missing = [name for name in HISTORY_COLUMNS if table.column(name) is None]
         if missing:
             raise UserActionRequired(
                 f"table {table.ref} is not a history-mode table: it lacks the columns {missing}"
             )
-        if sql.START not in table.keys:
+        if START not in table.keys:
             raise UserActionRequired(
-                f"table {table.ref} is not a history-mode table: {sql.START} is not part of its primary key"
+                f"table {table.ref} is not a history-mode table: {START} is not part of its primary key"
             )
-        record_keys = [name for name in table.keys if name != sql.START]
+        record_keys = [name for name in table.keys if name != START]
         if not record_keys:
-            raise UserActionRequired(f"history-mode table {table.ref} has no record key besides {sql.START}")
+            raise UserActionRequired(f"history-mode table {table.ref} has no record key besides {START}")
         return cls(table, record_keys)
 
     def spec(self, name: str) -> ColumnSpec:
@@ -137,7 +137,7 @@ class HistoryTable:
     def by_record(self) -> TableSchema:
         """The same table keyed by record only, for files that name records rather than versions."""
         columns = tuple(
-            replace(spec, primary_key=False) if spec.name == sql.START else spec
+            replace(spec, primary_key=False) if spec.name == START else spec
             for spec in self.table.columns
         )
         return TableSchema(self.table.ref, columns)
@@ -151,7 +151,7 @@ class _HistoryFile:
         session: Session,
         history: HistoryTable,
         batch: BatchFile,
-        kind: str,
+        kind: FileKind,
         summary: HistorySummary,
         visibility: _Visibility,
         warn_binary: Callable[[str], Callable[[], None]],
@@ -173,7 +173,7 @@ class _HistoryFile:
             summary.files,
             warn_binary,
             long_text,
-            writes_keys=kind == "update",
+            writes_keys=kind is FileKind.UPDATE,
         )
         self.position = self.writer.position
 
@@ -223,7 +223,7 @@ class _HistoryFile:
     # -- earliest_start ------------------------------------------------------------------------------
 
     def earliest_start(self, options: WriteOptions) -> None:
-        start = self._required(sql.START)
+        start = self._required(START)
         for first, rows in sized_chunks(self.batch, options):
             numbers = range(first, first + len(rows))
             earliest: dict[tuple[Any, ...], tuple[int, list[Any], int]] = {}
@@ -260,12 +260,12 @@ class _HistoryFile:
             elif active:
                 closes.append([iso_ms(instant - 1), *values, iso_ms(version_start)])
                 close_rows.append(number)
-        keys = [*self.history.record_keys, sql.START]
+        keys = [*self.history.record_keys, START]
         if drops:
             self._send(dml.delete_by_key(self.ref, keys), drops, drop_rows, keys, by_key=True)
         if closes:
             statement = sql.close_version(self.ref, keys)
-            self._send(statement, closes, close_rows, [sql.END, *keys], by_key=True)
+            self._send(statement, closes, close_rows, [END, *keys], by_key=True)
 
     def _earliest_by_records(self, earliest: dict[tuple[Any, ...], tuple[int, list[Any], int]]) -> None:
         """Record keys that cannot be matched as arrays: two statements per record, run in bulk."""
@@ -274,14 +274,14 @@ class _HistoryFile:
         deletes = [[*values, iso_ms(instant)] for instant, values, _ in earliest.values()]
         closes = [[iso_ms(instant - 1), *values] for instant, values, _ in earliest.values()]
         self.visibility.ensure()
-        self._send(sql.delete_versions_from(self.ref, keys), deletes, numbers, [*keys, sql.START])
+        self._send(sql.delete_versions_from(self.ref, keys), deletes, numbers, [*keys, START])
         self.visibility.ensure()  # the closes must not see the versions just deleted
-        self._send(sql.close_active_version(self.ref, keys), closes, numbers, [sql.END, *keys])
+        self._send(sql.close_active_version(self.ref, keys), closes, numbers, [END, *keys])
 
     # -- delete --------------------------------------------------------------------------------------
 
     def delete(self, options: WriteOptions) -> None:
-        end = self._required(sql.END)
+        end = self._required(END)
         keys = self.history.record_keys
         for first, rows in sized_chunks(self.batch, options):
             numbers = range(first, first + len(rows))
@@ -294,7 +294,7 @@ class _HistoryFile:
                 rows_of = [number for _, _, number in ends.values()]
                 self.visibility.ensure()
                 statement = sql.close_active_version(self.ref, keys)
-                self.summary.closed += self._send(statement, args, rows_of, [sql.END, *keys])
+                self.summary.closed += self._send(statement, args, rows_of, [END, *keys])
                 continue
             versions = self._stored_versions(
                 {record: values for record, (_, values, _) in ends.items()}, sql.ACTIVE_ONLY, []
@@ -306,16 +306,16 @@ class _HistoryFile:
                 closes.append([stamp, *values, iso_ms(version_start)])
                 close_rows.append(number)
             if closes:
-                full_key = [*keys, sql.START]
+                full_key = [*keys, START]
                 statement = sql.close_version(self.ref, full_key)
                 self.summary.closed += self._send(
-                    statement, closes, close_rows, [sql.END, *full_key], by_key=True
+                    statement, closes, close_rows, [END, *full_key], by_key=True
                 )
 
     # -- update --------------------------------------------------------------------------------------
 
     def update(self, options: WriteOptions) -> None:
-        start = self._required(sql.START)
+        start = self._required(START)
         table = self.history.table
         upsert = dml.upsert(self.ref, table.names, table.keys)
         for first, rows in sized_chunks(self.batch, options):
@@ -422,7 +422,7 @@ class _HistoryFile:
         specs = list(table.columns)
         columns = [(spec.name, spec.type) for spec in specs]
         key_positions = [table.names.index(name) for name, _ in keys]
-        start_position = table.names.index(sql.START)
+        start_position = table.names.index(START)
         wanted = {record: records[record] for record in previous}
         starts = sorted({iso_ms(start) for start in previous.values()})
         for result in self.session.query(
@@ -447,7 +447,7 @@ class _HistoryFile:
             sql.records_per_lookup(self.ref, columns, keys, _LOOKUP_MAX_CHARS),
         )
         key_positions = [table.names.index(name) for name in keys]
-        start_position = table.names.index(sql.START)
+        start_position = table.names.index(START)
         found: Versions = {}
         groups = list(records.items())
         for offset in range(0, len(groups), per_lookup):
@@ -485,6 +485,14 @@ class _HistoryFile:
         return values
 
 
+# How each kind of file but replace is applied to a history-mode table.
+_HISTORY_STEPS: dict[FileKind, Callable[[_HistoryFile, WriteOptions], None]] = {
+    FileKind.EARLIEST_START: _HistoryFile.earliest_start,
+    FileKind.UPDATE: _HistoryFile.update,
+    FileKind.DELETE: _HistoryFile.delete,
+}
+
+
 def write_history_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> HistorySummary:
     """Apply a WriteHistoryBatch: earliest_start, replace, update, then delete files."""
     table = request.table
@@ -493,22 +501,22 @@ def write_history_batch(session: Session, metadata: MetadataStore, request: Batc
     visibility = _Visibility(session, table.ref)
     warn_binary = binary_warnings(table.ref)
     long_text = LongTextColumns(session, metadata, table.ref)
-    for kind in ("earliest_start", "replace", "update", "delete"):
+    for kind in FileKind:
         for path in request.files.get(kind, ()):
             with request.open(path) as batch:
-                if kind == "replace":
+                if kind is FileKind.REPLACE:  # versions as given, upserted on their full key
                     writer = BatchFileWriter(
                         session, table, batch, kind, summary.files, warn_binary, long_text
                     )
-                    if sql.START not in writer.position:
-                        raise UserActionRequired(f"replace file {path} lacks the column {sql.START!r}")
+                    if START not in writer.position:
+                        raise UserActionRequired(f"replace file {path} lacks the column {START!r}")
                     writer.replace(request.options)
                     visibility.wrote()
                 else:
                     handler = _HistoryFile(
                         session, history, batch, kind, summary, visibility, warn_binary, long_text
                     )
-                    getattr(handler, kind)(request.options)
+                    _HISTORY_STEPS[kind](handler, request.options)
     summary.replaced = summary.files.replaced
     if summary.files.requests:
         visibility.ensure()

@@ -1,34 +1,35 @@
-"""Migrate: the schema-migration operations Fivetran sends outside of AlterTable (protocol §7).
+"""Migrate: the schema-migration operations Fivetran sends outside of AlterTable (SDK migration guide).
 
 Every operation can be re-sent and then leaves the same result: a rename that already happened succeeds,
 a copy replaces an earlier copy, column values are set rather than changed, and history versions are
-upserted on their primary key. CrateDB cannot change a primary key in place (facts §3.4), so the sync-mode
-migrations build the new table under a scratch name with one `INSERT ... (SELECT ...)`, compare its row
-count with the source query's, and only then swap it in: a mismatch is a Task and the original table stays
-as it was. The Fivetran type of every column (`metadata.MetadataStore`) follows renames, copies and drops.
+upserted on their primary key. CrateDB cannot change a primary key in place (CrateDB docs
+sql/statements/alter-table), so the sync-mode migrations build the new table under a scratch name with one
+`INSERT ... (SELECT ...)`, compare its row count with the source query's, and only then swap it in: a
+mismatch is a Task and the original table stays as it was. The Fivetran type of every column
+(`metadata.MetadataStore`) follows renames, copies and drops.
 
-LIVE sync modes are not available to partner destinations yet (protocol §5.3): they answer `unsupported`.
+The request is decoded once (`migrate_ops.decode`); `HANDLERS` maps each operation type to its function.
+LIVE sync modes are not available to partner destinations yet (SDK migration guide): they answer
+`unsupported`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fivetran_proto import destination_sdk_pb2 as pb
-
 from cratedb_destination.client import Session
+from cratedb_destination.domain import ACTIVE, DELETED, END, HISTORY_COLUMNS, START, SYNCED, TableSchema
 from cratedb_destination.errors import InvalidRequest, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.services import migrate_ops as ops
 from cratedb_destination.services import schema
 from cratedb_destination.services.history import END_OF_TIME, START_OF_TIME, HistoryTable
 from cratedb_destination.services.long_text import LongTextColumns
-from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql import migrate as sql
-from cratedb_destination.sql.history import ACTIVE, END, HISTORY_COLUMNS, START, SYNCED
 from cratedb_destination.sql.identifiers import TableRef, validate_column_name
 from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
@@ -46,18 +47,10 @@ from cratedb_destination.type_mapping import (
 
 log = logging.getLogger(__name__)
 
-DELETED = "_fivetran_deleted"
 
-# How UpdateColumnValueOperation (a plain string) spells NULL (protocol §11 item 5): the empty string, which
-# is also what an unset proto3 string reads as, or the word NULL in any letter case.
+# How UpdateColumnValueOperation (a plain string) spells NULL, which the SDK migration guide leaves open:
+# the empty string, which is also what an unset proto3 string reads as, or the word NULL in any letter case.
 NULL_SPELLINGS = frozenset({"", "null"})
-
-_LIVE_MODES = frozenset(
-    {pb.SOFT_DELETE_TO_LIVE, pb.HISTORY_TO_LIVE, pb.LIVE_TO_SOFT_DELETE, pb.LIVE_TO_HISTORY}
-)
-
-# Operations that name their tables in from_table/to_table (details.table is then the source, or empty).
-_BETWEEN_TABLES = frozenset({"copy_table", "copy_table_to_history_mode", "rename_table"})
 
 _HISTORY_SPECS = (
     ColumnSpec(START, FivetranType(UTC_DATETIME), primary_key=True),
@@ -76,48 +69,6 @@ class Outcome:
 
 SUCCESS = Outcome()
 UNSUPPORTED = Outcome(unsupported=True)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Request inspection (no I/O)
-
-
-def operation_name(details: Any) -> str:
-    """e.g. "rename_table" or "table_sync_mode_migration HISTORY_TO_SOFT_DELETE", for messages."""
-    kind = details.WhichOneof("operation")
-    if kind is None:
-        return "unknown operation"
-    if kind == "table_sync_mode_migration":
-        return f"{kind} {pb.TableSyncModeMigrationType.Name(details.table_sync_mode_migration.type)}"
-    if kind == "update_column_value":
-        return kind
-    entity = getattr(details, kind).WhichOneof("entity")
-    return entity or kind
-
-
-def is_unsupported(details: Any) -> bool:
-    """LIVE sync-mode migrations: Fivetran does not offer them to partner destinations yet."""
-    return (
-        details.WhichOneof("operation") == "table_sync_mode_migration"
-        and details.table_sync_mode_migration.type in _LIVE_MODES
-    )
-
-
-def tables_involved(details: Any) -> list[TableRef]:
-    """The tables an operation reads or writes, the one `details` names first (for locking)."""
-    refs = [TableRef(details.schema, details.table)] if details.table else []
-    kind = details.WhichOneof("operation")
-    entity = getattr(details, kind).WhichOneof("entity") if kind in ("copy", "rename") else None
-    if entity in _BETWEEN_TABLES:
-        operation = getattr(getattr(details, kind), entity)
-        refs += [TableRef(details.schema, operation.from_table), TableRef(details.schema, operation.to_table)]
-    if not refs:
-        raise InvalidRequest("the migration names no table")
-    unique: list[TableRef] = []
-    for ref in refs:
-        if ref not in unique:
-            unique.append(ref)
-    return unique
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -171,7 +122,8 @@ def _scalar_count(session: Session, statement: str, args: Sequence[Any] = ()) ->
 
 
 def _update_all(session: Session, ref: TableRef, statement: str, args: Sequence[Any]) -> int:
-    """An UPDATE over many rows: refresh first, since it does not match a full primary key (facts §4.7)."""
+    """An UPDATE over many rows: refresh first, since it does not match a full primary key (CrateDB docs
+    general/dql/refresh)."""
     session.refresh(ref)
     count = session.execute(statement, list(args))
     session.refresh(ref)
@@ -226,7 +178,10 @@ def _rebuild_from(
 
 
 def _column_with_default(
-    session: Session, metadata: MetadataStore, table: TableSchema, op: Any, operation: str
+    session: Session,
+    metadata: MetadataStore,
+    table: TableSchema,
+    op: ops.AddColumnWithDefault | ops.AddColumnInHistoryMode,
 ) -> tuple[TableSchema, ColumnSpec, Any]:
     """The column an add-column operation names, added unless it exists (a re-send), with the table as it
     is then and the default value as a parameter. A default too long for indexed text gives a new column
@@ -243,26 +198,31 @@ def _column_with_default(
         session.execute(ddl.add_column(ref, spec))
         table = TableSchema(ref, (*table.columns, spec))
         metadata.write(session, ref, table.columns)
-    _not_a_key(table, spec, operation)
+    _not_a_key(table, spec, op.name)
     value = _parameter(op.default_value, spec.type, where, NULL_SPELLINGS)
     _make_room(session, metadata, ref, spec, value)
     return table, spec, value
 
 
-def add_column_with_default(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def add_column_with_default(
+    session: Session, metadata: MetadataStore, op: ops.AddColumnWithDefault
+) -> Outcome:
     """Add the column unless it exists (a re-send), then set the default on every row.
 
-    CrateDB's ADD COLUMN ... DEFAULT would not fill existing rows (facts §3.4) and would make later inserts
-    that omit the column take the default instead of NULL, so the column is added without one.
+    CrateDB's ADD COLUMN ... DEFAULT would not fill existing rows (CrateDB docs sql/statements/alter-table)
+    and would make later inserts that omit the column take the default instead of NULL, so the column is
+    added without one.
     """
+    ref = op.ref
     table = _existing(session, metadata, ref)
-    _, spec, value = _column_with_default(session, metadata, table, op, "add_column_with_default_value")
+    _, spec, value = _column_with_default(session, metadata, table, op)
     count = _update_all(session, ref, sql.set_column(ref, spec.name, spec.type), [value])
     log.info("migrate %s: column %r set to its default on %d rows", ref, spec.name, count)
     return SUCCESS
 
 
-def update_column_value(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def update_column_value(session: Session, metadata: MetadataStore, op: ops.UpdateColumnValue) -> Outcome:
+    ref = op.ref
     table = _existing(session, metadata, ref)
     spec = _column(table, op.column)
     _not_a_key(table, spec, "update_column_value")
@@ -282,7 +242,8 @@ def _new_versions(
     value: Any,
     non_null: str | None,
 ) -> int:
-    """Record a schema change at `instant` as a new version of the affected active records (§7.2, §7.6).
+    """Record a schema change at `instant` as a new version of the affected active records (SDK migration
+    guide, ADD_COLUMN_IN_HISTORY_MODE and DROP_COLUMN_IN_HISTORY_MODE).
 
     1. copy the active versions started before `instant` (with a value in `non_null`) to start at it;
     2. set the column on every version starting at `instant`, so that several changes at one instant
@@ -320,11 +281,14 @@ def _new_versions(
     return expected
 
 
-def add_column_in_history_mode(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def add_column_in_history_mode(
+    session: Session, metadata: MetadataStore, op: ops.AddColumnInHistoryMode
+) -> Outcome:
+    ref = op.ref
     table = _existing(session, metadata, ref)
     HistoryTable.of(table)  # a Task before anything changes, unless the table is in history mode
     instant = _instant(op.operation_timestamp, f"add_column_in_history_mode on {ref}")
-    table, spec, value = _column_with_default(session, metadata, table, op, "add_column_in_history_mode")
+    table, spec, value = _column_with_default(session, metadata, table, op)
     versions = _new_versions(
         session, HistoryTable.of(table), "add_column_in_history_mode", instant, spec, value, None
     )
@@ -332,9 +296,12 @@ def add_column_in_history_mode(session: Session, metadata: MetadataStore, ref: T
     return SUCCESS
 
 
-def drop_column_in_history_mode(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def drop_column_in_history_mode(
+    session: Session, metadata: MetadataStore, op: ops.DropColumnInHistoryMode
+) -> Outcome:
     """The column stays (older versions keep their values); records holding a value get a version with
     NULL. A column that does not exist has nothing to record: a warning, the sync continues."""
+    ref = op.ref
     table = _existing(session, metadata, ref)
     history = HistoryTable.of(table)
     instant = _instant(op.operation_timestamp, f"drop_column_in_history_mode on {ref}")
@@ -354,8 +321,8 @@ def drop_column_in_history_mode(session: Session, metadata: MetadataStore, ref: 
     return SUCCESS
 
 
-def rename_table(session: Session, metadata: MetadataStore, schema_name: str, op: Any) -> Outcome:
-    source, target = TableRef(schema_name, op.from_table), TableRef(schema_name, op.to_table)
+def rename_table(session: Session, metadata: MetadataStore, op: ops.RenameTable) -> Outcome:
+    source, target = op.source, op.target
     if source == target:
         raise InvalidRequest(f"rename_table: {source} would be renamed to itself")
     has_source, has_target = session.table_exists(source), session.table_exists(target)
@@ -374,7 +341,8 @@ def rename_table(session: Session, metadata: MetadataStore, schema_name: str, op
     return SUCCESS
 
 
-def rename_column(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def rename_column(session: Session, metadata: MetadataStore, op: ops.RenameColumn) -> Outcome:
+    ref = op.ref
     table = _existing(session, metadata, ref)
     validate_column_name(op.from_column, str(ref))
     validate_column_name(op.to_column, str(ref))
@@ -394,9 +362,9 @@ def rename_column(session: Session, metadata: MetadataStore, ref: TableRef, op: 
     return SUCCESS
 
 
-def copy_table(session: Session, metadata: MetadataStore, schema_name: str, op: Any) -> Outcome:
+def copy_table(session: Session, metadata: MetadataStore, op: ops.CopyTable) -> Outcome:
     """A new table with the source's columns, Fivetran types, primary key and rows; a re-send replaces it."""
-    source, target = TableRef(schema_name, op.from_table), TableRef(schema_name, op.to_table)
+    source, target = op.source, op.target
     if source == target:
         raise InvalidRequest(f"copy_table: {source} would be copied onto itself")
     table = _existing(session, metadata, source)
@@ -409,8 +377,9 @@ def copy_table(session: Session, metadata: MetadataStore, schema_name: str, op: 
     return SUCCESS
 
 
-def copy_column(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def copy_column(session: Session, metadata: MetadataStore, op: ops.CopyColumn) -> Outcome:
     """A new column with the source column's type and params, holding its values (re-sends refill it)."""
+    ref = op.ref
     table = _existing(session, metadata, ref)
     source = _column(table, op.from_column)
     validate_column_name(op.to_column, str(ref))
@@ -425,7 +394,8 @@ def copy_column(session: Session, metadata: MetadataStore, ref: TableRef, op: An
     return SUCCESS
 
 
-def drop_table(session: Session, metadata: MetadataStore, ref: TableRef) -> Outcome:
+def drop_table(session: Session, metadata: MetadataStore, op: ops.DropTable) -> Outcome:
+    ref = op.ref
     session.execute(ddl.drop_table(ref))
     metadata.forget(session, ref)
     log.info("migrate: dropped table %s", ref)
@@ -442,7 +412,8 @@ def _as_history(
     """Columns, inserted column names, select and parameters that turn `table`'s rows into versions.
 
     Soft-deleted rows become closed versions at the minimum timestamp; the others active versions that
-    start at the table's latest `_fivetran_synced` (protocol §7.7). Column `dropped` is left out.
+    start at the table's latest `_fivetran_synced` (SDK migration guide, SOFT_DELETE_TO_HISTORY). Column
+    `dropped` is left out.
     """
     if not table.keys:
         raise UserActionRequired(f"table {table.ref} has no primary key, so its rows cannot become versions")
@@ -462,9 +433,9 @@ def _as_history(
 
 
 def copy_table_to_history_mode(
-    session: Session, metadata: MetadataStore, schema_name: str, op: Any
+    session: Session, metadata: MetadataStore, op: ops.CopyTableToHistoryMode
 ) -> Outcome:
-    source, target = TableRef(schema_name, op.from_table), TableRef(schema_name, op.to_table)
+    source, target = op.source, op.target
     if source == target:
         raise InvalidRequest(f"copy_table_to_history_mode: {source} would be copied onto itself")
     table = _existing(session, metadata, source)
@@ -477,41 +448,38 @@ def copy_table_to_history_mode(
     return SUCCESS
 
 
-def soft_delete_to_history(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def soft_delete_to_history(session: Session, metadata: MetadataStore, op: ops.SoftDeleteToHistory) -> Outcome:
     """`_fivetran_start` joins the primary key, so the table is rebuilt; `_fivetran_deleted` goes."""
+    ref = op.ref
     table = _existing(session, metadata, ref)
     if _is_history(table):
         HistoryTable.of(table)  # a re-send after success; anything half-converted is a Task
         return SUCCESS
-    deleted = (
-        op.soft_deleted_column if op.HasField("soft_deleted_column") and op.soft_deleted_column else None
-    )
-    columns, inserted, select, args = _as_history(session, table, deleted, DELETED)
+    columns, inserted, select, args = _as_history(session, table, op.soft_deleted_column, DELETED)
     _rebuild_from(session, metadata, table, columns, inserted, select, args)
     log.info("migrate: %s is in history mode now", ref)
     return SUCCESS
 
 
-def history_to_soft_delete(session: Session, metadata: MetadataStore, ref: TableRef, op: Any) -> Outcome:
+def history_to_soft_delete(session: Session, metadata: MetadataStore, op: ops.HistoryToSoftDelete) -> Outcome:
     """Each record keeps its latest version, flagged deleted when that version is closed; the history
     columns go and the primary key is the record key again (a rebuild).
 
-    `keep_deleted_rows = false` (undocumented for this mode; protocol §11 item 6) also drops the records
-    whose latest version is closed; absent or true keeps them, flagged.
+    `keep_deleted_rows = false` (the SDK migration guide does not describe it for HISTORY_TO_SOFT_DELETE)
+    also drops the records whose latest version is closed; absent or true keeps them, flagged.
     """
+    ref = op.ref
     table = _existing(session, metadata, ref)
     if not _is_history(table):
         return SUCCESS  # a re-send after success
     history = HistoryTable.of(table)
-    deleted = (
-        op.soft_deleted_column if op.HasField("soft_deleted_column") and op.soft_deleted_column else DELETED
-    )
+    deleted = op.soft_deleted_column or DELETED
     validate_column_name(deleted, str(ref))
     if deleted in HISTORY_COLUMNS:
         raise UserActionRequired(
             f"history_to_soft_delete on {ref}: {deleted!r} cannot be the soft-delete column"
         )
-    keep = op.keep_deleted_rows if op.HasField("keep_deleted_rows") else True
+    keep = op.keep_deleted_rows
     flag = ColumnSpec(deleted, FivetranType(BOOLEAN))
     final = [
         flag if spec.name == deleted else spec for spec in table.columns if spec.name not in HISTORY_COLUMNS
@@ -525,46 +493,35 @@ def history_to_soft_delete(session: Session, metadata: MetadataStore, ref: Table
     return SUCCESS
 
 
-def migrate(session: Session, metadata: MetadataStore, details: Any) -> Outcome:
-    """Apply one MigrationDetails; the caller holds the locks of `tables_involved(details)`."""
-    if is_unsupported(details):
-        return UNSUPPORTED
-    kind = details.WhichOneof("operation")
-    if kind is None:
-        raise InvalidRequest("the migration names no operation")
-    entity = (
-        getattr(details, kind).WhichOneof("entity") if kind in ("add", "copy", "drop", "rename") else None
-    )
-    if entity in _BETWEEN_TABLES:
-        op = getattr(getattr(details, kind), entity)
-        if entity == "rename_table":
-            return rename_table(session, metadata, details.schema, op)
-        if entity == "copy_table":
-            return copy_table(session, metadata, details.schema, op)
-        return copy_table_to_history_mode(session, metadata, details.schema, op)
-    ref = TableRef(details.schema, details.table)
-    if kind == "update_column_value":
-        return update_column_value(session, metadata, ref, details.update_column_value)
-    if kind == "table_sync_mode_migration":
-        op = details.table_sync_mode_migration
-        if op.type == pb.SOFT_DELETE_TO_HISTORY:
-            return soft_delete_to_history(session, metadata, ref, op)
-        if op.type == pb.HISTORY_TO_SOFT_DELETE:
-            return history_to_soft_delete(session, metadata, ref, op)
-        return UNSUPPORTED
-    if entity is None:
-        raise InvalidRequest(f"the {kind} migration names no operation")
-    op = getattr(getattr(details, kind), entity)
-    if entity == "add_column_with_default_value":
-        return add_column_with_default(session, metadata, ref, op)
-    if entity == "add_column_in_history_mode":
-        return add_column_in_history_mode(session, metadata, ref, op)
-    if entity == "drop_column_in_history_mode":
-        return drop_column_in_history_mode(session, metadata, ref, op)
-    if entity == "drop_table":
-        return drop_table(session, metadata, ref)
-    if entity == "rename_column":
-        return rename_column(session, metadata, ref, op)
-    if entity == "copy_column":
-        return copy_column(session, metadata, ref, op)
+def _no_operation(session: Session, metadata: MetadataStore, op: ops.NoOperation) -> Outcome:
+    raise InvalidRequest(op.message)
+
+
+def _unsupported(session: Session, metadata: MetadataStore, op: ops.UnsupportedSyncMode) -> Outcome:
     return UNSUPPORTED
+
+
+Handler = Callable[[Session, MetadataStore, Any], Outcome]
+
+# One function per operation type; `ops.decode` yields exactly these types.
+HANDLERS: dict[type[ops.Operation], Handler] = {
+    ops.NoOperation: _no_operation,
+    ops.AddColumnWithDefault: add_column_with_default,
+    ops.AddColumnInHistoryMode: add_column_in_history_mode,
+    ops.DropColumnInHistoryMode: drop_column_in_history_mode,
+    ops.DropTable: drop_table,
+    ops.RenameColumn: rename_column,
+    ops.CopyColumn: copy_column,
+    ops.UpdateColumnValue: update_column_value,
+    ops.RenameTable: rename_table,
+    ops.CopyTable: copy_table,
+    ops.CopyTableToHistoryMode: copy_table_to_history_mode,
+    ops.SoftDeleteToHistory: soft_delete_to_history,
+    ops.HistoryToSoftDelete: history_to_soft_delete,
+    ops.UnsupportedSyncMode: _unsupported,
+}
+
+
+def migrate(session: Session, metadata: MetadataStore, operation: ops.Operation) -> Outcome:
+    """Apply one decoded operation; the caller holds the locks of `operation.tables()`."""
+    return HANDLERS[type(operation)](session, metadata, operation)

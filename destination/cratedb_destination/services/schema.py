@@ -12,73 +12,27 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from fivetran_proto import common_pb2
-
 from cratedb_destination.client import Session
-from cratedb_destination.errors import CrateDBError, InvalidRequest, UserActionRequired
+from cratedb_destination.domain import FIVETRAN_ID, SYNCED, TableSchema
+from cratedb_destination.errors import CrateDBError, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.sql import ddl
-from cratedb_destination.sql.identifiers import MAX_RELATION_NAME_BYTES, TableRef, validate_column_name
+from cratedb_destination.sql.identifiers import MAX_RELATION_NAME_BYTES, TableRef
 from cratedb_destination.type_mapping import (
     ColumnSpec,
     column_ddl,
     infer_type,
     information_schema_type,
-    spec_from_proto,
-    spec_to_proto,
     sql_type,
     text_backed,
 )
 
 log = logging.getLogger(__name__)
 
-SYNCED = "_fivetran_synced"
-FIVETRAN_ID = "_fivetran_id"
 _REBUILD_SUFFIX = "__fivetran_rebuild"
-
-
-@dataclass(frozen=True)
-class TableSchema:
-    """A table: its name and columns in table order (with Fivetran types and key flags)."""
-
-    ref: TableRef
-    columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
-
-    @property
-    def keys(self) -> list[str]:
-        return [spec.name for spec in self.columns if spec.primary_key]
-
-    @property
-    def names(self) -> list[str]:
-        return [spec.name for spec in self.columns]
-
-    def column(self, name: str) -> ColumnSpec | None:
-        for spec in self.columns:
-            if spec.name == name:
-                return spec
-        return None
-
-    def to_proto(self) -> Any:
-        return common_pb2.Table(name=self.ref.table, columns=[spec_to_proto(spec) for spec in self.columns])
-
-    @classmethod
-    def from_proto(cls, schema: str, table: Any) -> TableSchema:
-        """Validate a request's `Table`: names CrateDB can hold, no duplicates, supported types."""
-        ref = TableRef(schema, table.name)
-        if not table.columns:
-            raise InvalidRequest(f"table {ref} is defined without columns")
-        seen: set[str] = set()
-        specs = []
-        for proto_column in table.columns:
-            validate_column_name(proto_column.name, str(ref))
-            if proto_column.name in seen:
-                raise UserActionRequired(f"table {ref} defines column {proto_column.name!r} twice")
-            seen.add(proto_column.name)
-            specs.append(spec_from_proto(proto_column, str(ref)))
-        return cls(ref, tuple(specs))
 
 
 def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableSchema | None:

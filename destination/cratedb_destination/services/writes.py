@@ -30,11 +30,11 @@ from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
 from cratedb_destination.client import BulkRequestRejected, BulkRowsFailed, Session
+from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
 from cratedb_destination.limits import BULK_ERRORS_PER_SHARD
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
-from cratedb_destination.services.schema import TableSchema
 from cratedb_destination.sql import dml
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.type_mapping import (
@@ -66,12 +66,12 @@ class WriteOptions:
 @dataclass(frozen=True)
 class BatchRequest:
     """A WriteBatch or WriteHistoryBatch request: the table, how its files are written and the files by
-    kind (earliest_start, replace, update, delete)."""
+    kind."""
 
     table: TableSchema
     fmt: FileFormat
     keys: Mapping[str, bytes]
-    files: Mapping[str, Sequence[str]]
+    files: Mapping[FileKind, Sequence[str]]
     options: WriteOptions = WriteOptions()
 
     def open(self, path: str) -> AbstractContextManager[BatchFile]:
@@ -124,7 +124,7 @@ class BatchFileWriter:
         session: Session,
         table: TableSchema,
         batch: BatchFile,
-        kind: str,
+        kind: FileKind,
         summary: WriteSummary,
         warn_binary: Callable[[str], Callable[[], None]],
         long_text: LongTextColumns,
@@ -155,7 +155,7 @@ class BatchFileWriter:
             value_converter(spec.type, warn_binary(spec.name)) for spec in self.specs
         ]
         self._oversized: set[int] = set()
-        checks_keys = kind == "replace" if writes_keys is None else writes_keys
+        checks_keys = kind is FileKind.REPLACE if writes_keys is None else writes_keys
         self.converters: list[Converter] = [
             self._measured(index, convert, checks_keys) if long_text.watches(spec) else convert
             for index, (spec, convert) in enumerate(zip(self.specs, self._plain, strict=True))
@@ -420,17 +420,27 @@ def binary_warnings(table: TableRef) -> Callable[[str], Callable[[], None]]:
     return for_column
 
 
+# How each kind of file is applied, in the order WriteBatch applies them.
+_APPLY: dict[FileKind, Callable[[BatchFileWriter, WriteOptions], None]] = {
+    FileKind.REPLACE: BatchFileWriter.replace,
+    FileKind.UPDATE: BatchFileWriter.update,
+    FileKind.DELETE: BatchFileWriter.delete,
+}
+
+
 def write_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> WriteSummary:
     """Apply a WriteBatch: replace, then update, then delete files, each streamed in bulk chunks."""
     table = request.table
     summary = WriteSummary()
     warn_binary = binary_warnings(table.ref)
     long_text = LongTextColumns(session, metadata, table.ref)
-    for kind in ("replace", "update", "delete"):
+    for kind, apply in _APPLY.items():
         for path in request.files.get(kind, ()):
             with request.open(path) as batch:
-                writer = BatchFileWriter(session, table, batch, kind, summary, warn_binary, long_text)
-                getattr(writer, kind)(request.options)
+                apply(
+                    BatchFileWriter(session, table, batch, kind, summary, warn_binary, long_text),
+                    request.options,
+                )
     if summary.requests:
         session.refresh(table.ref)
     log.info(

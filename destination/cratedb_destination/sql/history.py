@@ -13,15 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cratedb_destination.domain import ACTIVE, END, START
 from cratedb_destination.sql.dml import any_of
 from cratedb_destination.sql.identifiers import TableRef, column, column_list
 from cratedb_destination.type_mapping import FivetranType, read_expression
-
-START = "_fivetran_start"
-END = "_fivetran_end"
-ACTIVE = "_fivetran_active"
-SYNCED = "_fivetran_synced"
-HISTORY_COLUMNS = (START, END, ACTIVE)
 
 TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
 START_ARRAY_PARAMETER = "CAST(? AS ARRAY(TIMESTAMP WITH TIME ZONE))"

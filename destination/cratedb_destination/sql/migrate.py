@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cratedb_destination.sql.history import ACTIVE, END, START, TIMESTAMP_PARAMETER
+from cratedb_destination.domain import ACTIVE, END, START
+from cratedb_destination.sql.history import TIMESTAMP_PARAMETER
 from cratedb_destination.sql.identifiers import TableRef, column, column_list, quote, validate_table_name
 from cratedb_destination.type_mapping import FivetranType, sql_type
 
