@@ -24,6 +24,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
+from fivetran_proto import common_pb2
+
+from fivetran_e2e.data_types import declarable_number
 from fivetran_e2e.operations import (
     RECORD_TYPE_TO_KIND,
     Cell,
@@ -34,23 +37,6 @@ from fivetran_e2e.operations import (
     OpKind,
 )
 
-# Fivetran's DataType numbering, for the raw list a connector's schema() returns.
-DATA_TYPE_NUMBERS: dict[str, int] = {
-    "BOOLEAN": 1,
-    "SHORT": 2,
-    "INT": 3,
-    "LONG": 4,
-    "DECIMAL": 5,
-    "FLOAT": 6,
-    "DOUBLE": 7,
-    "NAIVE_DATE": 8,
-    "NAIVE_DATETIME": 9,
-    "UTC_DATETIME": 10,
-    "BINARY": 11,
-    "XML": 12,
-    "STRING": 13,
-    "JSON": 14,
-}
 ENCRYPTED_PREFIX = "fivetran_encrypted:"
 CONNECTOR_FILE = "connector.py"
 
@@ -263,7 +249,7 @@ def _qualified(schema: str | None, table: str) -> str:
 def _table_from_sdk(table: Any) -> DeclaredTable:
     columns = []
     for column in table.columns:
-        decimal = column.decimal if int(column.type) == DATA_TYPE_NUMBERS["DECIMAL"] else None
+        decimal = column.decimal if int(column.type) == common_pb2.DECIMAL else None
         columns.append(
             DeclaredColumn(
                 name=column.name,
@@ -300,10 +286,10 @@ def _column_from_dict(table: str, column: str, spec: Any, primary_key: bool) -> 
                 f"table {table!r} column {column!r}: only DECIMAL with precision and scale may be a dict"
             )
         return DeclaredColumn(
-            column, DATA_TYPE_NUMBERS["DECIMAL"], primary_key, int(spec["precision"]), int(spec["scale"])
+            column, common_pb2.DECIMAL, primary_key, int(spec["precision"]), int(spec["scale"])
         )
-    number = DATA_TYPE_NUMBERS.get(str(spec).upper())
-    if number is None or number == DATA_TYPE_NUMBERS["DECIMAL"]:
+    number = declarable_number(str(spec).upper())
+    if number is None or number == common_pb2.DECIMAL:
         raise ValueError(f"table {table!r} column {column!r}: unsupported type {spec!r}")
     return DeclaredColumn(column, number, primary_key)
 

@@ -2,172 +2,31 @@
 
 Both sides are streamed sorted by primary key in chunks and merge-joined, so memory stays bounded for
 millions of rows. Keyless tables are compared as multisets of rows without `_fivetran_id` (the tester's id
-values cannot be reproduced). Every value is normalised before comparison, per Fivetran type:
-
-- timestamps to whole milliseconds (CrateDB keeps milliseconds; finer digits are truncated);
-- FLOAT to float32 (the tester and CrateDB's REAL are both 32-bit);
-- DECIMAL to `Decimal` at the column's scale (CrateDB NUMERIC is read as text, so it stays exact);
-- JSON to its canonical text (parsed, then dumped with sorted keys);
-- BINARY to bytes (CrateDB holds base64 text);
-- NAIVE_DATE to a date (CrateDB holds midnight of that day);
-- NAIVE_TIME to ISO time text.
+values cannot be reproduced). Every value is normalised before comparison by the normalisers of its
+Fivetran type's row in `data_types` (one per side).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import struct
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Context, Decimal, InvalidOperation
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .csv_values import DataType, FivetranType
+from fivetran_proto import common_pb2
 
-Normalizer = Callable[[Any], Any]
-EPOCH = datetime(1970, 1, 1)
-_DECIMALS = Context(prec=100)  # NUMERIC holds up to 38 digits; the default context keeps only 28
-
-
-def _float32(value: Any) -> Any:
-    if value is None:
-        return None
-    number = float(value)
-    try:
-        return struct.unpack("f", struct.pack("f", number))[0]
-    except OverflowError:
-        return float("inf") if number > 0 else float("-inf")
-
-
-def _double(value: Any) -> Any:
-    return None if value is None else float(value)
-
-
-def _integer(value: Any) -> Any:
-    return None if value is None else int(value)
-
-
-def _boolean(value: Any) -> Any:
-    return None if value is None else bool(value)
-
-
-def _text(value: Any) -> Any:
-    return None if value is None else str(value)
-
-
-def _decimal(scale: int) -> Normalizer:
-    quantum = Decimal(1).scaleb(-scale)
-
-    def normalize(value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return Decimal(str(value)).quantize(quantum, context=_DECIMALS)
-        except InvalidOperation:
-            return ("not a decimal", str(value))
-
-    return normalize
-
-
-def _json(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.dumps(json.loads(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    except (TypeError, ValueError):
-        return ("not JSON", str(value))
-
-
-def _micros_to_millis(value: Any) -> Any:
-    return None if value is None else int(value) // 1000
-
-
-def _millis(value: Any) -> Any:
-    return None if value is None else int(value)
-
-
-def _date_from_date(value: Any) -> Any:
-    return None if value is None else date(value.year, value.month, value.day)
-
-
-def _date_from_millis(value: Any) -> Any:
-    if value is None:
-        return None
-    moment = EPOCH + timedelta(milliseconds=int(value))
-    return moment.date() if moment.time() == time(0) else moment
-
-
-def _time_text(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, time):
-        return value.isoformat()
-    try:
-        return time.fromisoformat(str(value)).isoformat()
-    except ValueError:
-        return str(value)
-
-
-def _bytes(value: Any) -> Any:
-    return None if value is None else bytes(value)
-
-
-def _base64(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        return ("not base64", str(value))
-
-
-# Normalisers that do not depend on which side a value comes from.
-_SHARED_NORMALIZERS: dict[DataType, Normalizer] = {
-    DataType.BOOLEAN: _boolean,
-    DataType.SHORT: _integer,
-    DataType.INT: _integer,
-    DataType.LONG: _integer,
-    DataType.FLOAT: _float32,
-    DataType.DOUBLE: _double,
-    DataType.JSON: _json,
-    DataType.NAIVE_TIME: _time_text,
-}
-# warehouse.db values as `Warehouse.rows` returns them (timestamps in epoch microseconds, BLOB as bytes).
-_WAREHOUSE_NORMALIZERS: dict[DataType, Normalizer] = {
-    **_SHARED_NORMALIZERS,
-    DataType.NAIVE_DATE: _date_from_date,
-    DataType.NAIVE_DATETIME: _micros_to_millis,
-    DataType.UTC_DATETIME: _micros_to_millis,
-    DataType.BINARY: _bytes,
-}
-# CrateDB values as the `crate` driver returns them without a converter (epoch ms, BINARY as base64 text).
-_CRATEDB_NORMALIZERS: dict[DataType, Normalizer] = {
-    **_SHARED_NORMALIZERS,
-    DataType.NAIVE_DATE: _date_from_millis,
-    DataType.NAIVE_DATETIME: _millis,
-    DataType.UTC_DATETIME: _millis,
-    DataType.BINARY: _base64,
-}
-
-
-def _normalizer(table: dict[DataType, Normalizer], column_type: FivetranType) -> Normalizer:
-    if column_type.type is DataType.DECIMAL:
-        return _decimal(column_type.scale or 0)
-    return table.get(column_type.type, _text)
+from .data_types import EPOCH, FivetranType, Normalizer, row_of
 
 
 def warehouse_normalizer(column_type: FivetranType) -> Normalizer:
     """For values as `Warehouse.rows` returns them (timestamps in epoch microseconds)."""
-    return _normalizer(_WAREHOUSE_NORMALIZERS, column_type)
+    return row_of(column_type.type).warehouse(column_type)
 
 
 def cratedb_normalizer(column_type: FivetranType) -> Normalizer:
     """For values as the `crate` driver returns them without a converter (timestamps in epoch ms)."""
-    return _normalizer(_CRATEDB_NORMALIZERS, column_type)
+    return row_of(column_type.type).cratedb_side(column_type)
 
 
 def display(value: Any, column_type: FivetranType | None = None) -> str:
@@ -177,10 +36,10 @@ def display(value: Any, column_type: FivetranType | None = None) -> str:
     if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
         return f"<{value[0]}: {value[1][:200]}>"
     if column_type is not None and isinstance(value, int) and not isinstance(value, bool):
-        if column_type.type is DataType.UTC_DATETIME:
-            return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=value)).isoformat()
-        if column_type.type in (DataType.NAIVE_DATETIME, DataType.NAIVE_DATE):
-            return (EPOCH + timedelta(milliseconds=value)).isoformat()
+        row = row_of(column_type.type)
+        if row.instant:
+            epoch = EPOCH.replace(tzinfo=timezone.utc) if row.zoned else EPOCH
+            return (epoch + timedelta(milliseconds=value)).isoformat()
     if isinstance(value, bytes):
         shown = value[:64].hex()
         return f"0x{shown}{'…' if len(value) > 64 else ''} ({len(value)} bytes)"
@@ -236,10 +95,9 @@ class OrderMismatch(Exception):
     """A side did not arrive sorted the way Python orders its normalised keys."""
 
 
-# Values both drivers already return in comparable form (bool, int, str): no per-cell call needed.
-_AS_RETURNED = frozenset(
-    {DataType.BOOLEAN, DataType.SHORT, DataType.INT, DataType.LONG, DataType.STRING, DataType.XML}
-)
+def _as_returned(column: CompareColumn) -> bool:
+    """Both drivers return the column's values in comparable form already: no per-cell call needed."""
+    return row_of(column.type.type).as_returned
 
 
 def _flatten(
@@ -289,19 +147,17 @@ class TableComparer:
         full_cratedb = [cratedb_normalizer(column.type) for column in self.columns]
         # Full normalisation, for keyless tables (rows are hashed) and for keys.
         self.warehouse_normalizers: list[Normalizer | None] = [
-            None if c.type.type in _AS_RETURNED else f
-            for c, f in zip(self.columns, full_warehouse, strict=True)
+            None if _as_returned(c) else f for c, f in zip(self.columns, full_warehouse, strict=True)
         ]
         self.cratedb_normalizers: list[Normalizer | None] = [
-            None if c.type.type in _AS_RETURNED else f
-            for c, f in zip(self.columns, full_cratedb, strict=True)
+            None if _as_returned(c) else f for c, f in zip(self.columns, full_cratedb, strict=True)
         ]
         # Keyed rows are first compared cheaply: JSON values as text, canonicalised only when the texts
         # differ (parsing every document on both sides would dominate the comparison).
         self.lazy = [
             (index, full_warehouse[index], full_cratedb[index])
             for index, column in enumerate(self.columns)
-            if index >= key_width and column.type.type is DataType.JSON
+            if index >= key_width and column.type.type == common_pb2.JSON
         ]
         self.cheap_warehouse = list(self.warehouse_normalizers)
         self.cheap_cratedb = list(self.cratedb_normalizers)

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, FileFormat
+from fivetran_proto import common_pb2
 
 from . import naming
 from .batch_writer import new_key, random_token, write_batch_file
-from .csv_values import CellConversionError, DataType, RawCell, converter
+from .csv_values import CellConversionError, RawCell, converter
 from .dest_tables import (
     DELETED,
     FIVETRAN_ID,
@@ -377,7 +378,7 @@ class Core:
         replace, update = replay.take()
         lengths: dict[str, int] = {}
         for position, column_type in enumerate(replay.types):
-            if column_type.type is DataType.STRING:
+            if column_type.type == common_pb2.STRING:
                 longest = max(
                     (
                         len(row[position].encode("utf-8"))

@@ -14,7 +14,7 @@ from typing import Any
 from fivetran_proto import common_pb2
 
 from . import naming
-from .csv_values import DataType, FivetranType
+from .data_types import FivetranType, row_of
 from .operations import DeclaredTable
 from .warehouse import WarehouseTable
 
@@ -22,9 +22,9 @@ SYNCED = "_fivetran_synced"
 DELETED = "_fivetran_deleted"
 FIVETRAN_ID = "_fivetran_id"
 SYSTEM_TYPES = {
-    SYNCED: FivetranType(DataType.UTC_DATETIME),
-    DELETED: FivetranType(DataType.BOOLEAN),
-    FIVETRAN_ID: FivetranType(DataType.STRING),
+    SYNCED: FivetranType(common_pb2.UTC_DATETIME),
+    DELETED: FivetranType(common_pb2.BOOLEAN),
+    FIVETRAN_ID: FivetranType(common_pb2.STRING),
 }
 
 
@@ -36,17 +36,17 @@ class DestColumn:
     string_byte_length: int | None = None
 
     def to_proto(self) -> common_pb2.Column:
-        column = common_pb2.Column(name=self.name, type=self.type.type.name, primary_key=self.primary_key)
-        if self.type.type is DataType.DECIMAL:
+        column = common_pb2.Column(name=self.name, type=self.type.type, primary_key=self.primary_key)  # type: ignore[arg-type]
+        if self.type.type == common_pb2.DECIMAL:
             column.params.decimal.precision = self.type.precision or 38
             column.params.decimal.scale = self.type.scale or 0
-        elif self.type.type is DataType.STRING and self.string_byte_length:
+        elif self.type.type == common_pb2.STRING and self.string_byte_length:
             column.params.string_byte_length = self.string_byte_length
         return column
 
     @classmethod
     def from_proto(cls, column: Any) -> DestColumn:
-        data_type = DataType(column.type)
+        data_type = int(column.type)
         precision = scale = None
         length = None
         if column.HasField("params"):
@@ -88,8 +88,8 @@ def target_table(dest_schema: str, table: WarehouseTable, declared: DeclaredTabl
     for column in table.columns:
         column_type = SYSTEM_TYPES.get(column.name) or column.fivetran_type
         declared_type = declared_types.get(column.name)
-        if column_type.type is DataType.STRING and declared_type in (DataType.XML, DataType.NAIVE_TIME):
-            column_type = FivetranType(DataType(declared_type))
+        if column_type.type == common_pb2.STRING and declared_type and row_of(declared_type).from_varchar:
+            column_type = FivetranType(declared_type)
         columns.append(DestColumn(column.name, column_type, column.primary_key))
     return DestTable(dest_schema, table.name, columns)
 
@@ -114,7 +114,7 @@ def evolve(current: DestTable, target: DestTable, lengths: Mapping[str, int]) ->
         elif column.primary_key:
             new.primary_key = False  # a key column the warehouse no longer keys on
             changed = True
-        if new.type.type is DataType.STRING and new.string_byte_length and new.name in lengths:
+        if new.type.type == common_pb2.STRING and new.string_byte_length and new.name in lengths:
             needed = byte_capacity(lengths[new.name])
             if needed > new.string_byte_length:
                 new.string_byte_length = needed

@@ -11,48 +11,22 @@ Docstrings cite Fivetran's public partner SDK (github.com/fivetran/fivetran_part
 of docs/sources.md: "SDK guide" (the destination connector development guide), "SDK history guide",
 "SDK migration guide", "SDK proto" and "SDK tester" (the destination tester's README and input files).
 
-Values live in a canonical, comparable form so the runner can hold CrateDB's rows against the model's:
-BOOLEAN bool; SHORT/INT/LONG int; DECIMAL `Decimal`; FLOAT a float rounded to 32 bits; DOUBLE float;
-NAIVE_DATE/NAIVE_DATETIME/UTC_DATETIME epoch milliseconds (a date is its UTC midnight; digits below the
-millisecond are dropped); BINARY bytes; STRING/XML/JSON str (JSON compared by parsed value); NAIVE_TIME
-`datetime.time`. Scenario values are JSON values (numbers parsed as `Decimal` so no digit is lost).
+Values live in a canonical, comparable form so the runner can hold CrateDB's rows against the model's;
+each type's row in `data_types` defines it (`TypeRow.canonical`). Scenario values are JSON values (numbers
+parsed as `Decimal` so no digit is lost).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
-import re
-import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import years
-
-DATA_TYPES = (
-    "BOOLEAN",
-    "SHORT",
-    "INT",
-    "LONG",
-    "DECIMAL",
-    "FLOAT",
-    "DOUBLE",
-    "NAIVE_DATE",
-    "NAIVE_DATETIME",
-    "UTC_DATETIME",
-    "BINARY",
-    "XML",
-    "STRING",
-    "JSON",
-    "NAIVE_TIME",
-)
-INTEGER_TYPES = frozenset({"SHORT", "INT", "LONG"})
-TIMESTAMP_TYPES = frozenset({"NAIVE_DATE", "NAIVE_DATETIME", "UTC_DATETIME"})
-TEXT_TYPES = frozenset({"STRING", "XML"})
+from .data_types import SCENARIO_TYPES, ScenarioError, epoch_ms, float32, row_named
 
 SYNCED = "_fivetran_synced"
 DELETED = "_fivetran_deleted"
@@ -70,10 +44,6 @@ OP_TIME = "op_time"  # per-row version time in history-mode scenario rows (SDK t
 TMAX_TEXT = "9999-12-31T23:59:59.999Z"
 TMIN_TEXT = "1970-01-01T00:00:00.000Z"
 _TMAX_FROM_MS = 9_203_760_000_000  # 2261-09-30: below ClickHouse's 2262-04-11 clamp, far above real data
-
-
-class ScenarioError(ValueError):
-    """The scenario is malformed, or relies on something the protocol leaves unspecified."""
 
 
 class _Keep:
@@ -170,9 +140,9 @@ def parse_type(spec: Any, where: str) -> Column:
     original = spec
     if isinstance(spec, str):
         spec = {"type": spec}
-    if not isinstance(spec, dict) or spec.get("type") not in DATA_TYPES:
+    if not isinstance(spec, dict) or spec.get("type") not in SCENARIO_TYPES:
         raise ScenarioError(
-            f"{where}: unknown data type {original!r}; expected one of {', '.join(DATA_TYPES)}"
+            f"{where}: unknown data type {original!r}; expected one of {', '.join(SCENARIO_TYPES)}"
         )
     unknown = set(spec) - {"type", "precision", "scale", "string_byte_length"}
     if unknown:
@@ -236,41 +206,7 @@ class TableSpec:
 # Values: scenario value -> canonical value, and the text that goes into a batch file
 
 
-_TIMESTAMP = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?)?"
-    r"(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
-)
-_TIME = re.compile(r"(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,9}))?)?$")
-_EPOCH = dt.date(1970, 1, 1)
-_MS_PER_DAY = 86_400_000
-
-
-def epoch_ms(text: str, *, zone_allowed: bool = True) -> int:
-    """Milliseconds since the epoch of an ISO-8601 date or date-time; no zone means UTC (floor to ms)."""
-    match = _TIMESTAMP.match(text.strip())
-    if not match:
-        raise ScenarioError(f"{text!r} is not an ISO-8601 date or timestamp")
-    if match["tz"] and not zone_allowed:
-        raise ScenarioError(f"{text!r}: a naive date-time must not carry a zone")
-    date_text, shift = years.into_range(match["date"])
-    try:
-        days = (dt.date.fromisoformat(date_text) - _EPOCH).days
-        days -= shift // years.CYCLE_YEARS * years.CYCLE_DAYS
-    except ValueError as error:
-        raise ScenarioError(f"{text!r}: {error}") from None
-    ms = days * _MS_PER_DAY
-    ms += int(match["h"] or 0) * 3_600_000 + int(match["m"] or 0) * 60_000 + int(match["s"] or 0) * 1000
-    ms += int((match["f"] or "").ljust(3, "0")[:3])
-    zone = match["tz"]
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        ms -= sign * (int(digits[:2]) * 3_600_000 + int(digits[2:]) * 60_000)
-    return ms
-
-
-_YEAR_ONE_MS = (dt.date(1, 1, 1) - _EPOCH).days * _MS_PER_DAY
+_YEAR_ONE_MS = (dt.date(1, 1, 1) - dt.date(1970, 1, 1)).days * 86_400_000
 
 
 def iso_ms(ms: int) -> str:
@@ -281,54 +217,14 @@ def iso_ms(ms: int) -> str:
     return years.shifted_back(text, cycles * years.CYCLE_YEARS)
 
 
-def parse_time(text: str) -> dt.time:
-    match = _TIME.match(text.strip())
-    if not match:
-        raise ScenarioError(f"{text!r} is not an ISO-8601 time of day")
-    micros = int((match["f"] or "").ljust(6, "0")[:6])
-    return dt.time(int(match["h"]), int(match["m"]), int(match["s"] or 0), micros)
-
-
-def float32(value: float) -> float:
-    try:
-        return float(struct.unpack("<f", struct.pack("<f", value))[0])
-    except OverflowError:
-        raise ValueError("does not fit a 32-bit FLOAT") from None
-
-
-def binary_bytes(text: str) -> bytes:
-    """BINARY travels as base64 text (SDK guide, "CSV"); text that is not base64 stands for its UTF-8
-    bytes."""
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return text.encode("utf-8")
-
-
-def json_text(value: Any) -> str:
-    """JSON column values: a string is JSON text already; anything else is serialised."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(_plain_json(value), ensure_ascii=False)
-
-
-def _plain_json(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
-    if isinstance(value, dict):
-        return {key: _plain_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_json(item) for item in value]
-    return value
-
-
 def cell_text(value: Any, column: Column) -> str | None:
     """The batch-file text of a scenario value (SDK guide, "Examples of data types"); None stands for
     null_string."""
     if value is None:
         return None
-    if column.type == "JSON":
-        return json_text(value)
+    typed = row_named(column.type).cell_text
+    if typed is not None:
+        return typed(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, Decimal, str)):
@@ -342,69 +238,12 @@ def canonical(value: Any, column: Column) -> Any:
     """The comparable form of a scenario value (or of its batch-file text) for `column`'s type."""
     if value is None:
         return None
+    convert = row_named(column.type).canonical
+    assert convert is not None, f"{column.type} is not a scenario type"  # parse_type admits no other
     try:
-        return _CANONICAL[column.type](value, column)
+        return convert(value, column)
     except (ValueError, InvalidOperation) as error:
         raise ScenarioError(f"column {column.name!r} ({column.type}): {value!r}: {error}") from None
-
-
-def _boolean(value: Any, column: Column) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() not in ("true", "false"):
-        raise ValueError("not a boolean")
-    return str(value).lower() == "true"
-
-
-_INTEGER_BITS = {"SHORT": 16, "INT": 32, "LONG": 64}
-
-
-def _integer(value: Any, column: Column) -> int:
-    if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d+", str(value)):
-        raise ValueError("not an integer")
-    number = int(str(value))
-    bits = _INTEGER_BITS[column.type]
-    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
-        raise ValueError("out of range")
-    return number
-
-
-def _decimal(value: Any, column: Column) -> Decimal:
-    number = Decimal(str(value))
-    if not number.is_finite():
-        raise ValueError("not a finite decimal")
-    if column.precision is not None and column.scale is not None:
-        exponent = number.normalize().as_tuple().exponent
-        fraction_digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        integer_digits = len(str(abs(int(number)))) if int(number) else 0
-        if fraction_digits > column.scale or integer_digits > column.precision - column.scale:
-            raise ValueError(f"does not fit DECIMAL({column.precision},{column.scale})")
-    return number
-
-
-def _json(value: Any, column: Column) -> str:
-    text = json_text(value)
-    json.loads(text)  # must be valid JSON
-    return text
-
-
-_CANONICAL: dict[str, Callable[[Any, Column], Any]] = {
-    "BOOLEAN": _boolean,
-    "SHORT": _integer,
-    "INT": _integer,
-    "LONG": _integer,
-    "DECIMAL": _decimal,
-    "FLOAT": lambda value, _: float32(float(str(value))),
-    "DOUBLE": lambda value, _: float(str(value)),
-    "NAIVE_DATE": lambda value, _: epoch_ms(str(value)[:10], zone_allowed=False),
-    "NAIVE_DATETIME": lambda value, _: epoch_ms(str(value), zone_allowed=False),
-    "UTC_DATETIME": lambda value, _: epoch_ms(str(value)),
-    "NAIVE_TIME": lambda value, _: parse_time(str(value)),
-    "BINARY": lambda value, _: binary_bytes(str(value)),
-    "JSON": _json,
-    "STRING": lambda value, _: str(value),
-    "XML": lambda value, _: str(value),
-}
 
 
 def convert(value: Any, old: Column, new: Column) -> Any:
@@ -416,17 +255,19 @@ def convert(value: Any, old: Column, new: Column) -> Any:
     if value is None:
         return None
     a, b = old.type, new.type
-    if a == b or (a in TIMESTAMP_TYPES and b in {"NAIVE_DATETIME", "UTC_DATETIME"}):
+    was, becomes = row_named(a), row_named(b)
+    numeric = becomes.integer or becomes.floating or b == "DECIMAL"
+    if a == b or (was.instant and b in {"NAIVE_DATETIME", "UTC_DATETIME"}):
         return canonical(value, new) if a == "DECIMAL" else value
-    if a in INTEGER_TYPES and b in INTEGER_TYPES | {"DECIMAL", "DOUBLE", "FLOAT", "STRING"}:
+    if was.integer and (numeric or b == "STRING"):
         return canonical(str(value), new)
-    if a in {"FLOAT", "DOUBLE"} and b in {"FLOAT", "DOUBLE"}:
+    if was.floating and becomes.floating:
         return float32(value) if b == "FLOAT" else value
-    if a == "DECIMAL" and b in {"DOUBLE", "FLOAT"}:
+    if a == "DECIMAL" and becomes.floating:
         return canonical(str(value), new)
-    if a in TEXT_TYPES | {"JSON"} and b in TEXT_TYPES | {"JSON"}:
+    if (was.text or a == "JSON") and (becomes.text or b == "JSON"):
         return canonical(value, new)
-    if a == "STRING" and b in INTEGER_TYPES | {"DECIMAL", "DOUBLE", "FLOAT", "BOOLEAN"} | TIMESTAMP_TYPES:
+    if a == "STRING" and (numeric or b == "BOOLEAN" or becomes.instant):
         return canonical(value, new)
     raise ScenarioError(
         f"column {old.name!r}: changing {a} to {b} is not modelled (the result is DB-specific)"
@@ -434,14 +275,13 @@ def convert(value: Any, old: Column, new: Column) -> Any:
 
 
 def comparable(value: Any, column: Column) -> Any:
-    """A hashable value to compare model and database rows: JSON by parsed value, TMAX/TMIN folded."""
+    """A hashable value to compare model and database rows: per type (JSON by parsed value), TMAX/TMIN
+    folded."""
     if value is None:
         return None
-    if column.type == "JSON":
-        try:
-            return json.dumps(json.loads(value), sort_keys=True, separators=(",", ":"))
-        except (TypeError, ValueError):
-            return ("invalid JSON", value)
+    key = row_named(column.type).model_key
+    if key is not None:
+        return key(value)
     if column.name == END and isinstance(value, int) and value >= _TMAX_FROM_MS:
         return "TMAX"
     if column.name in (START, END) and isinstance(value, int) and value <= 0:

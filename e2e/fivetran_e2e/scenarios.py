@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_e2e.cratedb_reader import CrateReader
+from fivetran_e2e.data_types import row_named
 from fivetran_e2e.destination_client import DestinationClient, DestinationError
 from fivetran_e2e.model import (
     DELETED,
@@ -56,14 +57,11 @@ from fivetran_e2e.model import (
     ScenarioError,
     Table,
     TruncateCall,
-    binary_bytes,
     canonical,
     cell_text,
     comparable,
-    float32,
     load_scenario,
     parse_scenario,
-    parse_time,
 )
 
 RPC_TIMEOUT_SECONDS = 600.0
@@ -225,24 +223,8 @@ def from_cratedb(value: Any, column_: Column) -> Any:
     """A value as CrateDB returns it over HTTP, in the model's canonical form (see `fivetran_e2e.model`)."""
     if value is None:
         return None
-    kind = column_.type
-    if kind == "DECIMAL":
-        return Decimal(str(value))  # selected as ::TEXT
-    if kind == "FLOAT":
-        return float32(float(value))
-    if kind == "DOUBLE":
-        return float(value)
-    if kind in ("NAIVE_DATE", "NAIVE_DATETIME", "UTC_DATETIME"):
-        return int(value)  # epoch milliseconds
-    if kind == "BINARY":
-        return binary_bytes(str(value))
-    if kind == "NAIVE_TIME":
-        return parse_time(str(value))
-    if kind == "JSON":
-        return value if isinstance(value, str) else json.dumps(value)
-    if kind in ("STRING", "XML"):
-        return str(value)
-    return canonical(value, column_)  # BOOLEAN, SHORT, INT, LONG: JSON already carries them exactly
+    read = row_named(column_.type).from_cratedb
+    return canonical(value, column_) if read is None else read(value)
 
 
 def _shown(value: Any) -> str:
@@ -560,7 +542,8 @@ class ScenarioRunner:
         self._reader.refresh(ref)
         names = list(table.columns)
         select = ", ".join(
-            f"{column(n)}::TEXT" if table.columns[n].type == "DECIMAL" else column(n) for n in names
+            f"{column(n)}::TEXT" if row_named(table.columns[n].type).cratedb_as_text else column(n)
+            for n in names
         )
         rows: list[dict[str, Any]] = []
         for raw in self._reader.execute(f"SELECT {select} FROM {ref.sql}"):

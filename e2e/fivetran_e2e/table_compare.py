@@ -1,8 +1,8 @@
 """Compares one table of warehouse.db with its CrateDB counterpart: columns, types, rows, system columns.
 
-Column types are checked through `CRATEDB_TYPES` (Fivetran type -> `information_schema` data_type, the
-documented mapping) and the primary key against warehouse.db's; rows through `compare.TableComparer`, both
-sides streamed sorted by key.
+Column types are checked through `data_types` (`TypeRow.cratedb`: Fivetran type -> `information_schema`
+data_type, the documented mapping) and the primary key against warehouse.db's; rows through
+`compare.TableComparer`, both sides streamed sorted by key.
 """
 
 from __future__ import annotations
@@ -14,33 +14,15 @@ from cratedb_destination.sql.identifiers import TableRef
 
 from .compare import CompareColumn, TableComparer, TableResult
 from .cratedb_reader import CrateReader
-from .csv_values import DataType, FivetranType
+from .data_types import FivetranType, row_of
 from .dest_tables import FIVETRAN_ID, SYNCED, DestTable
 from .warehouse import Warehouse, WarehouseTable
 
-# What each Fivetran type is in CrateDB (information_schema.columns.data_type); see the README.
-CRATEDB_TYPES: dict[DataType, str] = {
-    DataType.BOOLEAN: "boolean",
-    DataType.SHORT: "smallint",
-    DataType.INT: "integer",
-    DataType.LONG: "bigint",
-    DataType.DECIMAL: "numeric",
-    DataType.FLOAT: "real",
-    DataType.DOUBLE: "double precision",
-    DataType.NAIVE_DATE: "timestamp without time zone",
-    DataType.NAIVE_DATETIME: "timestamp without time zone",
-    DataType.UTC_DATETIME: "timestamp with time zone",
-    DataType.BINARY: "text",
-    DataType.XML: "text",
-    DataType.STRING: "text",
-    DataType.JSON: "text",
-    DataType.NAIVE_TIME: "text",
-}
 _TEXT_ALIASES = {"text", "character varying", "varchar", "string"}
 
 
 def _expected_cratedb_type(column_type: FivetranType) -> str:
-    return CRATEDB_TYPES.get(column_type.type, "text")
+    return row_of(column_type.type).cratedb
 
 
 def _same_type(expected: str, actual: str) -> bool:
@@ -102,7 +84,7 @@ def compare_table(
     if not result.keyed and FIVETRAN_ID not in crate_columns:
         return result  # no key to page by; reported above as a missing column
     columns = [CompareColumn(name, types.get(name) or _column_type(source, name)) for name in names]
-    numeric = frozenset(c.name for c in columns if c.type.type is DataType.DECIMAL)
+    numeric = frozenset(c.name for c in columns if row_of(c.type.type).cratedb_as_text)
     paging_key = key if result.keyed else [FIVETRAN_ID]
     crate_select = (
         names + ([] if result.keyed else [FIVETRAN_ID]) + ([SYNCED] if SYNCED in crate_columns else [])

@@ -6,7 +6,6 @@ re-inventing type inference, and compares CrateDB against the rows here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,41 +13,9 @@ from typing import Any
 
 import duckdb
 
-from .csv_values import DataType, FivetranType
+from .data_types import FivetranType, duckdb_select, from_duckdb
 
 SYSTEM_SCHEMAS = frozenset({"main", "information_schema", "pg_catalog"})
-
-_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
-_SIMPLE: dict[str, DataType] = {
-    "BOOLEAN": DataType.BOOLEAN,
-    "TINYINT": DataType.SHORT,
-    "SMALLINT": DataType.SHORT,
-    "INTEGER": DataType.INT,
-    "BIGINT": DataType.LONG,
-    "FLOAT": DataType.FLOAT,
-    "DOUBLE": DataType.DOUBLE,
-    "DATE": DataType.NAIVE_DATE,
-    "TIMESTAMP": DataType.NAIVE_DATETIME,
-    "TIMESTAMP WITH TIME ZONE": DataType.UTC_DATETIME,
-    "BLOB": DataType.BINARY,
-    "VARCHAR": DataType.STRING,
-    "JSON": DataType.JSON,
-    "TIME": DataType.NAIVE_TIME,
-}
-
-
-def fivetran_type(duckdb_type: str) -> FivetranType:
-    """The Fivetran type a DuckDB column type of warehouse.db stands for."""
-    normalized = duckdb_type.strip().upper()
-    match = _DECIMAL.match(normalized)
-    if match:
-        return FivetranType(DataType.DECIMAL, int(match.group(1)), int(match.group(2)))
-    if normalized == "HUGEINT":
-        return FivetranType(DataType.DECIMAL, 38, 0)
-    simple = _SIMPLE.get(normalized)
-    if simple is None:
-        raise ValueError(f"DuckDB type {duckdb_type!r} has no Fivetran counterpart in the harness")
-    return FivetranType(simple)
 
 
 @dataclass(frozen=True)
@@ -59,7 +26,7 @@ class WarehouseColumn:
 
     @property
     def fivetran_type(self) -> FivetranType:
-        return fivetran_type(self.duckdb_type)
+        return from_duckdb(self.duckdb_type)
 
 
 @dataclass(frozen=True)
@@ -86,9 +53,7 @@ def quote(name: str) -> str:
 
 def _select_expression(column: WarehouseColumn) -> str:
     """Timestamps as epoch microseconds: exact, and no time-zone library needed to fetch them."""
-    if column.duckdb_type.upper() in ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"):
-        return f"epoch_us({quote(column.name)})"
-    return quote(column.name)
+    return duckdb_select(column.duckdb_type, quote(column.name))
 
 
 def read_tables(conn: Any, catalog: str | None = None) -> list[WarehouseTable]:

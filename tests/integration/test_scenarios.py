@@ -17,8 +17,8 @@ import pytest
 from cratedb_destination.server import start_server
 from cratedb_destination.sql.identifiers import TableRef
 from fivetran_e2e.cratedb_reader import CrateReader
+from fivetran_e2e.data_types import SCENARIO_TYPES
 from fivetran_e2e.model import (
-    DATA_TYPES,
     DDL_CHANGES,
     MIGRATIONS,
     SCENARIO_KEYS,
@@ -169,6 +169,6 @@ def test_the_corpus_covers_every_operation_and_type() -> None:
             seen |= {t if isinstance(t, str) else t["type"] for t in spec["columns"].values()}
             if spec.get("history_mode"):
                 seen.add("history_mode")
-    required = set(DATA_TYPES) | set(DDL_CHANGES) | set(MIGRATIONS) | set(SCENARIO_KEYS)
+    required = set(SCENARIO_TYPES) | set(DDL_CHANGES) | set(MIGRATIONS) | set(SCENARIO_KEYS)
     required |= set(TRUNCATE_KINDS) | set(WRITE_KINDS) | {"history_mode"}
     assert required - seen == set()

@@ -16,7 +16,21 @@ from fivetran_e2e.compare import (
     display,
     warehouse_normalizer,
 )
-from fivetran_e2e.csv_values import DataType, FivetranType
+from fivetran_e2e.data_types import DataType, FivetranType
+from fivetran_proto.common_pb2 import (
+    BINARY,
+    BOOLEAN,
+    DECIMAL,
+    DOUBLE,
+    FLOAT,
+    JSON,
+    LONG,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    NAIVE_TIME,
+    STRING,
+    UTC_DATETIME,
+)
 
 
 def t(kind: DataType, precision: int | None = None, scale: int | None = None) -> FivetranType:
@@ -26,24 +40,24 @@ def t(kind: DataType, precision: int | None = None, scale: int | None = None) ->
 @pytest.mark.parametrize(
     ("column_type", "warehouse", "cratedb"),
     [
-        (t(DataType.FLOAT), 3.1415927410125732, 3.1415927),  # float32 on both sides
-        (t(DataType.DECIMAL, 10, 2), Decimal("42.00"), "42"),  # NUMERIC read as text, compared at scale
+        (t(FLOAT), 3.1415927410125732, 3.1415927),  # float32 on both sides
+        (t(DECIMAL, 10, 2), Decimal("42.00"), "42"),  # NUMERIC read as text, compared at scale
         (
-            t(DataType.DECIMAL, 38, 10),
+            t(DECIMAL, 38, 10),
             Decimal("12345678901234567890.1234567890"),
             "12345678901234567890.123456789",
         ),
-        (t(DataType.UTC_DATETIME), 1_715_000_000_123_456, 1_715_000_000_123),  # µs vs ms: truncated
-        (t(DataType.UTC_DATETIME), -1_500, -2),  # before 1970: floor, like CrateDB
-        (t(DataType.NAIVE_DATETIME), 1_715_000_000_999_999, 1_715_000_000_999),
-        (t(DataType.NAIVE_DATE), date(2020, 2, 29), 1_582_934_400_000),
-        (t(DataType.JSON), '{"b": [1, 2], "a": {"z": null}}', '{"a":{"z":null},"b":[1,2]}'),
-        (t(DataType.BINARY), b"\x00\x01\xff", base64.b64encode(b"\x00\x01\xff").decode()),
-        (t(DataType.NAIVE_TIME), "07:08:09", "07:08:09"),
-        (t(DataType.BOOLEAN), True, True),
-        (t(DataType.STRING), "héllo", "héllo"),
-        (t(DataType.LONG), 9223372036854775807, 9223372036854775807),
-        (t(DataType.DOUBLE), 0.1, 0.1),
+        (t(UTC_DATETIME), 1_715_000_000_123_456, 1_715_000_000_123),  # µs vs ms: truncated
+        (t(UTC_DATETIME), -1_500, -2),  # before 1970: floor, like CrateDB
+        (t(NAIVE_DATETIME), 1_715_000_000_999_999, 1_715_000_000_999),
+        (t(NAIVE_DATE), date(2020, 2, 29), 1_582_934_400_000),
+        (t(JSON), '{"b": [1, 2], "a": {"z": null}}', '{"a":{"z":null},"b":[1,2]}'),
+        (t(BINARY), b"\x00\x01\xff", base64.b64encode(b"\x00\x01\xff").decode()),
+        (t(NAIVE_TIME), "07:08:09", "07:08:09"),
+        (t(BOOLEAN), True, True),
+        (t(STRING), "héllo", "héllo"),
+        (t(LONG), 9223372036854775807, 9223372036854775807),
+        (t(DOUBLE), 0.1, 0.1),
     ],
 )
 def test_normalisations_make_equal_values_equal(
@@ -55,15 +69,15 @@ def test_normalisations_make_equal_values_equal(
 @pytest.mark.parametrize(
     ("column_type", "warehouse", "cratedb"),
     [
-        (t(DataType.FLOAT), 3.14, 3.15),
-        (t(DataType.DOUBLE), 3.141592653589793, 3.1415927),  # DOUBLE is not rounded to float32
-        (t(DataType.DECIMAL, 10, 2), Decimal("42.01"), "42.00"),
-        (t(DataType.UTC_DATETIME), 1_715_000_000_124_000, 1_715_000_000_123),
-        (t(DataType.NAIVE_DATE), date(2020, 2, 29), 1_582_934_400_001),  # not midnight
-        (t(DataType.JSON), '{"a": 1}', '{"a": "1"}'),
-        (t(DataType.BINARY), b"\x00", "not base64!"),
-        (t(DataType.STRING), "", None),
-        (t(DataType.BOOLEAN), False, None),
+        (t(FLOAT), 3.14, 3.15),
+        (t(DOUBLE), 3.141592653589793, 3.1415927),  # DOUBLE is not rounded to float32
+        (t(DECIMAL, 10, 2), Decimal("42.01"), "42.00"),
+        (t(UTC_DATETIME), 1_715_000_000_124_000, 1_715_000_000_123),
+        (t(NAIVE_DATE), date(2020, 2, 29), 1_582_934_400_001),  # not midnight
+        (t(JSON), '{"a": 1}', '{"a": "1"}'),
+        (t(BINARY), b"\x00", "not base64!"),
+        (t(STRING), "", None),
+        (t(BOOLEAN), False, None),
     ],
 )
 def test_normalisations_keep_real_differences(
@@ -73,9 +87,9 @@ def test_normalisations_keep_real_differences(
 
 
 COLUMNS = [
-    CompareColumn("id", t(DataType.LONG)),
-    CompareColumn("amount", t(DataType.DECIMAL, 10, 2)),
-    CompareColumn("_fivetran_deleted", t(DataType.BOOLEAN)),
+    CompareColumn("id", t(LONG)),
+    CompareColumn("amount", t(DECIMAL, 10, 2)),
+    CompareColumn("_fivetran_deleted", t(BOOLEAN)),
 ]
 
 
@@ -131,7 +145,7 @@ def test_unsorted_sides_fall_back_to_an_index() -> None:
 
 
 def test_keyless_tables_compare_as_multisets() -> None:
-    columns = [CompareColumn("name", t(DataType.STRING)), CompareColumn("n", t(DataType.LONG))]
+    columns = [CompareColumn("name", t(STRING)), CompareColumn("n", t(LONG))]
     warehouse = [("a", 1), ("a", 1), ("b", 2)]
 
     def compare(cratedb: list[tuple[Any, ...]]) -> TableResult:
@@ -147,13 +161,13 @@ def test_keyless_tables_compare_as_multisets() -> None:
 
 def test_display_is_readable_and_bounded() -> None:
     assert display(None) == "NULL"
-    assert display(0, t(DataType.UTC_DATETIME)) == "1970-01-01T00:00:00+00:00"
+    assert display(0, t(UTC_DATETIME)) == "1970-01-01T00:00:00+00:00"
     assert display(b"\x01" * 100).endswith("(100 bytes)")
     assert len(display("x" * 1000)) < 250
 
 
 def test_json_is_compared_by_value_in_keyed_tables() -> None:
-    columns = [CompareColumn("id", t(DataType.LONG)), CompareColumn("doc", t(DataType.JSON))]
+    columns = [CompareColumn("id", t(LONG)), CompareColumn("doc", t(JSON))]
     warehouse = [(1, '{"a": 1, "b": [1, 2]}'), (2, '{"a": 1}'), (3, None)]
     cratedb = [(1, '{"b":[1,2],"a":1}'), (2, '{"a": 2}'), (3, None)]
     result = TableResult("tester.docs", "tester.docs", keyed=True)

@@ -13,11 +13,12 @@ import pytest
 from cratedb_destination.batch import UNMODIFIED, FileFormat, key_for, open_batch
 from fivetran_e2e import core as core_module
 from fivetran_e2e.core import Core, OpClock, format_micros
-from fivetran_e2e.csv_values import DataType, FivetranType
+from fivetran_e2e.data_types import FivetranType
 from fivetran_e2e.dest_tables import DestColumn, DestTable, byte_capacity, target_table
 from fivetran_e2e.operations import Cell, CellKind, DeclaredColumn, DeclaredTable, Operation, OpKind
 from fivetran_e2e.recorder import Recording, write_recording
 from fivetran_e2e.warehouse import WarehouseColumn, WarehouseTable
+from fivetran_proto.common_pb2 import DECIMAL, JSON, LONG, STRING, XML
 
 
 class FakeDestination:
@@ -292,7 +293,7 @@ def test_schema_evolves_with_alter_table(tmp_path: Path) -> None:
     fake, core = replay(tmp_path, [op(OpKind.UPSERT, id=1, status="x" * 100), checkpoint()], [ORDERS])
     created = fake.tables[("tester", "orders")]
     assert created.column("status").string_byte_length == 128  # type: ignore[union-attr]
-    assert created.column("amount").type == FivetranType(DataType.DECIMAL, 10, 2)  # type: ignore[union-attr]
+    assert created.column("amount").type == FivetranType(DECIMAL, 10, 2)  # type: ignore[union-attr]
     wider = WarehouseTable(
         "tester",
         "orders",
@@ -312,7 +313,7 @@ def test_schema_evolves_with_alter_table(tmp_path: Path) -> None:
     alter = [value for name, value in fake.calls if name == "alter"]
     assert len(alter) == 1
     altered = alter[0]
-    assert altered.column("id").type == FivetranType(DataType.LONG)
+    assert altered.column("id").type == FivetranType(LONG)
     assert altered.column("status").string_byte_length == 256  # 200 bytes of UTF-8
     assert altered.column("note") is not None
     replay(tmp_path, [op(OpKind.UPSERT, id=3, status="s"), checkpoint()], [wider], fake=fake, core=core)
@@ -331,16 +332,16 @@ def test_target_types_come_from_duckdb_refined_by_declarations() -> None:
     target = target_table("e2e_x_tester_src", table, declared)
     assert target.schema == "e2e_x_tester_src"
     assert [(c.name, c.type.type, c.primary_key) for c in target.columns] == [
-        ("id", DataType.STRING, True),
-        ("body", DataType.XML, False),
+        ("id", STRING, True),
+        ("body", XML, False),
     ]
 
 
 def test_dest_column_round_trips_through_protobuf() -> None:
     for column in (
-        DestColumn("d", FivetranType(DataType.DECIMAL, 12, 3), True),
-        DestColumn("s", FivetranType(DataType.STRING), False, 64),
-        DestColumn("j", FivetranType(DataType.JSON)),
+        DestColumn("d", FivetranType(DECIMAL, 12, 3), True),
+        DestColumn("s", FivetranType(STRING), False, 64),
+        DestColumn("j", FivetranType(JSON)),
     ):
         assert DestColumn.from_proto(column.to_proto()) == column
 

@@ -6,27 +6,44 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from fivetran_e2e.csv_values import DataType, FivetranType
-from fivetran_e2e.warehouse import Warehouse, fivetran_type, snapshot_in_process, table_from_json
+from fivetran_e2e.data_types import FivetranType
+from fivetran_e2e.data_types import from_duckdb as fivetran_type
+from fivetran_e2e.warehouse import Warehouse, snapshot_in_process, table_from_json
+from fivetran_proto.common_pb2 import (
+    BINARY,
+    BOOLEAN,
+    DECIMAL,
+    DOUBLE,
+    FLOAT,
+    INT,
+    JSON,
+    LONG,
+    NAIVE_DATE,
+    NAIVE_DATETIME,
+    NAIVE_TIME,
+    SHORT,
+    STRING,
+    UTC_DATETIME,
+)
 
 
 @pytest.mark.parametrize(
     ("duckdb_type", "expected"),
     [
-        ("BOOLEAN", FivetranType(DataType.BOOLEAN)),
-        ("SMALLINT", FivetranType(DataType.SHORT)),
-        ("INTEGER", FivetranType(DataType.INT)),
-        ("BIGINT", FivetranType(DataType.LONG)),
-        ("DECIMAL(12,3)", FivetranType(DataType.DECIMAL, 12, 3)),
-        ("FLOAT", FivetranType(DataType.FLOAT)),
-        ("DOUBLE", FivetranType(DataType.DOUBLE)),
-        ("DATE", FivetranType(DataType.NAIVE_DATE)),
-        ("TIMESTAMP", FivetranType(DataType.NAIVE_DATETIME)),
-        ("TIMESTAMP WITH TIME ZONE", FivetranType(DataType.UTC_DATETIME)),
-        ("BLOB", FivetranType(DataType.BINARY)),
-        ("VARCHAR", FivetranType(DataType.STRING)),
-        ("JSON", FivetranType(DataType.JSON)),
-        ("TIME", FivetranType(DataType.NAIVE_TIME)),
+        ("BOOLEAN", FivetranType(BOOLEAN)),
+        ("SMALLINT", FivetranType(SHORT)),
+        ("INTEGER", FivetranType(INT)),
+        ("BIGINT", FivetranType(LONG)),
+        ("DECIMAL(12,3)", FivetranType(DECIMAL, 12, 3)),
+        ("FLOAT", FivetranType(FLOAT)),
+        ("DOUBLE", FivetranType(DOUBLE)),
+        ("DATE", FivetranType(NAIVE_DATE)),
+        ("TIMESTAMP", FivetranType(NAIVE_DATETIME)),
+        ("TIMESTAMP WITH TIME ZONE", FivetranType(UTC_DATETIME)),
+        ("BLOB", FivetranType(BINARY)),
+        ("VARCHAR", FivetranType(STRING)),
+        ("JSON", FivetranType(JSON)),
+        ("TIME", FivetranType(NAIVE_TIME)),
     ],
 )
 def test_duckdb_types(duckdb_type: str, expected: FivetranType) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fivetran_e2e import years
-from fivetran_e2e.csv_values import DataType, FivetranType, to_csv
+from fivetran_e2e.csv_values import to_csv
+from fivetran_e2e.data_types import DataType, FivetranType
 from fivetran_e2e.model import epoch_ms, iso_ms
 from fivetran_e2e.operations import Cell, CellKind
+from fivetran_proto.common_pb2 import NAIVE_DATE, NAIVE_DATETIME, UTC_DATETIME
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,9 +41,9 @@ def test_dates_move_by_whole_cycles(text: str, shifted: str, shift: int) -> None
 @pytest.mark.parametrize(
     ("data_type", "text", "expected"),
     [
-        (DataType.NAIVE_DATE, "0000-01-01", "0000-01-01"),
-        (DataType.NAIVE_DATETIME, "0000-02-29 12:00", "0000-02-29T12:00:00"),
-        (DataType.UTC_DATETIME, "0000-01-01T01:00:00+02:00", "-0001-12-31T23:00:00Z"),
+        (NAIVE_DATE, "0000-01-01", "0000-01-01"),
+        (NAIVE_DATETIME, "0000-02-29 12:00", "0000-02-29T12:00:00"),
+        (UTC_DATETIME, "0000-01-01T01:00:00+02:00", "-0001-12-31T23:00:00Z"),
     ],
 )
 def test_batch_file_text_of_year_zero(data_type: DataType, text: str, expected: str) -> None:
