@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cratedb_emulator import inventory
+from cratedb_emulator import inventory, shapes
 from cratedb_emulator.shapes import shape
 from cratedb_emulator.versions import Version
 
@@ -40,7 +40,7 @@ def test_shapes_fold_names_literals_and_repetitions(stmt: str, expected: str) ->
 def test_recorders_merge_into_one_file(tmp_path: Path) -> None:
     target = tmp_path / "shapes.json"
     for table in ("a", "b"):  # two processes, one file
-        recorder = inventory.Recorder(target)
+        recorder = shapes.Recorder(target)
         recorder.record(f'INSERT INTO "{table}" ("x") VALUES (?)')
         recorder.record("select 1; select 2;")
         recorder.flush()
@@ -56,7 +56,7 @@ def test_summary_sets_apart_syntax_newer_than_the_grammar(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "shapes.json"
-    recorder = inventory.Recorder(target)
+    recorder = shapes.Recorder(target)
     recorder.record('CREATE SCHEMA "s"')
     recorder.flush()
     assert inventory.main([str(target), "--strict"]) == 0
