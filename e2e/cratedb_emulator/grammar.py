@@ -51,6 +51,7 @@ from cratedb_sqlparse.generated_parser.SqlBaseParserListener import SqlBaseParse
 from . import errors
 
 CACHE_SIZE = 4096
+CACHEABLE_CHARS = 16_384  # longer statements are parsed each time, so the caches' memory stays bounded
 PLACEHOLDER = '"x"'
 GRAMMAR_VERSION: str = cratedb_sqlparse.__cratedb_version__  # the CrateDB release the grammar comes from
 
@@ -150,9 +151,17 @@ def _lexer(text: str) -> SqlBaseLexer:
     return lexer
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def judge(text: str) -> Rejection | None:
     """Parse `text` as CrateDB parses an HTTP request's statement; None when it is accepted."""
+    return _judge_cached(text) if len(text) <= CACHEABLE_CHARS else _parse(text)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _judge_cached(text: str) -> Rejection | None:
+    return _parse(text)
+
+
+def _parse(text: str) -> Rejection | None:
     with _PARSE_LOCK:
         parser = SqlBaseParser(CommonTokenStream(_lexer(text)))
         parser.removeErrorListeners()
@@ -193,9 +202,17 @@ def placeholder_form(stmt: str) -> str | None:
     return "".join(PLACEHOLDER if token.type == quoted else token.text for token in lexed)
 
 
-@lru_cache(maxsize=CACHE_SIZE)
 def verdict(stmt: str) -> Rejection | None:
     """The grammar's verdict on `stmt`, shared by all statements with the same placeholder form."""
+    return _verdict_cached(stmt) if len(stmt) <= CACHEABLE_CHARS else _verdict(stmt)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _verdict_cached(stmt: str) -> Rejection | None:
+    return _verdict(stmt)
+
+
+def _verdict(stmt: str) -> Rejection | None:
     form = placeholder_form(stmt)
     if form is None or form == stmt or judge(form) is not None:
         return judge(stmt)
@@ -204,9 +221,9 @@ def verdict(stmt: str) -> Rejection | None:
 
 def cache_info() -> dict[str, object]:
     """Hit/miss counts of both caches (for the benchmark and tests)."""
-    return {"verdict": verdict.cache_info()._asdict(), "judge": judge.cache_info()._asdict()}
+    return {"verdict": _verdict_cached.cache_info()._asdict(), "judge": _judge_cached.cache_info()._asdict()}
 
 
 def clear_caches() -> None:
-    verdict.cache_clear()
-    judge.cache_clear()
+    _verdict_cached.cache_clear()
+    _judge_cached.cache_clear()

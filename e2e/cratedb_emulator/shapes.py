@@ -75,13 +75,21 @@ def _words(stmt: str) -> Iterator[str]:
             yield text.upper() if _KEYWORD.fullmatch(text) else text
 
 
-@lru_cache(maxsize=4096)
 def shape(stmt: str) -> str:
     """Fold `stmt` into its shape: `"<ident>"`, `<ident>`, `<lit>`, and repeated items or groups as `, ...`.
 
     `INSERT INTO "s"."t" ("a", "b") VALUES (?, ?), (?, ?)` becomes
     `INSERT INTO "<ident>"."<ident>" ("<ident>", ...) VALUES (?, ...), ...`.
     """
+    return _shape_cached(stmt) if len(stmt) <= grammar.CACHEABLE_CHARS else _fold(stmt)
+
+
+@lru_cache(maxsize=grammar.CACHE_SIZE)
+def _shape_cached(stmt: str) -> str:
+    return _fold(stmt)
+
+
+def _fold(stmt: str) -> str:
     text = ""
     previous = ""
     for word in _words(stmt):

@@ -211,13 +211,23 @@ def test_verdicts_are_cached_and_shared_by_statements_differing_in_names() -> No
     grammar.clear_caches()
     template = 'INSERT INTO "{0}"."t" ("id") VALUES (?) ON CONFLICT ("id") DO NOTHING'
     assert grammar.verdict(template.format("s1")) is None
-    parses = grammar.judge.cache_info().misses
+    parses = grammar.cache_info()["judge"]["misses"]
     for name in ("s2", "ß", "名前"):
         assert grammar.verdict(template.format(name)) is None
-    assert grammar.judge.cache_info().misses == parses  # one parse served all four
+    assert grammar.cache_info()["judge"]["misses"] == parses  # one parse served all four
     assert grammar.verdict(template.format("s1")) is None
-    assert grammar.verdict.cache_info().hits == 1
-    assert grammar.verdict.cache_info().maxsize == grammar.judge.cache_info().maxsize == grammar.CACHE_SIZE
+    info = grammar.cache_info()
+    assert info["verdict"]["hits"] == 1
+    assert info["verdict"]["maxsize"] == info["judge"]["maxsize"] == grammar.CACHE_SIZE
+
+
+def test_long_statements_are_judged_but_not_cached() -> None:
+    """The caches hold at most CACHE_SIZE statements of at most CACHEABLE_CHARS characters."""
+    grammar.clear_caches()
+    long = "SELECT " + ", ".join(["1"] * grammar.CACHEABLE_CHARS)
+    assert grammar.verdict(long) is None
+    assert grammar.verdict(long + ")") is not None
+    assert grammar.cache_info()["verdict"]["currsize"] == grammar.cache_info()["judge"]["currsize"] == 0
 
 
 def test_a_rejection_names_the_identifiers_the_client_sent() -> None:
