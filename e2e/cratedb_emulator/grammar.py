@@ -14,8 +14,12 @@ CrateDB's `SqlParser` does for an HTTP request:
 
 Deeply nested statements that exhaust Python's recursion limit get no verdict (they pass the gate).
 
+The grammar is CrateDB 6.1.1's (`GRAMMAR_VERSION`); `gate` lets through syntax CrateDB added since.
+
 We drive the generated lexer and parser ourselves instead of calling `cratedb_sqlparse.sqlparse`: that
-function parses with the multi-statement rule, drops lexer errors and reports errors in its own format.
+function parses with the multi-statement rule (it accepts `select 1; select 2;`), drops lexer errors,
+reports errors in its own format, and with `raise_exception=True` crashes (AttributeError on `e.ctx`)
+on errors ANTLR reports without an exception object, such as the extraneous input of `SELECT 1 1`.
 
 Non-ASCII input: the package's case-insensitive stream upper-cases each code point with `str.upper()`,
 which returns two characters for about a hundred code points (`ß` -> `SS`, `ﬁ` -> `FI`, `ŉ` -> `ʼN`), and
