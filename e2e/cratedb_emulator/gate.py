@@ -6,6 +6,9 @@ rejected by that grammar but accepted by the CrateDB being emulated; `_NEWER_THA
 additions (from the diff of CrateDB's `SqlBaseParser.g4` between the grammar's release and 6.4.3, which
 equals the current one), each with the release that added it. A rejected statement that uses one of them,
 on an emulated version that has it, passes the gate: the emulator's own parser and version gates judge it.
+Where a statement fails in both grammars, the message is 6.1.1's, which can name an earlier position than
+6.4.3 would (`ALTER TABLE t ALTER COLUMN v TYPE bigint` fails at the second `ALTER` in 6.1.1; 6.4.3 knows
+`ALTER COLUMN ... SET DEFAULT` and gets further).
 """
 
 from __future__ import annotations
