@@ -226,7 +226,8 @@ def _gate(requests: int = 1_000, tables: int = 50, rounds: int = 3) -> None:
     print(f"CrateDB emulator, {requests:,} upserts + {requests:,} PK reads, {tables} tables, {rounds} rounds")
     for mode, elapsed in times.items():
         median = statistics.median(elapsed)
-        print(f"{mode:<20} median {median:6.2f} s  {2 * requests / median:7,.0f} requests/s")
+        runs = ", ".join(f"{run:.2f}" for run in elapsed)
+        print(f"{mode:<20} median {median:6.2f} s  {2 * requests / median:7,.0f} requests/s  runs: {runs} s")
 
 
 def _small_requests(requests: int, tables: int) -> float:
