@@ -79,7 +79,7 @@ def parse_error(detail: str) -> CrateError:
 def syntax_error(line: int, column: int, detail: str) -> CrateError:
     """A statement CrateDB's SQL parser rejects: `ParsingException[line L:C: ...]`, code 4000, HTTP 400.
 
-    The one shape of every grammar rejection, whether found by `grammar.check` or by a hand-written check.
+    The one shape of every grammar rejection, whether found by `gate.check` or by a hand-written check.
     """
     return CrateError(PARSE, "ParsingException", f"line {line}:{column}: {detail}")
 
