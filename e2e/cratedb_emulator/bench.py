@@ -4,6 +4,7 @@ Times one bulk request per operation on a 10-column table (every CrateDB type th
 most): INSERT, upsert of existing rows (ON CONFLICT DO UPDATE), UPDATE by primary key, DELETE by primary
 key, plus a full read back. Figures include the driver's JSON encoding and gzip, like a real client.
 `--lookups` times the history-mode lookups instead (OR chains and `= ANY(?)` arrays, run repeatedly).
+`--gate` times the grammar gate instead: many small requests with the gate off, on, and without its cache.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from crate import client
 
+from . import gate, grammar
 from .server import Emulator
 
 _COLUMNS = (
@@ -66,9 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--total", type=int, default=0, help="also upsert this many rows in --rows batches and read them back"
     )
     parser.add_argument("--lookups", action="store_true", help="time history-mode lookups instead")
+    parser.add_argument("--gate", action="store_true", help="time the grammar gate instead")
     options = parser.parse_args(argv)
     if options.lookups:
         _lookups()
+        return 0
+    if options.gate:
+        _gate()
         return 0
     count = options.rows
     placeholders = ", ".join("?" for _ in _NAMES)
@@ -193,6 +199,50 @@ def _lookups(records: int = 20_000, repeat: int = 5) -> None:
                 f"{label:<42} {len(stmt):>6,} chars  first {times[0] * 1000:7.1f} ms  "
                 f"median {statistics.median(times) * 1000:7.1f} ms"
             )
+
+
+def _gate(requests: int = 1_000, tables: int = 50, rounds: int = 3) -> None:
+    """Single-row upserts and primary-key reads spread over `tables` tables (new names, same shapes), with the
+    grammar gate off, on, and with every statement parsed again (no cache); rounds interleaved, median shown.
+    """
+    saved = gate.check, grammar.verdict, grammar.judge
+
+    def uncached() -> None:
+        grammar.verdict, grammar.judge = grammar._verdict, grammar._parse
+
+    modes: dict[str, Callable[[], None]] = {
+        "gate off": lambda: setattr(gate, "check", lambda stmt, version: None),
+        "gate on (cached)": grammar.clear_caches,
+        "gate on, no cache": uncached,
+    }
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for _ in range(rounds):
+        for mode, setup in modes.items():
+            setup()
+            try:
+                times[mode].append(_small_requests(requests, tables))
+            finally:
+                gate.check, grammar.verdict, grammar.judge = saved
+    print(f"CrateDB emulator, {requests:,} upserts + {requests:,} PK reads, {tables} tables, {rounds} rounds")
+    for mode, elapsed in times.items():
+        median = statistics.median(elapsed)
+        runs = ", ".join(f"{run:.2f}" for run in elapsed)
+        print(f"{mode:<20} median {median:6.2f} s  {2 * requests / median:7,.0f} requests/s  runs: {runs} s")
+
+
+def _small_requests(requests: int, tables: int) -> float:
+    with Emulator(port=0) as emulator:
+        cursor = client.connect(emulator.url).cursor()
+        for k in range(tables):
+            cursor.execute(f'CREATE TABLE "g{k}"."t" ("id" BIGINT PRIMARY KEY, "v" TEXT)')
+        started = time.perf_counter()
+        for i in range(requests):
+            table = f'"g{i % tables}"."t"'
+            upsert = f'INSERT INTO {table} ("id", "v") VALUES (?, ?) ON CONFLICT ("id") DO UPDATE SET "v" = ?'
+            cursor.execute(upsert, [i, "x", "x"])
+            cursor.execute(f'SELECT "id", "v" FROM {table} WHERE "id" = ?', [i])
+            cursor.fetchall()
+        return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 from sqlglot import exp
 
-from . import casts, ddl, ddl_parser, duck, errors, infoschema, results, versions
+from . import casts, ddl, ddl_parser, duck, errors, gate, infoschema, results, shapes, versions
 from . import types as t
 from .catalog import (
     DEFAULT_SCHEMA,
@@ -147,6 +147,8 @@ class Engine:
             raise errors.parse_error(
                 f"Statement exceeds `statement_max_length` ({STATEMENT_MAX_LENGTH} allowed)"
             )
+        shapes.record(stmt)
+        gate.check(stmt, self.version)  # what CrateDB's grammar rejects never reaches our parsers
         if bulk_args is None:
             plan = self.plans.get(self._plan_key(session, stmt))
             if isinstance(plan, QueryPlan):

@@ -106,7 +106,11 @@ def parse_error(detail: str) -> CrateError:
 
 
 def syntax_error(line: int, column: int, detail: str) -> CrateError:
-    return CrateError(PARSE, "SQLParseException", f"line {line}:{column}: {detail}")
+    """A statement CrateDB's SQL parser rejects: `ParsingException[line L:C: ...]`, code 4000, HTTP 400.
+
+    The one shape of every grammar rejection, whether found by `gate.check` or by a hand-written check.
+    """
+    return CrateError(PARSE, "ParsingException", f"line {line}:{column}: {detail}")
 
 
 def unsupported(detail: str) -> CrateError:
