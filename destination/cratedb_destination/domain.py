@@ -12,7 +12,7 @@ from typing import Any
 from fivetran_proto import common_pb2
 
 from cratedb_destination.errors import InvalidRequest, UserActionRequired
-from cratedb_destination.sql.identifiers import TableRef, validate_column_name
+from cratedb_destination.sql.identifiers import TableRef, stored_name, validate_column_name
 from cratedb_destination.type_mapping import ColumnSpec, spec_from_proto, spec_to_proto
 
 # Columns Fivetran adds to the tables it writes (SDK guide, "System columns"; SDK history guide).
@@ -72,12 +72,19 @@ class TableSchema:
         ref = TableRef(schema, table.name)
         if not table.columns:
             raise InvalidRequest(f"table {ref} is defined without columns")
-        seen: set[str] = set()
+        stored: dict[str, str] = {}
         specs = []
         for proto_column in table.columns:
-            validate_column_name(proto_column.name, str(ref))
-            if proto_column.name in seen:
-                raise UserActionRequired(f"table {ref} defines column {proto_column.name!r} twice")
-            seen.add(proto_column.name)
+            name = validate_column_name(proto_column.name, str(ref))
+            if name in stored.values():
+                raise UserActionRequired(f"table {ref} defines column {name!r} twice")
+            clash = stored.get(stored_name(name))
+            if clash is not None:
+                raise UserActionRequired(
+                    f"table {ref} defines columns {clash!r} and {name!r}, which CrateDB would both store as "
+                    f"{stored_name(name)!r} (a CrateDB system column name gets one more leading underscore). "
+                    "Rename one of them in the source or exclude it from the sync."
+                )
+            stored[stored_name(name)] = name
             specs.append(spec_from_proto(proto_column, str(ref)))
         return cls(ref, tuple(specs))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from cratedb_destination.client import Session
 from cratedb_destination.sql import ddl, dml
-from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.sql.identifiers import TableRef, stored_name
 from cratedb_destination.type_mapping import (
     JSON,
     STRING,
@@ -59,6 +59,8 @@ def encode(specs: Sequence[ColumnSpec]) -> str:
             entry["string_byte_length"] = spec.type.string_byte_length
         if spec.long_text:
             entry["long_text"] = True
+        if stored_name(spec.name) != spec.name:
+            entry["stored_as"] = stored_name(spec.name)
         columns.append(entry)
     return json.dumps({"version": _FORMAT_VERSION, "columns": columns}, separators=(",", ":"))
 
@@ -69,6 +71,7 @@ class RecordedColumn:
 
     type: FivetranType
     long_text: bool = False
+    stored_as: str | None = None  # the CrateDB column's name when it differs (a system column name)
 
 
 def decode_columns(text: str) -> dict[str, RecordedColumn]:
@@ -81,7 +84,9 @@ def decode_columns(text: str) -> dict[str, RecordedColumn]:
             scale=entry.get("scale"),
             string_byte_length=entry.get("string_byte_length"),
         )
-        columns[entry["name"]] = RecordedColumn(ftype, bool(entry.get("long_text", False)))
+        columns[entry["name"]] = RecordedColumn(
+            ftype, bool(entry.get("long_text", False)), entry.get("stored_as")
+        )
     return columns
 
 

@@ -26,6 +26,28 @@ SYSTEM_TYPES = {
     DELETED: FivetranType(common_pb2.BOOLEAN),
     FIVETRAN_ID: FivetranType(common_pb2.STRING),
 }
+# CrateDB's own per-row columns (CrateDB source SysColumns.java). The destination documents that a Fivetran
+# column of one of these names is stored with one more leading underscore (`_id` -> `__id`).
+CRATEDB_SYSTEM_COLUMNS = frozenset(
+    {
+        "_id",
+        "_version",
+        "_score",
+        "_uid",
+        "_doc",
+        "_raw",
+        "_seq_no",
+        "_primary_term",
+        "_tombstone",
+        "_fetchid",
+        "_docid",
+    }
+)
+
+
+def crate_column_name(name: str) -> str:
+    """The name of the CrateDB column that should hold Fivetran's column `name`."""
+    return "_" + name if name in CRATEDB_SYSTEM_COLUMNS else name
 
 
 @dataclass

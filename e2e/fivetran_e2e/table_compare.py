@@ -8,6 +8,7 @@ data_type, the documented mapping) and the primary key against warehouse.db's; r
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from cratedb_destination.sql.identifiers import TableRef
@@ -15,7 +16,7 @@ from cratedb_destination.sql.identifiers import TableRef
 from .compare import CompareColumn, TableComparer, TableResult
 from .cratedb_reader import CrateReader
 from .data_types import FivetranType, row_of
-from .dest_tables import FIVETRAN_ID, SYNCED, DestTable
+from .dest_tables import FIVETRAN_ID, SYNCED, DestTable, crate_column_name
 from .warehouse import Warehouse, WarehouseTable
 
 _TEXT_ALIASES = {"text", "character varying", "varchar", "string"}
@@ -44,7 +45,11 @@ def compare_table(
     result = TableResult(
         table=str(source), cratedb_table=str(ref), keyed=source.primary_key != (FIVETRAN_ID,)
     )
-    listing = reader.columns(ref)
+    # CrateDB's columns by the Fivetran name they should hold (a system column name is stored renamed).
+    fivetran_names = {crate_column_name(column.name): column.name for column in source.columns}
+    listing = [
+        replace(column, name=fivetran_names.get(column.name, column.name)) for column in reader.columns(ref)
+    ]
     crate_columns = {column.name: column.data_type for column in listing}
     if not crate_columns:
         result.problems.append(f"table {ref} does not exist in CrateDB")

@@ -90,7 +90,7 @@ def test_create_fails_with_a_task_when_the_table_exists(dest: Dest) -> None:
         ("bad name", [("id", "INT", True)], "bad name"),
         ("ok", [("id", "INT", True), ("a[0]", "STRING")], "a[0]"),
         ("ok", [("id", "INT", True), ("x.y", "STRING")], "x.y"),
-        ("ok", [("_id", "STRING", True)], "_id"),
+        ("ok", [("_id", "STRING", True), ("__id", "STRING")], "__id"),  # both would be stored as "__id"
         ("ok", [("id", "INT", True), ("id", "STRING")], "id"),
     ],
 )

@@ -619,10 +619,10 @@ REQUEST_CASES = [
         ("'a.b'", "'.'"),
     ),
     RequestCase(
-        "column_name_is_a_system_column",
-        create_named(None, TABLE, with_column(("_id", "STRING"))),
+        "system_column_name_clashes_with_its_stored_name",
+        create_named(None, TABLE, [*with_column(("_id", "STRING")), ("__id", "STRING")]),
         "task",
-        ("'_id'", "system column"),
+        ("'_id'", "'__id'", "system column"),
     ),
     RequestCase(
         "column_name_with_newline",

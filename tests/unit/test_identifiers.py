@@ -71,7 +71,7 @@ def test_relation_name_length_counts_utf8_bytes() -> None:
         TableRef("s", "ä" * 127)  # 254 bytes + "s." = 256
 
 
-@pytest.mark.parametrize("bad", ["a.b", "a[0]", "a\tb", "a\rb", "a\nb", "_id", "_version", "_docid", ""])
+@pytest.mark.parametrize("bad", ["a.b", "a[0]", "a\tb", "a\rb", "a\nb", ""])
 def test_invalid_column_names_are_rejected_by_name(bad: str) -> None:
     with pytest.raises(InvalidName) as raised:
         validate_column_name(bad, "s.t")
@@ -85,6 +85,23 @@ def test_invalid_column_names_are_rejected_by_name(bad: str) -> None:
 )
 def test_valid_column_names(good: str) -> None:
     assert validate_column_name(good) == good
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [
+        ("_id", '"__id"'),
+        ("_version", '"__version"'),
+        ("_docid", '"__docid"'),
+        ("__id", '"__id"'),
+        ("id", '"id"'),
+    ],
+)
+def test_system_column_names_are_stored_with_one_more_underscore(name: str, stored: str) -> None:
+    """CrateDB reserves its system column names (CrateDB source SysColumns.java) and refuses writes to
+    them since 6.2.0 (CrateDB 6.2.0 release notes); MongoDB sources key every table by `_id`."""
+    assert validate_column_name(name) == name
+    assert column(name) == stored
 
 
 def test_column_list() -> None:

@@ -82,8 +82,9 @@ def test_builders_reject_incomplete_input(build: Callable[[], str]) -> None:
 
 
 def test_builders_validate_column_names() -> None:
-    with pytest.raises(InvalidName, match="'_id'"):
-        history.close_active_version(T, ["_id"])
+    with pytest.raises(InvalidName, match=r"'a\.b'"):
+        history.close_active_version(T, ["a.b"])
+    assert '"__id" = ?' in history.close_active_version(T, ["_id"])  # a system column name, stored renamed
 
 
 @pytest.mark.parametrize(

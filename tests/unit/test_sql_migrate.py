@@ -153,7 +153,7 @@ def test_builders_reject_incomplete_input(build: Callable[[], str]) -> None:
         (lambda: migrate.rename_table(T, "a.b"), "'a.b'"),
         (lambda: migrate.rename_table(T, ""), "empty"),
         (lambda: migrate.rename_column(T, "a", "b.c"), "'b.c'"),
-        (lambda: migrate.copy_column_values(T, "_id", "b"), "'_id'"),
+        (lambda: migrate.copy_column_values(T, "a[0]", "b"), r"'a\[0\]'"),
     ],
 )
 def test_builders_validate_names(build: Callable[[], str], name: str) -> None:

@@ -39,22 +39,27 @@ def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableS
     """The table as Fivetran defined it, or None when it does not exist.
 
     Column order and key flags come from CrateDB's catalogue; the Fivetran type of each column comes from
-    the metadata record when it still matches the stored CrateDB type, else it is inferred.
+    the metadata record when it still matches the stored CrateDB type, else it is inferred. A column
+    stored under another name (a CrateDB system column name, see `identifiers.stored_name`) is answered
+    with Fivetran's name, which the record keeps.
     """
     if not session.table_exists(ref):
         return None
     rows = session.query(ddl.TABLE_COLUMNS, [ref.schema, ref.table])
     keys = {row[0] for row in session.query(ddl.PRIMARY_KEY_COLUMNS, [ref.schema, ref.table])}
     recorded = metadata.read(session, ref) or {}
+    fivetran_names = {entry.stored_as: name for name, entry in recorded.items() if entry.stored_as}
     columns = []
-    for name, data_type in rows:
-        if "[" in name:  # sub-column of an OBJECT column; not a Fivetran column
+    for stored, data_type in rows:
+        if "[" in stored:  # sub-column of an OBJECT column; not a Fivetran column
             continue
+        name = fivetran_names.get(stored, stored)
+        in_key = stored in keys
         record = recorded.get(name)
         if record is None or information_schema_type(record.type) != str(data_type).lower():
-            columns.append(ColumnSpec(name, infer_type(str(data_type)), name in keys))
+            columns.append(ColumnSpec(name, infer_type(str(data_type)), in_key))
         else:
-            columns.append(ColumnSpec(name, record.type, name in keys, record.long_text))
+            columns.append(ColumnSpec(name, record.type, in_key, record.long_text))
     return TableSchema(ref, tuple(columns))
 
 

@@ -13,7 +13,7 @@ import logging
 from cratedb_destination.client import Session
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.sql import ddl, dml
-from cratedb_destination.sql.identifiers import TableRef, validate_column_name
+from cratedb_destination.sql.identifiers import TableRef, stored_name, validate_column_name
 from cratedb_destination.type_mapping import format_timestamp
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,12 @@ def truncate(
         log.info("truncate of %s skipped: the table does not exist", table)
         return None
     columns = {row[0] for row in session.query(ddl.TABLE_COLUMNS, [table.schema, table.table])}
-    if synced_column not in columns:
+    if stored_name(synced_column) not in columns:
         raise UserActionRequired(
             f"table {table} has no column {synced_column!r}, so rows synced before the cutoff cannot be "
             "told apart from newer rows"
         )
-    if deleted_column is not None and deleted_column not in columns:
+    if deleted_column is not None and stored_name(deleted_column) not in columns:
         message = (
             f"soft truncate of {table} skipped: the table has no column {deleted_column!r} to flag rows as "
             "deleted; no rows were changed"

@@ -3,6 +3,13 @@
 Every name is validated against CrateDB's naming rules (so a Fivetran name CrateDB cannot hold fails early,
 with a message naming it) and then double-quoted with embedded quotes doubled, so no name can change the
 meaning of a statement. Quoting also keeps the case and lets reserved words through.
+
+CrateDB reserves its system column names (`_id`, `_version`, ...; CrateDB source SysColumns.java) and, from
+6.2 on, refuses writes to them (CrateDB 6.2.0 release notes). Fivetran sources use some of them for data:
+MongoDB keys every collection by `_id`. Such a column is stored under its name with one more leading
+underscore (`_id` -> `__id`, `stored_name`), everywhere a column name becomes SQL; the rest of the
+destination keeps speaking Fivetran's name, and DescribeTable maps the stored name back through the
+metadata record (`metadata.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ _FORBIDDEN_RELATION_CHARS = re.compile(r'[\\/*?"<>|,#.\s]')
 # Characters a column name must not contain: a dot, an opening subscript bracket, tab, CR, LF.
 _FORBIDDEN_COLUMN_CHARS = re.compile(r"[.\[\t\r\n]")
 
-# Names CrateDB reserves for its own per-row columns; a user column cannot take them.
+# Names CrateDB reserves for its own per-row columns (CrateDB source SysColumns.java); a user column cannot
+# take them, so such a Fivetran column is stored under `stored_name`.
 CRATEDB_SYSTEM_COLUMNS = frozenset(
     {
         "_id",
@@ -38,6 +46,12 @@ CRATEDB_SYSTEM_COLUMNS = frozenset(
         "_docid",
     }
 )
+
+
+def stored_name(name: str) -> str:
+    """The name CrateDB stores Fivetran's column `name` under: a system column name gets one more leading
+    underscore (`_id` -> `__id`), every other name is kept."""
+    return "_" + name if name in CRATEDB_SYSTEM_COLUMNS else name
 
 
 def quote(name: str) -> str:
@@ -84,10 +98,6 @@ def validate_column_name(name: str, table: str | None = None) -> str:
             f"column name {name!r}{where} contains {bad.group()!r}; CrateDB column names must not contain "
             "a dot, '[', tab, carriage return or line feed. Rename the column or exclude it from the sync."
         )
-    if name in CRATEDB_SYSTEM_COLUMNS:
-        raise InvalidName(
-            f"column name {name!r}{where} is a CrateDB system column and cannot be used for user data"
-        )
     return name
 
 
@@ -121,8 +131,8 @@ class TableRef:
 
 
 def column(name: str) -> str:
-    """A validated, quoted column name."""
-    return quote(validate_column_name(name))
+    """Fivetran's column `name` as the validated, quoted name of the CrateDB column that stores it."""
+    return quote(stored_name(validate_column_name(name)))
 
 
 def column_list(names: Iterable[str]) -> str:
