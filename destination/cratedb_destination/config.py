@@ -28,7 +28,11 @@ DEFAULT_BATCH_ROWS = 10000
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_SECONDS = 120.0
-DEFAULT_METADATA_SCHEMA = "fivetran_metadata"
+# Our own schema: `fivetran_metadata` is where Fivetran's Platform Connector writes in every destination,
+# so records kept there could be dropped or re-synced with it. Records found under that old default are
+# moved on first use (`metadata.MetadataStore`).
+DEFAULT_METADATA_SCHEMA = "fivetran_cratedb_destination"
+LEGACY_METADATA_SCHEMA = "fivetran_metadata"
 DEFAULT_POOL_SIZE = 8
 MAX_CA_CERTIFICATE_BYTES = 1_048_576
 

@@ -25,6 +25,8 @@ from fivetran_proto import destination_sdk_pb2_grpc as grpc_api
 from cratedb_destination.batch import BatchFileError, FileFormat
 from cratedb_destination.client import ClientCache, CrateClient, Session
 from cratedb_destination.config import (
+    DEFAULT_METADATA_SCHEMA,
+    LEGACY_METADATA_SCHEMA,
     TEST_CONNECT,
     TEST_PERMISSIONS,
     ConnectionSettings,
@@ -155,7 +157,8 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
         key = (settings.url, settings.metadata_schema)
         store = self._metadata.get(key)
         if store is None:
-            store = self._metadata.setdefault(key, MetadataStore(settings.metadata_schema))
+            legacy = LEGACY_METADATA_SCHEMA if settings.metadata_schema == DEFAULT_METADATA_SCHEMA else None
+            store = self._metadata.setdefault(key, MetadataStore(settings.metadata_schema, legacy))
         return store
 
     @contextlib.contextmanager

@@ -7,6 +7,9 @@ answer exactly what CreateTable received without this record.
 The record also keeps a storage choice Fivetran does not know about: text columns the destination switched
 to unlimited storage (`"long_text": true`, see `services/long_text.py`), so that rebuilds keep it.
 
+The default metadata schema is our own (`config.DEFAULT_METADATA_SCHEMA`); records an earlier version kept
+under `fivetran_metadata`, the schema of Fivetran's Platform Connector, are moved on first use.
+
 One row per table, keyed by (schema_name, table_name), holds the whole column list as JSON. Reading and
 writing by the full primary key makes every read see the latest write without a REFRESH (CrateDB docs
 sql/statements/refresh),
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +37,8 @@ from cratedb_destination.type_mapping import (
     type_from_name,
     type_name,
 )
+
+log = logging.getLogger(__name__)
 
 METADATA_TABLE = "column_types"
 _FORMAT_VERSION = 1
@@ -97,14 +103,37 @@ def decode(text: str) -> dict[str, FivetranType]:
 class MetadataStore:
     """Reads and writes the column-type record of tables in one metadata schema."""
 
-    def __init__(self, schema: str) -> None:
+    def __init__(self, schema: str, legacy_schema: str | None = None) -> None:
         self.table = TableRef(schema, METADATA_TABLE)
+        self._legacy = TableRef(legacy_schema, METADATA_TABLE) if legacy_schema else None
         self._exists = False
         self._lock = threading.Lock()
+
+    def _adopt_legacy(self, session: Session) -> None:
+        """Move the records of an old metadata table into ours, once: copy every row that ours lacks,
+        check that each arrived, then drop the old table. Only a table of exactly our columns is taken."""
+        legacy, self._legacy = self._legacy, None
+        if legacy is None or not session.table_exists(legacy):
+            return
+        columns = {row[0] for row in session.query(ddl.TABLE_COLUMNS, [legacy.schema, legacy.table])}
+        if columns != set(_VALUES):
+            return  # someone else's table of that name
+        session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
+        session.refresh(legacy)
+        session.execute(ddl.copy_missing_rows(legacy, self.table, _VALUES, _KEY))
+        session.refresh(self.table)
+        moved = {tuple(row) for row in session.query(ddl.select_columns(self.table, _KEY))}
+        missing = len({tuple(row) for row in session.query(ddl.select_columns(legacy, _KEY))} - moved)
+        if missing:
+            log.warning("kept %s: %d of its records could not be moved to %s", legacy, missing, self.table)
+            return
+        session.execute(ddl.drop_table(legacy))
+        log.info("moved the column-type records of %s to %s", legacy, self.table)
 
     def ensure_writable(self, session: Session) -> None:
         """Create the metadata table unless it exists (also a privilege check for the setup test)."""
         with self._lock:
+            self._adopt_legacy(session)
             if self._exists:
                 return
             session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
@@ -112,6 +141,9 @@ class MetadataStore:
 
     def read(self, session: Session, table: TableRef) -> dict[str, RecordedColumn] | None:
         """Recorded columns by name, or None when nothing is recorded for `table`."""
+        if self._legacy is not None:
+            with self._lock:
+                self._adopt_legacy(session)
         if not self._exists and not session.table_exists(self.table):
             return None
         self._exists = True

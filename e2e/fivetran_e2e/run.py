@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cratedb_destination.config import DEFAULT_METADATA_SCHEMA
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -273,7 +274,8 @@ class Runner:
                 # Best effort: the destination's type records of this schema (default metadata schema).
                 with contextlib.suppress(Exception):
                     reader.execute(
-                        'DELETE FROM "fivetran_metadata"."column_types" WHERE "schema_name" = ?', [schema]
+                        f'DELETE FROM "{DEFAULT_METADATA_SCHEMA}"."column_types" WHERE "schema_name" = ?',
+                        [schema],
                     )
         self.say(f"removed this run's schemas: {', '.join(schemas) or 'none'}")
 

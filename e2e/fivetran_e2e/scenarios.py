@@ -33,6 +33,7 @@ from typing import Any
 
 import grpc
 from cratedb_destination.batch import UNMODIFIED, Cell, FileFormat
+from cratedb_destination.config import DEFAULT_METADATA_SCHEMA
 from cratedb_destination.sql.identifiers import TableRef, column
 from fivetran_proto import common_pb2, destination_sdk_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -68,7 +69,7 @@ RPC_TIMEOUT_SECONDS = 600.0
 # How `set_column_to_null` spells NULL in UpdateColumnValueOperation.value, a plain string whose NULL
 # spelling the SDK migration guide leaves open (the ClickHouse destination reads "" or "NULL" as NULL).
 NULL_VALUE = "NULL"
-METADATA_TABLE = TableRef("fivetran_metadata", "column_types")
+METADATA_TABLE = TableRef(DEFAULT_METADATA_SCHEMA, "column_types")
 _SHOWN_CHARS = 60
 
 

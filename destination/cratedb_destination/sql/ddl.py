@@ -47,6 +47,21 @@ def swap_and_drop_source(source: TableRef, target: TableRef) -> str:
     return f"ALTER CLUSTER SWAP TABLE {source.sql} TO {target.sql} WITH (drop_source = true)"
 
 
+def copy_missing_rows(source: TableRef, target: TableRef, names: Sequence[str], keys: Sequence[str]) -> str:
+    """INSERT INTO target (names) (SELECT names FROM source) ON CONFLICT (keys) DO NOTHING: rows target
+    lacks, by key, come over unchanged; rows it has stay as they are."""
+    names_sql = column_list(names)
+    return (
+        f"INSERT INTO {target.sql} ({names_sql}) (SELECT {names_sql} FROM {source.sql}) "
+        f"ON CONFLICT ({column_list(keys)}) DO NOTHING"
+    )
+
+
+def select_columns(table: TableRef, names: Sequence[str]) -> str:
+    """Every row's `names` (for small tables only: no paging)."""
+    return f"SELECT {column_list(names)} FROM {table.sql}"
+
+
 def copy_rows(
     source: TableRef, target: TableRef, columns: Sequence[ColumnSpec], casts: Sequence[bool]
 ) -> str:
