@@ -36,7 +36,9 @@ SYSTEM_COLUMNS = frozenset(
     }
 )
 _SYSTEM_PATTERN = re.compile(r"^_([a-z][_a-z]*)*[a-z]$")
-_BAD_RELATION_CHARS = set('\\/*?"<>|,#. \t\r\n')
+# CrateDB source Strings.java `INVALID_FILENAME_CHARS`, checked by IndexName.java `validate`.
+_BAD_RELATION_CHARS = frozenset('\\/*?"<>|, ')
+_BAD_CHARS_SHOWN = "[" + ", ".join(sorted(_BAD_RELATION_CHARS)) + "]"
 MAX_IDENTIFIER_BYTES = 255
 
 DEFAULT_SETTINGS: dict[str, Any] = {
@@ -154,34 +156,63 @@ class Table:
         return replace(self, columns=columns)
 
 
-def validate_relation_name(name: str, kind: str = "Relation") -> None:
-    code = errors.INVALID_SCHEMA_NAME if kind == "Schema" else errors.INVALID_TABLE_NAME
-    exception = "InvalidSchemaNameException" if kind == "Schema" else "InvalidRelationName"
-    if not name or set(name) & _BAD_RELATION_CHARS or name[0] in "-+" or name == "_all":
-        raise errors.CrateError(code, exception, f'{kind} name "{name}" is invalid.')
-    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
-        raise errors.CrateError(
-            code,
-            exception,
-            f'{kind} name "{name}" is invalid. It must not exceed {MAX_IDENTIFIER_BYTES} bytes.',
-        )
+def validate_relation_name(name: str, kind: str = "Relation", schema: str | None = None) -> None:
+    """A schema name (`kind="Schema"`) or a table name on its own, as CrateDB checks it.
+
+    CrateDB source RelationName.java (`ensureValidName`): an empty schema name or one with a dot raises
+    InvalidSchemaNameException `schema name "<s>" is invalid.`, which HttpError.java maps to
+    RELATION_INVALID_NAME (4002, HTTP 400); an empty table name or one with a dot is InvalidRelationName
+    (4002), whose message names `<schema>.<name>`. The other characters are checked on the index name
+    (`validate_index_name`).
+    """
+    if kind == "Schema":
+        if not name or "." in name:
+            raise errors.CrateError(
+                errors.INVALID_TABLE_NAME, "InvalidSchemaNameException", f'schema name "{name}" is invalid.'
+            )
+        validate_index_name(name)
+        return
+    full = name if schema is None else f"{schema}.{name}"
+    if not name:
+        raise _invalid_relation(full, "Name cannot be empty")
+    if "." in name:
+        raise _invalid_relation(full, "Name can't contain '.'")
+
+
+def validate_index_name(index: str) -> None:
+    """CrateDB source IndexName.java (`validate`): no character of Strings.java `INVALID_FILENAME_CHARS`,
+    no `#`, no leading `-`/`+`, at most 255 bytes; else InvalidRelationName (4002)."""
+    size = len(index.encode("utf-8"))
+    if set(index) & _BAD_RELATION_CHARS:
+        raise _invalid_relation(index, "Must not contain the following characters " + _BAD_CHARS_SHOWN)
+    if "#" in index:
+        raise _invalid_relation(index, "Must not contain '#'")
+    if index[:1] in ("-", "+"):
+        raise _invalid_relation(index, "Must not start with '-', or '+'")
+    if size > MAX_IDENTIFIER_BYTES:
+        raise _invalid_relation(index, f"Index name is too long, ({size} > {MAX_IDENTIFIER_BYTES})")
+
+
+def _invalid_relation(name: str, reason: str) -> errors.CrateError:
+    """CrateDB source InvalidRelationName.java: `Relation name '<name>' is invalid. <reason>`, code 4002."""
+    return errors.CrateError(
+        errors.INVALID_TABLE_NAME, "InvalidRelationName", f"Relation name '{name}' is invalid. {reason}"
+    )
 
 
 def validate_table_name(schema: str, name: str) -> None:
+    """A table about to be created or renamed: RelationName.java (`ensureValidName`, then
+    `ensureValidForRelationCreation`: a read-only system schema or `_all` is an IllegalArgumentException,
+    which reaches clients as SQLParseException, code 4000, SQLExceptions.java), then the index name, which
+    is the table name in `doc` and `<schema>.<table>` elsewhere (`indexNameOrAlias`;
+    TransportCreateTable.java validates it)."""
     validate_relation_name(schema, "Schema")
-    validate_relation_name(name)
+    validate_relation_name(name, schema=schema)
     if schema in SYSTEM_SCHEMAS:
-        raise errors.CrateError(
-            errors.INVALID_SCHEMA_NAME,
-            "InvalidSchemaNameException",
-            f"Cannot create relation in read-only schema: {schema}",
-        )
-    if len(f"{schema}.{name}".encode()) > MAX_IDENTIFIER_BYTES:
-        raise errors.CrateError(
-            errors.INVALID_TABLE_NAME,
-            "InvalidRelationName",
-            f'Relation name "{schema}.{name}" is invalid. It must not exceed {MAX_IDENTIFIER_BYTES} bytes.',
-        )
+        raise errors.illegal_argument(f"Cannot create relation in read-only schema: {schema}")
+    if schema.lower() == "_all" or name.lower() == "_all":
+        raise errors.illegal_argument('"_all" cannot be used as schema or table name')
+    validate_index_name(name if schema == DEFAULT_SCHEMA else f"{schema}.{name}")
 
 
 def validate_column_name(name: str, version: Version) -> None:

@@ -360,3 +360,31 @@ def test_session_settings_belong_to_one_connection(cratedb_url: str) -> None:
         assert second.run("SHOW insert_select_fail_fast").rows == [["false"]]
     with CrateHttp(cratedb_url) as third:
         assert third.run("SHOW insert_select_fail_fast").rows == [["false"]]
+
+
+# ---- 9. invalid relation names -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "schema,table,code,detail",
+    [
+        ("a.b", "t", 4002, 'schema name "a.b" is invalid.'),
+        ("{s}", "a.b", 4002, "Relation name '{s}.a.b' is invalid. Name can't contain '.'"),
+        ("{s}", "a#b", 4002, "Relation name '{s}.a#b' is invalid. Must not contain '#'"),
+        ("sys", "t", 4000, "Cannot create relation in read-only schema: sys"),
+        ("{s}", "_all", 4000, '"_all" cannot be used as schema or table name'),
+    ],
+    ids=["schema-dot", "table-dot", "hash", "read-only-schema", "all"],
+)
+def test_invalid_relation_names_have_crate_codes(
+    db: CrateHttp, unique_schema: str, schema: str, table: str, code: int, detail: str
+) -> None:
+    """io/crate/metadata/RelationName.java: a schema name with a dot is InvalidSchemaNameException, which
+    rest/action/HttpError.java `fromThrowable` maps to RELATION_INVALID_NAME 4002 (ErrorMappingTest::
+    test_invalid_schema_name_exception_error_mapping); a table name with a dot, or one that
+    metadata/IndexName.java `validate` refuses, is InvalidRelationName (4002; RelationNameTest); a read-only
+    system schema or `_all` is an IllegalArgumentException (`ensureValidForRelationCreation`;
+    CreateAlterTableStatementAnalyzerTest), which clients see as SQLParseException with code 4000."""
+    schema, table, detail = (part.replace("{s}", unique_schema) for part in (schema, table, detail))
+    response = db.sql(f"CREATE TABLE {ident(schema, table)} (x INTEGER)")
+    assert response.status == 400, response.describe()
+    assert response.code == code, response.describe()
+    assert detail in response.message, response.describe()
