@@ -76,7 +76,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("/tmp/destination-shapes"), help="where the JSON goes"
+        "--out", type=Path, default=Path("statement-shapes") / "destination", help="where the JSON goes"
     )
     parser.add_argument("--no-run", action="store_true", help="only summarise the files of an earlier run")
     parser.add_argument("--list", action="store_true", help="print every destination shape with its callers")

@@ -43,7 +43,7 @@ from crate.client import http as crate_http
 
 from cratedb_destination.config import ConnectionSettings
 from cratedb_destination.errors import CrateDBError, RowsRejected, TransientFailure, UnsupportedServer
-from cratedb_destination.limits import MAX_STATEMENT_CHARS, MIN_SERVER_VERSION
+from cratedb_destination.limits import MAX_STATEMENT_CHARS, MIN_SERVER_VERSION, statement_length
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql.identifiers import TableRef
 
@@ -281,9 +281,10 @@ class Session:
                 self._sleep(delay)
 
     def _sql(self, stmt: str, args: Sequence[Any] | None = None, bulk_args: Any = None) -> dict[str, Any]:
-        if len(stmt) > MAX_STATEMENT_CHARS:
+        if statement_length(stmt) > MAX_STATEMENT_CHARS:
             raise CrateDBError(
-                f"statement of {len(stmt)} characters exceeds CrateDB's limit of {MAX_STATEMENT_CHARS}"
+                f"statement of {statement_length(stmt)} UTF-16 code units exceeds CrateDB's limit of "
+                f"{MAX_STATEMENT_CHARS}"
             )
         result = self._connection.client.sql(stmt, list(args) if args else None, bulk_args)
         return result if isinstance(result, dict) else {}

@@ -10,8 +10,15 @@ from __future__ import annotations
 # docs/appendices/release-notes/6.2.0.rst).
 MIN_SERVER_VERSION = (6, 2, 0)
 
-# The `statement_max_length` node setting's default (`io.crate.session.Sessions.STATEMENT_MAX_LENGTH`).
+# The `statement_max_length` node setting's default (`io.crate.session.Sessions.STATEMENT_MAX_LENGTH`),
+# counted in UTF-16 code units, as Java's String.length() counts (CrateDB source Session.java
+# `validateStatementLength`): a character outside the Basic Multilingual Plane counts twice.
 MAX_STATEMENT_CHARS = 262_144
+
+
+def statement_length(stmt: str) -> int:
+    """The length CrateDB compares with `MAX_STATEMENT_CHARS`: UTF-16 code units."""
+    return len(stmt.encode("utf-16-le")) // 2
 
 # CrateDB details at most this many failed rows per shard and bulk request; later failures are a bare
 # `{"rowcount": -2}` (`io.crate.execution.engine.indexing.ShardingUpsertExecutor

@@ -70,3 +70,12 @@ def test_short_quoted_values_are_redacted_too() -> None:
     """Parameters shorter than 3 characters stay in general messages, but never inside CrateDB's quotes."""
     error = _rejected_request("Cannot cast value `x` to type `integer`", [["x"]], [0])
     assert "`x`" not in str(error)
+
+
+def test_statement_length_counts_utf16_code_units() -> None:
+    """CrateDB source Session.java `validateStatementLength` compares Java's String.length()."""
+    from cratedb_destination.limits import statement_length
+
+    assert statement_length("select 1") == 8
+    assert statement_length("\U0001F600") == 2  # outside the Basic Multilingual Plane
+    assert statement_length("ä") == 1
