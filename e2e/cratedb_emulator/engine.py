@@ -5,11 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 from sqlglot import exp
 
@@ -18,13 +16,10 @@ from . import types as t
 from .catalog import (
     DEFAULT_SCHEMA,
     Catalog,
-    Column,
     Table,
     decode_name,
     encode_name,
     phys,
-    physical_name,
-    validate_column_name,
 )
 from .dml import (
     _NOT_CONSTANT,
@@ -50,6 +45,7 @@ from .prepared import (
     probe_array_lengths,
 )
 from .stats import Stats
+from .storage import PhysicalStore
 from .translate import Parsed, Ref, Translator, normalise_identifiers, parse_statement
 from .types import CrateType
 from .versions import Version
@@ -57,7 +53,6 @@ from .visibility import RefreshTracker, is_pk_lookup
 
 STATEMENT_MAX_LENGTH = 262_144
 BULK_ERRORS_PER_SHARD = 10
-_META_SCHEMA = "__emulator"
 _KNOWN_SESSION_SETTINGS = frozenset(
     {
         "search_path",
@@ -112,27 +107,25 @@ class Engine:
             self.conn.execute(setting)
         self.database = str(duck.fetch_row(self.conn, "SELECT current_database()")[0])
         self.write_lock = threading.RLock()
-        self.writer = self.conn.cursor()
+        self.storage = PhysicalStore(
+            self.conn, self.database, self.catalog, self.tracker, self.write_lock, data
+        )
         self.plans = PlanCache()
         self.url = ""
         self.port = 0
         self.closed = False
-        self._load_catalog()
+        self.storage.load_catalog()
 
     def close(self) -> None:
         with self.write_lock:
             if self.closed:
                 return
-            self.persist_catalog()
-            self.writer.close()
+            self.storage.close()
             self.conn.close()
             self.closed = True
 
     def node_info(self) -> infoschema.NodeInfo:
         return infoschema.NodeInfo(str(self.version), self.url, self.port)
-
-    def physical(self, table: Table) -> str:
-        return physical_name(self.database, table.schema, table.name)
 
     # ---- entry point ----------------------------------------------------------------------------------
     def execute(
@@ -542,7 +535,9 @@ class Engine:
                 names=["__row", *(encode_name(c) for c in table.primary_key)],
             )
             join = " AND ".join(f'{phys(alias)}.{phys(c)} = "__keys".{phys(c)}' for c in table.primary_key)
-            source = f'{self.physical(table)} AS {quote_ident(alias)} JOIN {{keys}} AS "__keys" ON {join}'
+            source = (
+                f'{self.storage.physical(table)} AS {quote_ident(alias)} JOIN {{keys}} AS "__keys" ON {join}'
+            )
             order = '"__keys"."__row"'
         else:
             keys = pa.Table.from_arrays(
@@ -552,12 +547,12 @@ class Engine:
             )
             source = f"{{keys}} AS {quote_ident(alias)}"
             order = f'{quote_ident(alias)}."__row"'
-        with duck.registered(self.writer, keys, "keys") as name:
+        with duck.registered(self.storage.writer, keys, "keys") as name:
             sql = f"SELECT {items} FROM {source.format(keys=quote_ident(name))} ORDER BY {order}"
             try:
-                self.writer.execute(sql)
-                description = self.writer.description or []
-                arrow = self.writer.to_arrow_table()
+                self.storage.writer.execute(sql)
+                description = self.storage.writer.description or []
+                arrow = self.storage.writer.to_arrow_table()
             except duckdb.Error as exc:
                 raise duck.crate_error(exc) from None
         duck_types = [str(item[1]) for item in description]
@@ -708,172 +703,11 @@ class Engine:
         expression = self.translate_expression(text, table, "__generated")
         sql = f'SELECT ({expression}) FROM {quote_ident(source)} AS "__generated" ORDER BY "__row"'
         try:
-            arrow = self.writer.execute(sql).to_arrow_table()
+            arrow = self.storage.writer.execute(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise duck.crate_error(exc) from None
         cast = casts.caster(ctype, self.version)
         return [cast(v) for v in results._convert_array(arrow.column(0).combine_chunks(), False)]
-
-    # ---- physical changes (called under the write lock) ------------------------------------------------
-    def create_physical(self, table: Table) -> None:
-        with self.write_lock:
-            self.writer.execute(
-                f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.database)}.{phys(table.schema)}"
-            )
-            columns = ", ".join(f"{phys(c.name)} {c.ctype.duck()}" for c in table.columns)
-            try:
-                self.writer.execute(f"CREATE TABLE {self.physical(table)} ({columns})")
-            except duckdb.Error as exc:
-                raise duck.crate_error(exc) from None
-            self.catalog.put(table)
-            self.tracker.created((table.schema, table.name))
-            self.persist_catalog()
-
-    def drop_physical(self, table: Table) -> None:
-        with self.write_lock:
-            self.writer.execute(f"DROP TABLE IF EXISTS {self.physical(table)}")
-            self.catalog.remove(table.schema, table.name)
-            self.tracker.dropped((table.schema, table.name))
-            self.persist_catalog()
-
-    def replace_table(self, table: Table) -> None:
-        with self.write_lock:
-            self.catalog.put(table)
-            self.persist_catalog()
-
-    def count_rows(self, table: Table) -> int:
-        return int(duck.fetch_row(self.writer, f"SELECT count(*) FROM {self.physical(table)}")[0])
-
-    def add_physical_columns(self, table: Table, columns: list[Column], primary_key: tuple[str, ...]) -> None:
-        with self.write_lock:
-            current = self.catalog.require(table.schema, table.name)
-            for column in columns:
-                self.writer.execute(
-                    f"ALTER TABLE {self.physical(current)} "
-                    f"ADD COLUMN {phys(column.name)} {column.ctype.duck()}"
-                )
-            updated = replace(current, columns=current.columns + tuple(columns), primary_key=primary_key)
-            self.catalog.put(updated)
-            self.persist_catalog()
-
-    def drop_physical_columns(self, table: Table, names: list[str]) -> None:
-        with self.write_lock:
-            for name in names:
-                self.writer.execute(f"ALTER TABLE {self.physical(table)} DROP COLUMN {phys(name)}")
-                table.objects.pop(name, None)
-            columns = tuple(c for c in table.columns if c.name not in names)
-            self.catalog.put(replace(table, columns=columns))
-            self.persist_catalog()
-
-    def rename_physical_columns(self, table: Table, renames: list[tuple[str, str]]) -> None:
-        with self.write_lock:
-            mapping = dict(renames)
-            for old, new in renames:
-                self.writer.execute(
-                    f"ALTER TABLE {self.physical(table)} RENAME COLUMN {phys(old)} TO {phys(new)}"
-                )
-            columns = tuple(replace(c, name=mapping.get(c.name, c.name)) for c in table.columns)
-            objects = {}
-            for name, state in table.objects.items():
-                new_name = mapping.get(name, name)
-                if new_name != name:
-                    state.known = {new_name + path[len(name) :]: v for path, v in state.known.items()}
-                objects[new_name] = state
-            updated = replace(
-                table,
-                columns=columns,
-                primary_key=tuple(mapping.get(c, c) for c in table.primary_key),
-                clustered_by=mapping.get(table.clustered_by, table.clustered_by)
-                if table.clustered_by
-                else None,
-                partitioned_by=tuple(mapping.get(c, c) for c in table.partitioned_by),
-                objects=objects,
-            )
-            self.catalog.put(updated)
-            self.persist_catalog()
-
-    def rename_physical(self, table: Table, schema: str, name: str) -> None:
-        with self.write_lock:
-            self.writer.execute(f"ALTER TABLE {self.physical(table)} RENAME TO {phys(name)}")
-            self.catalog.remove(table.schema, table.name)
-            self.catalog.put(replace(table, name=name))
-            self.tracker.renamed((table.schema, table.name), (schema, name))
-            self.persist_catalog()
-
-    def _move(self, table: Table, schema: str, name: str) -> None:
-        target = physical_name(self.database, schema, name)
-        if schema == table.schema:
-            self.writer.execute(f"ALTER TABLE {self.physical(table)} RENAME TO {phys(name)}")
-            return
-        self.writer.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.database)}.{phys(schema)}")
-        self.writer.execute(f"CREATE TABLE {target} AS SELECT * FROM {self.physical(table)}")
-        self.writer.execute(f"DROP TABLE {self.physical(table)}")
-
-    def swap_physical(self, source: Table, target: Table, drop_source: bool) -> None:
-        with self.write_lock:
-            temporary = replace(source, schema=source.schema, name=f"__emulator_swap_{id(source)}")
-            self._move(source, temporary.schema, temporary.name)
-            if drop_source:
-                self.writer.execute(f"DROP TABLE {self.physical(target)}")
-            else:
-                self._move(target, source.schema, source.name)
-            self._move(temporary, target.schema, target.name)
-            self.catalog.remove(source.schema, source.name)
-            self.catalog.remove(target.schema, target.name)
-            self.catalog.put(replace(source, schema=target.schema, name=target.name))
-            if drop_source:
-                self.tracker.dropped((target.schema, target.name))
-                self.tracker.renamed((source.schema, source.name), (target.schema, target.name))
-            else:
-                self.catalog.put(replace(target, schema=source.schema, name=source.name))
-                self.tracker.swapped((source.schema, source.name), (target.schema, target.name))
-            self.persist_catalog()
-
-    def create_table_as(self, session: Session, schema: str, name: str, query: str) -> Outcome:
-        parsed = parse_statement(query)
-        table_arrow, types = self.run_query(session, parsed, [])
-        columns = []
-        for encoded, (_duck, ctype) in zip(table_arrow.column_names, types, strict=True):
-            column_name = decode_name(encoded)
-            validate_column_name(column_name, self.version)
-            ctype.check_storable(self.version)
-            columns.append(Column(column_name, ctype))
-        table = Table(schema=schema, name=name, columns=tuple(columns))
-        self.create_physical(table)
-        if table_arrow.num_rows:
-            values = {
-                column.name: results._convert_array(array.combine_chunks(), False)
-                for column, array in zip(columns, table_arrow.columns, strict=True)
-            }
-            statement = _SyntheticInsert(self, session, table)
-            outcome = Inserter(self, statement).from_columns(values, table_arrow.num_rows, {}, {})  # type: ignore[arg-type]
-            return Outcome(rowcount=outcome.total)
-        return Outcome(rowcount=0)
-
-    # ---- persistence ----------------------------------------------------------------------------------
-    def persist_catalog(self) -> None:
-        if not self.data:
-            return
-        with self.write_lock:
-            document = orjson.dumps(self.catalog.to_json()).decode()
-            self.writer.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(_META_SCHEMA)}")
-            self.writer.execute(
-                f"CREATE TABLE IF NOT EXISTS {quote_ident(_META_SCHEMA)}.catalog (doc VARCHAR)"
-            )
-            self.writer.execute(f"DELETE FROM {quote_ident(_META_SCHEMA)}.catalog")
-            self.writer.execute(f"INSERT INTO {quote_ident(_META_SCHEMA)}.catalog VALUES (?)", [document])
-
-    def _load_catalog(self) -> None:
-        if not self.data:
-            return
-        try:
-            row = self.writer.execute(f"SELECT doc FROM {quote_ident(_META_SCHEMA)}.catalog").fetchone()
-        except duckdb.Error:
-            return
-        if row:
-            self.catalog.load_json(orjson.loads(row[0]))
-            for key in self.catalog.tables:
-                self.tracker.created(key)
 
     # ---- SET / SHOW -----------------------------------------------------------------------------------
     def _set(self, session: Session, stmt: str, tokens: list[Token]) -> Outcome:
@@ -982,20 +816,6 @@ class Engine:
             text = str(value).lower() if isinstance(value, bool) else str(value)
             return Outcome(cols=[name], col_types=[4], rows=[[text]], rowcount=1)
         raise errors.emulator_limit("this SHOW statement")
-
-
-class _SyntheticInsert:
-    """Minimal statement for inserting rows created by CREATE TABLE AS."""
-
-    def __init__(self, engine: Engine, session: Session, table: Table) -> None:
-        self.engine = engine
-        self.session = session
-        self.table = table
-        self.columns = table.column_names()
-        self.new_columns: list[str] = []
-        self.conflict: str | None = None
-        self.assignments: list[tuple[str, exp.Expression]] = []
-        self.parsed = Parsed(exp.Select(), {}, 0, "")
 
 
 def _query_outcome(table: pa.Table, types: list[tuple[str, CrateType]]) -> Outcome:
