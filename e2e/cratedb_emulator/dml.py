@@ -21,16 +21,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from . import casts, column_casts, duck, errors, versions
+from . import casts, column_casts, duck, errors, results, versions
 from . import types as t
 from .catalog import SYSTEM_COLUMNS, Column, Table, decode_name, encode_name, phys, validate_column_name
 from .lexer import quote_ident
-from .translate import Parsed, Ref, Translator
+from .outcome import Outcome
+from .translate import Parsed, Ref, Translator, parse_statement
 from .types import CrateType
 from .visibility import is_constant, is_pk_lookup, single_key
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .context import WriteContext
     from .outcome import Session
 
 
@@ -138,8 +139,8 @@ class _Cell:
 class InsertStatement:
     """An analysed INSERT: target table, columns, source and conflict handling."""
 
-    def __init__(self, engine: Engine, session: Session, parsed: Parsed) -> None:
-        self.engine = engine
+    def __init__(self, ctx: WriteContext, session: Session, parsed: Parsed) -> None:
+        self.ctx = ctx
         self.session = session
         self.parsed = parsed
         tree = parsed.tree
@@ -148,7 +149,7 @@ class InsertStatement:
         target = tree.this
         table_node = target.this if isinstance(target, exp.Schema) else target
         assert isinstance(table_node, exp.Table)
-        self.translator = Translator(engine, session.default_schema, session.user, None, parsed.cast_types)
+        self.translator = Translator(ctx, session.default_schema, session.user, None, parsed.cast_types)
         ref = self.translator.resolve_table(table_node)
         if ref.key is None:
             raise errors.unsupported(
@@ -167,13 +168,13 @@ class InsertStatement:
                 raise errors.illegal_argument(f'column "{name}" specified more than once')
             seen.add(name)
             if name in SYSTEM_COLUMNS:
-                if engine.version.at_least(versions.UNDERSCORE_COLUMNS):
+                if ctx.version.at_least(versions.UNDERSCORE_COLUMNS):
                     raise errors.invalid_column_name(name, "Cannot write to system column")
                 raise errors.invalid_column_name(name, "conflicts with system column")
             if self.table.column(name) is None:
                 if self.table.column_policy != "dynamic":
                     raise errors.column_unknown(name)
-                validate_column_name(name, engine.version)
+                validate_column_name(name, ctx.version)
                 self.new_columns.append(name)
         self._analyse_conflict()
 
@@ -184,10 +185,8 @@ class InsertStatement:
         conflict = self.tree.args.get("conflict")
         if conflict is None:
             return
-        if conflict.args.get("duplicate"):
-            raise errors.syntax_error(1, 1, "mismatched input 'DUPLICATE' expecting 'CONFLICT'")
-        if conflict.args.get("where") is not None:
-            raise errors.syntax_error(1, 1, "mismatched input 'WHERE' expecting {<EOF>, ';', ','}")
+        # The gate has rejected ON DUPLICATE KEY, a trailing WHERE, actions other than DO NOTHING and
+        # DO UPDATE, and DO UPDATE without a conflict target (tests/unit/test_emulator_gate_guards.py).
         action = str(conflict.args.get("action").this if conflict.args.get("action") else "").upper()
         keys = []
         for key in conflict.args.get("conflict_keys") or []:
@@ -199,10 +198,7 @@ class InsertStatement:
             if keys:
                 self._check_target(keys, pk)
             return
-        if action != "DO UPDATE":
-            raise errors.syntax_error(1, 1, "mismatched input expecting {'NOTHING', 'UPDATE'}")
-        if not keys:
-            raise errors.syntax_error(1, 1, "mismatched input 'DO' expecting '('")
+        assert action == "DO UPDATE" and keys, "the gate passes no other ON CONFLICT form"
         self._check_target(keys, pk)
         self.conflict = "update"
         for assignment in conflict.expressions:
@@ -244,9 +240,7 @@ class InsertStatement:
         if isinstance(node, exp.Parameter):
             return _Cell("param", int(node.name) - 1)
         if isinstance(node, exp.Var) and node.name.upper() == "DEFAULT":
-            if not self.engine.version.at_least(versions.VALUES_DEFAULT):
-                raise errors.syntax_error(1, 1, "mismatched input 'DEFAULT'")
-            return _Cell("default")
+            return _Cell("default")  # the gate passes DEFAULT in VALUES only where the version has it
         if isinstance(node, exp.Column) and not node.table:
             raise errors.column_unknown(decode_name(node.name))
         if any(True for _ in node.find_all(exp.Parameter)):
@@ -254,7 +248,7 @@ class InsertStatement:
         constant = _python_constant(node)
         if constant is not _NOT_CONSTANT:
             return _Cell("const", constant)
-        return _Cell("const", self.engine.evaluate(self.session, node, self.parsed.cast_types, []))
+        return _Cell("const", self.ctx.evaluate(self.session, node, self.parsed.cast_types, []))
 
     def is_unnest_of_params(self) -> list[exp.Expr] | None:
         """`SELECT * FROM UNNEST(?, ?, ...)`: the fast path of batch inserts."""
@@ -321,8 +315,8 @@ def _python_constant(node: exp.Expr) -> Any:
 class Inserter:
     """Validates rows for one table and writes the valid ones set-wise."""
 
-    def __init__(self, engine: Engine, statement: InsertStatement) -> None:
-        self.engine = engine
+    def __init__(self, ctx: WriteContext, statement: InsertStatement) -> None:
+        self.ctx = ctx
         self.statement = statement
         self.table = statement.table
 
@@ -346,7 +340,7 @@ class Inserter:
         outcome.failures.update(preset_failures or {})
         outcome.injected.update(preset_failures or {})
         self._add_dynamic_columns(values, count)
-        table = self.table = self.engine.catalog.require(self.table.schema, self.table.name)
+        table = self.table = self.ctx.catalog.require(self.table.schema, self.table.name)
         storage: dict[str, Storage] = {}
         listed = set(self.statement.columns)
         for column in table.columns:
@@ -387,7 +381,7 @@ class Inserter:
                             outcome.failures.setdefault(row, not_null_error(name))
         if target is None:
             return raw, None
-        cast = casts.caster(target, self.engine.version)
+        cast = casts.caster(target, self.ctx.version)
         result: list[Any] = []
         for row, value in enumerate(raw):
             try:
@@ -406,19 +400,19 @@ class Inserter:
                 continue
             new.append(Column(name=name, ctype=inferred))
         if new:
-            self.engine.add_physical_columns(self.table, new, self.table.primary_key)
-        table = self.engine.catalog.require(self.table.schema, self.table.name)
+            self.ctx.storage.add_columns(self.table, new, self.table.primary_key)
+        table = self.ctx.catalog.require(self.table.schema, self.table.name)
         self.statement.columns = [c for c in self.statement.columns if table.column(c) is not None]
 
     def _cast_column(self, column: Column, raw: list[Any], outcome: RowOutcome) -> Storage:
-        fast = column_casts.cast_column(column.ctype, raw, self.engine.version)
+        fast = column_casts.cast_column(column.ctype, raw, self.ctx.version)
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
                 _record_cast_failure(outcome, row, error)
             return array
         state = self.table.object_state(column.name) if _has_objects(column.ctype) else None
-        cast = casts.caster(column.ctype, self.engine.version, state, column.name)
+        cast = casts.caster(column.ctype, self.ctx.version, state, column.name)
         result: list[Any] = []
         append = result.append
         default_value: Any = _NOT_CONSTANT
@@ -438,7 +432,7 @@ class Inserter:
     def _default_value(self, column: Column) -> Any:
         if column.default_sql is None:
             return None
-        return self.engine.evaluate_constant(
+        return self.ctx.evaluate_constant(
             column.default_sql, column.ctype, f'DEFAULT of column "{column.name}"'
         )
 
@@ -510,7 +504,7 @@ class Inserter:
             keys = key_lists[0] if len(valid) == count else [key_lists[0][row] for row in valid]
             if not (simple and len(set(keys)) == len(keys)):
                 rounds = _rounds(valid, key_lists, simple)
-        cursor = self.engine.writer
+        cursor = self.ctx.storage.writer
         written = 0
         for rows in rounds:
             arrow = self._arrow(table, storage, extra, rows, count)
@@ -535,7 +529,7 @@ class Inserter:
             if insert_rows:
                 written += self._insert(cursor, table, arrow, insert_rows, outcome)
         if written:
-            self.engine.tracker.written((table.schema, table.name))
+            self.ctx.tracker.written((table.schema, table.name))
 
     def _arrow(
         self,
@@ -569,7 +563,7 @@ class Inserter:
         for index, column in enumerate(table.columns):
             if column.generated_sql is None:
                 continue
-            values = self.engine.evaluate_over(source, column.generated_sql, table, column.ctype)
+            values = self.ctx.evaluate_over(source, column.generated_sql, table, column.ctype)
             arrow = arrow.set_column(
                 index + 1, encode_name(column.name), pa.array(values, type=column.ctype.arrow())
             )
@@ -580,7 +574,7 @@ class Inserter:
     ) -> dict[int, errors.CrateError]:
         failures: dict[int, errors.CrateError] = {}
         for name, text in table.checks:
-            condition = self.engine.translate_expression(text, table, "__check")
+            condition = self.ctx.translate_expression(text, table, "__check")
             sql = (
                 f'SELECT {quote_ident(ROW)} FROM {quote_ident(source)} AS "__check" '
                 f"WHERE NOT coalesce(({condition}), TRUE)"
@@ -593,7 +587,7 @@ class Inserter:
         join = " AND ".join(f"t.{phys(c)} = s.{phys(c)}" for c in table.primary_key)
         sql = (
             f"SELECT s.{quote_ident(ROW)} FROM {quote_ident(source)} AS s "
-            f"JOIN {self.engine.physical(table)} AS t ON {join}"
+            f"JOIN {self.ctx.storage.physical(table)} AS t ON {join}"
         )
         return {row for (row,) in cursor.execute(sql).fetchall()}
 
@@ -606,7 +600,7 @@ class Inserter:
         outcome: RowOutcome,
     ) -> int:
         columns = ", ".join(phys(c.name) for c in table.columns)
-        target = self.engine.physical(table)
+        target = self.ctx.storage.physical(table)
         template = f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {SOURCE_PLACEHOLDER}"
         return self._apply_rows(cursor, template, arrow, rows, outcome)
 
@@ -647,7 +641,7 @@ class Inserter:
 
     def _upsert_sql(self, table: Table) -> str:
         translator = Translator(
-            self.engine,
+            self.ctx,
             self.statement.session.default_schema,
             self.statement.session.user,
             None,
@@ -672,7 +666,7 @@ class Inserter:
             sets.append(f"{phys(name)} = {wrapper.this.sql(dialect='duckdb')}")
         join = " AND ".join(f'"__target".{phys(c)} = "excluded".{phys(c)}' for c in table.primary_key)
         return (
-            f'UPDATE {self.engine.physical(table)} AS "__target" SET {", ".join(sets)} '
+            f'UPDATE {self.ctx.storage.physical(table)} AS "__target" SET {", ".join(sets)} '
             f'FROM {SOURCE_PLACEHOLDER} AS "excluded" WHERE {join}'
         )
 
@@ -791,29 +785,59 @@ def _has_objects(ctype: CrateType) -> bool:
     return ctype.kind == t.ARRAY and ctype.inner is not None and _has_objects(ctype.inner)
 
 
+class _SyntheticInsert:
+    """Minimal statement for inserting rows created by CREATE TABLE AS."""
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.session = session
+        self.table = table
+        self.columns = table.column_names()
+        self.new_columns: list[str] = []
+        self.conflict: str | None = None
+        self.assignments: list[tuple[str, exp.Expression]] = []
+        self.parsed = Parsed(exp.Select(), {}, 0, "")
+
+
+def create_table_as(ctx: WriteContext, session: Session, schema: str, name: str, query: str) -> Outcome:
+    """CREATE TABLE ... AS: a table with the query's columns, holding the query's rows."""
+    parsed = parse_statement(query)
+    table_arrow, types = ctx.run_query(session, parsed, [])
+    columns = []
+    for encoded, (_duck, ctype) in zip(table_arrow.column_names, types, strict=True):
+        column_name = decode_name(encoded)
+        validate_column_name(column_name, ctx.version)
+        ctype.check_storable(ctx.version)
+        columns.append(Column(column_name, ctype))
+    table = Table(schema=schema, name=name, columns=tuple(columns))
+    ctx.storage.create_table(table)
+    if table_arrow.num_rows:
+        values = {
+            column.name: results._convert_array(array.combine_chunks(), False)
+            for column, array in zip(columns, table_arrow.columns, strict=True)
+        }
+        statement = _SyntheticInsert(session, table)
+        outcome = Inserter(ctx, statement).from_columns(values, table_arrow.num_rows, {}, {})  # type: ignore[arg-type]
+        return Outcome(rowcount=outcome.total)
+    return Outcome(rowcount=0)
+
+
 # ==== UPDATE / DELETE ======================================================================================
 class FilteredWrite:
     """An analysed UPDATE or DELETE (one table, optional WHERE)."""
 
     def __init__(
-        self, engine: Engine, session: Session, parsed: Parsed, params: Sequence[Any] | None
+        self, ctx: WriteContext, session: Session, parsed: Parsed, params: Sequence[Any] | None
     ) -> None:
-        self.engine = engine
+        self.ctx = ctx
         self.session = session
         self.parsed = parsed
         tree = parsed.tree
         assert isinstance(tree, (exp.Update, exp.Delete))
         self.tree = tree
-        self.is_update = isinstance(tree, exp.Update)
-        if self.is_update and (tree.args.get("from_") or tree.args.get("from")):
-            raise errors.syntax_error(
-                1, 1, "mismatched input 'FROM' expecting {<EOF>, ';', 'WHERE', 'RETURNING'}"
-            )
-        if not self.is_update and tree.args.get("using"):
-            raise errors.syntax_error(1, 1, "mismatched input 'USING' expecting {<EOF>, ';', 'WHERE'}")
+        self.is_update = isinstance(tree, exp.Update)  # the gate rejects UPDATE ... FROM, DELETE ... USING
         table_node = tree.this
         assert isinstance(table_node, exp.Table)
-        self.translator = Translator(engine, session.default_schema, session.user, params, parsed.cast_types)
+        self.translator = Translator(ctx, session.default_schema, session.user, params, parsed.cast_types)
         self.ref = self.translator.resolve_table(table_node)
         if self.ref.key is None:
             raise errors.unsupported(
@@ -903,12 +927,12 @@ class FilteredWrite:
         return is_pk_lookup(self.where, self._pk, self._qualifiers, pk_only=True)
 
     def count_executions(self, executions: int) -> None:
-        self.engine.stats.count("pk_lookups" if self.by_id else "query_jobs", executions)
+        self.ctx.stats.count("pk_lookups" if self.by_id else "query_jobs", executions)
 
     def check_visibility(self) -> None:
         """A by-query write reads the searcher, which misses writes since the last REFRESH."""
         if not self.by_id:
-            self.engine.tracker.check_read(
+            self.ctx.tracker.check_read(
                 [((self.table.schema, self.table.name), self.ref.shown, self.table.refresh_interval_ms)]
             )
 
@@ -933,7 +957,7 @@ class FilteredWrite:
         if self.is_update:
             self._check_not_null_expressions()
         sql = self.tree.sql(dialect="duckdb")
-        cursor = self.engine.writer
+        cursor = self.ctx.storage.writer
         try:
             if returning is not None:
                 result = cursor.execute(sql).to_arrow_table()
@@ -944,7 +968,7 @@ class FilteredWrite:
         except duckdb.Error as exc:
             raise duck.crate_error(exc) from None
         if count:
-            self.engine.tracker.written((self.table.schema, self.table.name))
+            self.ctx.tracker.written((self.table.schema, self.table.name))
         return count, result
 
     def _name_returning(self, returning: exp.Expr) -> None:
@@ -969,7 +993,7 @@ class FilteredWrite:
                     raise not_null_error(column.name)
                 continue
             state = self.table.object_state(column.name) if _has_objects(column.ctype) else None
-            storage = casts.caster(column.ctype, self.engine.version, state, column.name)(value)
+            storage = casts.caster(column.ctype, self.ctx.version, state, column.name)(value)
             if column.limited_text and _exceeds_text_limit(storage):
                 raise text_limit_error(column)
 
@@ -983,7 +1007,7 @@ class FilteredWrite:
             if where is not None:
                 condition = f"({where.sql(dialect='duckdb')}) AND {condition}"
             sql = f"SELECT count(*) FROM {self.tree.this.sql(dialect='duckdb')} WHERE {condition}"
-            if duck.fetch_row(self.engine.writer, sql)[0]:
+            if duck.fetch_row(self.ctx.storage.writer, sql)[0]:
                 raise not_null_error(column.name)
 
     # -- bulk execution ----------------------------------------------------------------------------------
@@ -1071,7 +1095,7 @@ class FilteredWrite:
             [pa.array(list(range(count)), type=pa.int64()), *arrays], names=[ROW, *names]
         )
         args = args.take(pa.array(valid, type=pa.int64()))
-        cursor = self.engine.writer
+        cursor = self.ctx.storage.writer
         with duck.registered(cursor, args, "args") as source:
             args_table = f'{quote_ident(source)} AS "__args"'
             try:
@@ -1082,7 +1106,7 @@ class FilteredWrite:
             except duckdb.Error:
                 total = self._sequential(cursor, source, args, valid, outcome)
         if total:
-            self.engine.tracker.written((self.table.schema, self.table.name))
+            self.ctx.tracker.written((self.table.schema, self.table.name))
         if key_values is not None:
             self._report_missing(outcome, valid, key_values)
         return outcome
@@ -1104,7 +1128,7 @@ class FilteredWrite:
             if value is _NOT_CONSTANT:
                 return None
             if value is not None:
-                value = casts.caster(column.ctype, self.engine.version)(value)
+                value = casts.caster(column.ctype, self.ctx.version)(value)
             result[column.name] = [value] * count
         return result
 
@@ -1130,13 +1154,13 @@ class FilteredWrite:
 
     def _cast_parameter(self, ctype: CrateType, raw: list[Any], outcome: RowOutcome) -> Storage:
         """A parameter's values cast to the type it is compared with or assigned to (failures per row)."""
-        fast = column_casts.cast_column(ctype, raw, self.engine.version)
+        fast = column_casts.cast_column(ctype, raw, self.ctx.version)
         if fast is not None:
             array, failures = fast
             for row, error in failures.items():
                 _record_cast_failure(outcome, row, error)
             return array
-        cast = casts.caster(ctype, self.engine.version)
+        cast = casts.caster(ctype, self.ctx.version)
         values = []
         for row, value in enumerate(raw):
             try:

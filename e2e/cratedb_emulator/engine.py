@@ -5,37 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 from sqlglot import exp
 
-from . import casts, ddl, ddl_parser, duck, errors, gate, infoschema, results, shapes, versions
+from . import casts, ddl, ddl_parser, duck, errors, gate, infoschema, results, shapes, versions, writes
 from . import types as t
-from .catalog import (
-    DEFAULT_SCHEMA,
-    Catalog,
-    Column,
-    Table,
-    decode_name,
-    encode_name,
-    phys,
-    physical_name,
-    validate_column_name,
-)
-from .dml import (
-    _NOT_CONSTANT,
-    DEFAULT,
-    FilteredWrite,
-    Inserter,
-    InsertStatement,
-    RowOutcome,
-    _python_constant,
-    values_list,
-)
+from .catalog import DEFAULT_SCHEMA, Catalog, Table, decode_name, encode_name
 from .lexer import EOF, IDENT, OP, Token, TokenStream, quote_ident, tokenize
 from .outcome import Outcome, Session
 from .prepared import (
@@ -50,14 +28,13 @@ from .prepared import (
     probe_array_lengths,
 )
 from .stats import Stats
+from .storage import PhysicalStore
 from .translate import Parsed, Ref, Translator, normalise_identifiers, parse_statement
 from .types import CrateType
 from .versions import Version
 from .visibility import RefreshTracker, is_pk_lookup
 
 STATEMENT_MAX_LENGTH = 262_144
-BULK_ERRORS_PER_SHARD = 10
-_META_SCHEMA = "__emulator"
 _KNOWN_SESSION_SETTINGS = frozenset(
     {
         "search_path",
@@ -112,27 +89,25 @@ class Engine:
             self.conn.execute(setting)
         self.database = str(duck.fetch_row(self.conn, "SELECT current_database()")[0])
         self.write_lock = threading.RLock()
-        self.writer = self.conn.cursor()
+        self.storage = PhysicalStore(
+            self.conn, self.database, self.catalog, self.tracker, self.write_lock, data
+        )
         self.plans = PlanCache()
         self.url = ""
         self.port = 0
         self.closed = False
-        self._load_catalog()
+        self.storage.load_catalog()
 
     def close(self) -> None:
         with self.write_lock:
             if self.closed:
                 return
-            self.persist_catalog()
-            self.writer.close()
+            self.storage.close()
             self.conn.close()
             self.closed = True
 
     def node_info(self) -> infoschema.NodeInfo:
         return infoschema.NodeInfo(str(self.version), self.url, self.port)
-
-    def physical(self, table: Table) -> str:
-        return physical_name(self.database, table.schema, table.name)
 
     # ---- entry point ----------------------------------------------------------------------------------
     def execute(
@@ -170,9 +145,10 @@ class Engine:
         if kind == "SELECT":
             return self._select_text(session, stmt, tokens, args)
         if kind in ("INSERT", "UPDATE", "DELETE"):
-            return self._write(
-                session, kind, parse_statement(stmt, tokens), args, bulk_args, preset_failures or {}
-            )
+            parsed = parse_statement(stmt, tokens)
+            normalise_identifiers(parsed.tree)
+            with self.write_lock:
+                return writes.write(self, session, kind, parsed, args, bulk_args, preset_failures or {})
         if kind in ("CREATE", "DROP", "ALTER", "REFRESH", "OPTIMIZE"):
             statement = ddl_parser.parse(stmt, tokens)
             if kind == "REFRESH" or kind == "OPTIMIZE":
@@ -376,296 +352,6 @@ class Engine:
             [((r.table.schema, r.table.name), r.shown, r.table.refresh_interval_ms) for r in user_refs]
         )
 
-    # ---- writes ---------------------------------------------------------------------------------------
-    def _write(
-        self,
-        session: Session,
-        kind: str,
-        parsed: Parsed,
-        args: Sequence[Any] | None,
-        bulk_args: Sequence[Sequence[Any]] | None,
-        preset: dict[int, errors.CrateError],
-    ) -> Outcome:
-        normalise_identifiers(parsed.tree)
-        with self.write_lock:
-            if kind == "INSERT":
-                return self._insert(session, parsed, args, bulk_args, preset)
-            statement = FilteredWrite(self, session, parsed, args)
-            if bulk_args is None:
-                count, returning = statement.execute()
-                if returning is not None:
-                    json_columns = [False] * returning.num_columns
-                    rows = results.rows_from_arrow(returning, json_columns)
-                    return Outcome(
-                        cols=[decode_name(n) for n in returning.column_names],
-                        rows=rows,
-                        rowcount=len(rows),
-                        col_types=[0] * returning.num_columns,
-                    )
-                return Outcome(rowcount=count)
-            self.stats.count("rows_received", len(bulk_args))
-            outcome = statement.execute_bulk(bulk_args, preset)
-            return self._bulk_outcome(outcome)
-
-    def _bulk_outcome(self, outcome: RowOutcome) -> Outcome:
-        if outcome.analysis:
-            # A value failing while the parameters are bound fails the whole request (HTTP 400), not its row:
-            # RestSQLActionIntegrationTest::test_insert_with_failing_bulk_args_analysis_error.
-            raise outcome.analysis[min(outcome.analysis)]
-        if not outcome.failures and None not in outcome.counts:
-            # One result object per distinct count, shared (Emulator.execute hands out copies).
-            shared: dict[int | None, dict[str, Any]] = {}
-            for count in set(outcome.counts):
-                shared[count] = {"rowcount": count}
-            return Outcome(results=[shared[count] for count in outcome.counts])
-        payload_errors = self.version.at_least(versions.BULK_ERROR_PAYLOAD)
-        items: list[dict[str, Any]] = []
-        failed = 0
-        detailed: dict[int, int] = {}
-        shards = outcome.route() if outcome.route is not None and outcome.failures else None
-        for row, count in enumerate(outcome.counts):
-            error = outcome.failures.get(row)
-            if error is not None or count is None:
-                failed += 1
-                item: dict[str, Any] = {"rowcount": -2}
-                shard = shards[row] if shards else 0
-                # CrateDB reports the details of only the first 10 failures per shard.
-                if payload_errors and error is not None:
-                    if row in outcome.injected:
-                        item["error"] = error.payload()
-                    elif detailed.get(shard, 0) < BULK_ERRORS_PER_SHARD:
-                        detailed[shard] = detailed.get(shard, 0) + 1
-                        item["error"] = error.payload()
-                items.append(item)
-            else:
-                items.append({"rowcount": count})
-        self.stats.count("row_errors", failed)
-        return Outcome(results=items)
-
-    def _insert(
-        self,
-        session: Session,
-        parsed: Parsed,
-        args: Sequence[Any] | None,
-        bulk_args: Sequence[Sequence[Any]] | None,
-        preset: dict[int, errors.CrateError],
-    ) -> Outcome:
-        statement = InsertStatement(self, session, parsed)
-        returning = parsed.tree.args.get("returning")
-        if returning is not None and bulk_args is not None:
-            raise errors.unsupported(
-                "Bulk operations for statements that return result sets is not supported"
-            )
-        inserter = Inserter(self, statement)
-        source = parsed.tree.expression
-        assignment_params = sorted(
-            {
-                int(p.name) - 1
-                for _, e in statement.assignments
-                for p in [e, *e.find_all(exp.Parameter)]
-                if isinstance(p, exp.Parameter)
-            }
-        )
-        if isinstance(source, exp.Values):
-            cells = statement.value_cells()
-            if bulk_args is not None:
-                if len(cells) != 1:
-                    raise errors.emulator_limit("bulk_args with a multi-row VALUES clause")
-                rows = bulk_args
-                count = len(rows)
-                self.stats.count("rows_received", count)
-                values = self._columns_from_cells(session, statement, cells[0], rows, parsed)
-                param_columns = {i: _param_column(rows, i) for i in assignment_params}
-                outcome = inserter.from_columns(values, count, preset, param_columns, raise_analysis=True)
-                return self._bulk_outcome(outcome)
-            params = list(args or [])
-            count = len(cells)
-            self.stats.count("rows_received", count)
-            values = {name: [] for name in statement.columns}
-            for row_cells in cells:
-                row_values = self._columns_from_cells(session, statement, row_cells, [params], parsed)
-                for name in statement.columns:
-                    values[name].extend(row_values[name])
-            param_columns = {i: _param_column([params] * count, i) for i in assignment_params}
-            outcome = inserter.from_columns(values, count, {}, param_columns, raise_analysis=True)
-            result = self._values_outcome(statement, outcome, count)
-            if returning is not None:
-                return self._returning(session, parsed, params, inserter, outcome)
-            return result
-        if bulk_args is not None:
-            raise errors.emulator_limit("bulk_args with INSERT ... SELECT")
-        values, count = self._query_source(session, statement, parsed, args)
-        self.stats.count("rows_received", count)
-        fail_fast = bool(session.settings.get("insert_select_fail_fast"))
-        outcome = inserter.from_columns(values, count, {}, {}, fail_fast=fail_fast)
-        if fail_fast:
-            failures = {**outcome.analysis, **outcome.failures}
-            if failures:
-                raise failures[min(failures)]
-        if returning is not None:
-            return self._returning(session, parsed, list(args or []), inserter, outcome)
-        return Outcome(rowcount=outcome.total)
-
-    def _returning(
-        self, session: Session, parsed: Parsed, params: Sequence[Any], inserter: Inserter, outcome: RowOutcome
-    ) -> Outcome:
-        """Rows of INSERT ... RETURNING: the stored state of every row this statement wrote."""
-        returning = parsed.tree.args["returning"]
-        table = self.catalog.require(inserter.table.schema, inserter.table.name)
-        alias = encode_name(table.name)
-        select = exp.Select(
-            expressions=[
-                exp.Column(this=exp.Star(), table=exp.to_identifier(alias, quoted=True))
-                if isinstance(e, exp.Star)
-                else e.copy()
-                for e in returning.expressions
-            ]
-        )
-        translator = Translator(self, session.default_schema, session.user, params, parsed.cast_types)
-        translator.name_outputs(select)
-        for column in select.find_all(exp.Column):
-            if not column.table and not isinstance(column.this, exp.Star):
-                column.set("table", exp.to_identifier(alias, quoted=True))
-        translator.refs = [Ref(alias, table, (table.schema, table.name), table.fqn)]
-        translator.bind(select)
-        translator.rewrite(select)
-        rows = sorted(set(outcome.written))
-        items = ", ".join(e.sql(dialect="duckdb") for e in select.expressions)
-        storage = {name: values_list(values) for name, values in inserter.storage.items()}
-        if table.primary_key:
-            keys = pa.Table.from_arrays(
-                [pa.array(rows, type=pa.int64())]
-                + [
-                    pa.array([storage[c][r] for r in rows], type=table.column(c).ctype.arrow())  # type: ignore[union-attr]
-                    for c in table.primary_key
-                ],
-                names=["__row", *(encode_name(c) for c in table.primary_key)],
-            )
-            join = " AND ".join(f'{phys(alias)}.{phys(c)} = "__keys".{phys(c)}' for c in table.primary_key)
-            source = f'{self.physical(table)} AS {quote_ident(alias)} JOIN {{keys}} AS "__keys" ON {join}'
-            order = '"__keys"."__row"'
-        else:
-            keys = pa.Table.from_arrays(
-                [pa.array(rows, type=pa.int64())]
-                + [pa.array([storage[c.name][r] for r in rows], type=c.ctype.arrow()) for c in table.columns],
-                names=["__row", *(encode_name(c.name) for c in table.columns)],
-            )
-            source = f"{{keys}} AS {quote_ident(alias)}"
-            order = f'{quote_ident(alias)}."__row"'
-        with duck.registered(self.writer, keys, "keys") as name:
-            sql = f"SELECT {items} FROM {source.format(keys=quote_ident(name))} ORDER BY {order}"
-            try:
-                self.writer.execute(sql)
-                description = self.writer.description or []
-                arrow = self.writer.to_arrow_table()
-            except duckdb.Error as exc:
-                raise duck.crate_error(exc) from None
-        duck_types = [str(item[1]) for item in description]
-        refined = translator.output_types(select, len(duck_types))
-        ctypes = [
-            c if c is not None else t.duck_type_to_crate(d) for d, c in zip(duck_types, refined, strict=True)
-        ]
-        json_columns = [results.is_json_type(d, c) for d, c in zip(duck_types, ctypes, strict=True)]
-        data = results.rows_from_arrow(arrow, json_columns)
-        return Outcome(
-            cols=[decode_name(n) for n in arrow.column_names],
-            col_types=results.type_ids(ctypes),
-            rows=data,
-            rowcount=len(data),
-        )
-
-    def _values_outcome(self, statement: InsertStatement, outcome: RowOutcome, count: int) -> Outcome:
-        if outcome.failures:
-            first = outcome.failures[min(outcome.failures)]
-            if count == 1 or statement.table.partitioned_by:
-                raise first
-        return Outcome(rowcount=outcome.total)
-
-    def _columns_from_cells(
-        self,
-        session: Session,
-        statement: InsertStatement,
-        cells: list[Any],
-        rows: Sequence[Sequence[Any]],
-        parsed: Parsed,
-    ) -> dict[str, list[Any]]:
-        values: dict[str, list[Any]] = {}
-        count = len(rows)
-        width = min(map(len, rows)) if rows else 0
-        columns = list(zip(*rows, strict=False))  # column-major once; as wide as the shortest row
-        for name, cell in zip(statement.columns, cells, strict=True):
-            if cell.kind == "param":
-                index = cell.value
-                if not rows:
-                    values[name] = []
-                    continue
-                if index >= width:
-                    raise errors.parse_error(
-                        f"The query contains a parameter placeholder ${index + 1}, but there are only "
-                        f"{width} parameter values"
-                    )
-                values[name] = list(columns[index])
-            elif cell.kind == "const":
-                values[name] = [cell.value] * count
-            elif cell.kind == "default":
-                values[name] = [DEFAULT] * count
-            else:
-                values[name] = [self.evaluate(session, cell.value, parsed.cast_types, row) for row in rows]
-        return values
-
-    def _query_source(
-        self, session: Session, statement: InsertStatement, parsed: Parsed, args: Sequence[Any] | None
-    ) -> tuple[dict[str, list[Any]], int]:
-        width = len(statement.columns)
-        unnest = statement.is_unnest_of_params()
-        params = list(args or [])
-        if unnest is not None:
-            arrays: list[list[Any]] = []
-            for node in unnest:
-                if isinstance(node, exp.Parameter):
-                    index = int(node.name) - 1
-                    if index >= len(params):
-                        raise errors.parse_error(
-                            f"The query contains a parameter placeholder ${index + 1}, but there are only "
-                            f"{len(params)} parameter values"
-                        )
-                    value = params[index]
-                else:
-                    value = _python_constant(node)
-                    if value is _NOT_CONSTANT:
-                        value = self.evaluate(session, node, parsed.cast_types, params)
-                if value is None:
-                    value = []
-                if not isinstance(value, list):
-                    raise errors.cast_error(value, "array")
-                arrays.append(value)
-            if len(arrays) != width:
-                raise errors.illegal_argument(
-                    f"Number of target columns ({width}) of insert statement doesn't match number of source "
-                    f"columns ({len(arrays)})"
-                )
-            count = max((len(a) for a in arrays), default=0)
-            values = {
-                name: array + [None] * (count - len(array))
-                for name, array in zip(statement.columns, arrays, strict=True)
-            }
-            return values, count
-        query = parsed.tree.expression
-        while isinstance(query, exp.Subquery):
-            query = query.this
-        table, _types = self.run_query(session, parsed, params, tree=query)
-        if table.num_columns != width:
-            raise errors.illegal_argument(
-                f"Number of target columns ({width}) of insert statement doesn't match number of source "
-                "columns "
-                f"({table.num_columns})"
-            )
-        columns = {
-            name: results._convert_array(column.combine_chunks(), False)
-            for name, column in zip(statement.columns, table.columns, strict=True)
-        }
-        return columns, table.num_rows
-
     # ---- expression helpers ---------------------------------------------------------------------------
     def evaluate(
         self, session: Session, node: exp.Expr, cast_types: dict[int, CrateType], params: Sequence[Any]
@@ -708,172 +394,11 @@ class Engine:
         expression = self.translate_expression(text, table, "__generated")
         sql = f'SELECT ({expression}) FROM {quote_ident(source)} AS "__generated" ORDER BY "__row"'
         try:
-            arrow = self.writer.execute(sql).to_arrow_table()
+            arrow = self.storage.writer.execute(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise duck.crate_error(exc) from None
         cast = casts.caster(ctype, self.version)
         return [cast(v) for v in results._convert_array(arrow.column(0).combine_chunks(), False)]
-
-    # ---- physical changes (called under the write lock) ------------------------------------------------
-    def create_physical(self, table: Table) -> None:
-        with self.write_lock:
-            self.writer.execute(
-                f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.database)}.{phys(table.schema)}"
-            )
-            columns = ", ".join(f"{phys(c.name)} {c.ctype.duck()}" for c in table.columns)
-            try:
-                self.writer.execute(f"CREATE TABLE {self.physical(table)} ({columns})")
-            except duckdb.Error as exc:
-                raise duck.crate_error(exc) from None
-            self.catalog.put(table)
-            self.tracker.created((table.schema, table.name))
-            self.persist_catalog()
-
-    def drop_physical(self, table: Table) -> None:
-        with self.write_lock:
-            self.writer.execute(f"DROP TABLE IF EXISTS {self.physical(table)}")
-            self.catalog.remove(table.schema, table.name)
-            self.tracker.dropped((table.schema, table.name))
-            self.persist_catalog()
-
-    def replace_table(self, table: Table) -> None:
-        with self.write_lock:
-            self.catalog.put(table)
-            self.persist_catalog()
-
-    def count_rows(self, table: Table) -> int:
-        return int(duck.fetch_row(self.writer, f"SELECT count(*) FROM {self.physical(table)}")[0])
-
-    def add_physical_columns(self, table: Table, columns: list[Column], primary_key: tuple[str, ...]) -> None:
-        with self.write_lock:
-            current = self.catalog.require(table.schema, table.name)
-            for column in columns:
-                self.writer.execute(
-                    f"ALTER TABLE {self.physical(current)} "
-                    f"ADD COLUMN {phys(column.name)} {column.ctype.duck()}"
-                )
-            updated = replace(current, columns=current.columns + tuple(columns), primary_key=primary_key)
-            self.catalog.put(updated)
-            self.persist_catalog()
-
-    def drop_physical_columns(self, table: Table, names: list[str]) -> None:
-        with self.write_lock:
-            for name in names:
-                self.writer.execute(f"ALTER TABLE {self.physical(table)} DROP COLUMN {phys(name)}")
-                table.objects.pop(name, None)
-            columns = tuple(c for c in table.columns if c.name not in names)
-            self.catalog.put(replace(table, columns=columns))
-            self.persist_catalog()
-
-    def rename_physical_columns(self, table: Table, renames: list[tuple[str, str]]) -> None:
-        with self.write_lock:
-            mapping = dict(renames)
-            for old, new in renames:
-                self.writer.execute(
-                    f"ALTER TABLE {self.physical(table)} RENAME COLUMN {phys(old)} TO {phys(new)}"
-                )
-            columns = tuple(replace(c, name=mapping.get(c.name, c.name)) for c in table.columns)
-            objects = {}
-            for name, state in table.objects.items():
-                new_name = mapping.get(name, name)
-                if new_name != name:
-                    state.known = {new_name + path[len(name) :]: v for path, v in state.known.items()}
-                objects[new_name] = state
-            updated = replace(
-                table,
-                columns=columns,
-                primary_key=tuple(mapping.get(c, c) for c in table.primary_key),
-                clustered_by=mapping.get(table.clustered_by, table.clustered_by)
-                if table.clustered_by
-                else None,
-                partitioned_by=tuple(mapping.get(c, c) for c in table.partitioned_by),
-                objects=objects,
-            )
-            self.catalog.put(updated)
-            self.persist_catalog()
-
-    def rename_physical(self, table: Table, schema: str, name: str) -> None:
-        with self.write_lock:
-            self.writer.execute(f"ALTER TABLE {self.physical(table)} RENAME TO {phys(name)}")
-            self.catalog.remove(table.schema, table.name)
-            self.catalog.put(replace(table, name=name))
-            self.tracker.renamed((table.schema, table.name), (schema, name))
-            self.persist_catalog()
-
-    def _move(self, table: Table, schema: str, name: str) -> None:
-        target = physical_name(self.database, schema, name)
-        if schema == table.schema:
-            self.writer.execute(f"ALTER TABLE {self.physical(table)} RENAME TO {phys(name)}")
-            return
-        self.writer.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.database)}.{phys(schema)}")
-        self.writer.execute(f"CREATE TABLE {target} AS SELECT * FROM {self.physical(table)}")
-        self.writer.execute(f"DROP TABLE {self.physical(table)}")
-
-    def swap_physical(self, source: Table, target: Table, drop_source: bool) -> None:
-        with self.write_lock:
-            temporary = replace(source, schema=source.schema, name=f"__emulator_swap_{id(source)}")
-            self._move(source, temporary.schema, temporary.name)
-            if drop_source:
-                self.writer.execute(f"DROP TABLE {self.physical(target)}")
-            else:
-                self._move(target, source.schema, source.name)
-            self._move(temporary, target.schema, target.name)
-            self.catalog.remove(source.schema, source.name)
-            self.catalog.remove(target.schema, target.name)
-            self.catalog.put(replace(source, schema=target.schema, name=target.name))
-            if drop_source:
-                self.tracker.dropped((target.schema, target.name))
-                self.tracker.renamed((source.schema, source.name), (target.schema, target.name))
-            else:
-                self.catalog.put(replace(target, schema=source.schema, name=source.name))
-                self.tracker.swapped((source.schema, source.name), (target.schema, target.name))
-            self.persist_catalog()
-
-    def create_table_as(self, session: Session, schema: str, name: str, query: str) -> Outcome:
-        parsed = parse_statement(query)
-        table_arrow, types = self.run_query(session, parsed, [])
-        columns = []
-        for encoded, (_duck, ctype) in zip(table_arrow.column_names, types, strict=True):
-            column_name = decode_name(encoded)
-            validate_column_name(column_name, self.version)
-            ctype.check_storable(self.version)
-            columns.append(Column(column_name, ctype))
-        table = Table(schema=schema, name=name, columns=tuple(columns))
-        self.create_physical(table)
-        if table_arrow.num_rows:
-            values = {
-                column.name: results._convert_array(array.combine_chunks(), False)
-                for column, array in zip(columns, table_arrow.columns, strict=True)
-            }
-            statement = _SyntheticInsert(self, session, table)
-            outcome = Inserter(self, statement).from_columns(values, table_arrow.num_rows, {}, {})  # type: ignore[arg-type]
-            return Outcome(rowcount=outcome.total)
-        return Outcome(rowcount=0)
-
-    # ---- persistence ----------------------------------------------------------------------------------
-    def persist_catalog(self) -> None:
-        if not self.data:
-            return
-        with self.write_lock:
-            document = orjson.dumps(self.catalog.to_json()).decode()
-            self.writer.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(_META_SCHEMA)}")
-            self.writer.execute(
-                f"CREATE TABLE IF NOT EXISTS {quote_ident(_META_SCHEMA)}.catalog (doc VARCHAR)"
-            )
-            self.writer.execute(f"DELETE FROM {quote_ident(_META_SCHEMA)}.catalog")
-            self.writer.execute(f"INSERT INTO {quote_ident(_META_SCHEMA)}.catalog VALUES (?)", [document])
-
-    def _load_catalog(self) -> None:
-        if not self.data:
-            return
-        try:
-            row = self.writer.execute(f"SELECT doc FROM {quote_ident(_META_SCHEMA)}.catalog").fetchone()
-        except duckdb.Error:
-            return
-        if row:
-            self.catalog.load_json(orjson.loads(row[0]))
-            for key in self.catalog.tables:
-                self.tracker.created(key)
 
     # ---- SET / SHOW -----------------------------------------------------------------------------------
     def _set(self, session: Session, stmt: str, tokens: list[Token]) -> Outcome:
@@ -984,36 +509,12 @@ class Engine:
         raise errors.emulator_limit("this SHOW statement")
 
 
-class _SyntheticInsert:
-    """Minimal statement for inserting rows created by CREATE TABLE AS."""
-
-    def __init__(self, engine: Engine, session: Session, table: Table) -> None:
-        self.engine = engine
-        self.session = session
-        self.table = table
-        self.columns = table.column_names()
-        self.new_columns: list[str] = []
-        self.conflict: str | None = None
-        self.assignments: list[tuple[str, exp.Expression]] = []
-        self.parsed = Parsed(exp.Select(), {}, 0, "")
-
-
 def _query_outcome(table: pa.Table, types: list[tuple[str, CrateType]]) -> Outcome:
     json_columns = [results.is_json_type(d, c) for d, c in types]
     rows = results.rows_from_arrow(table, json_columns)
     ctypes = [c for _, c in types]
     cols = [decode_name(name) for name in table.column_names]
     return Outcome(cols=cols, col_types=results.type_ids(ctypes), rows=rows, rowcount=len(rows))
-
-
-def _param_column(rows: Sequence[Sequence[Any]], index: int) -> list[Any]:
-    try:
-        return [row[index] for row in rows]
-    except IndexError:
-        raise errors.parse_error(
-            f"The query contains a parameter placeholder ${index + 1}, but there are only "
-            f"{min(len(r) for r in rows)} parameter values"
-        ) from None
 
 
 def _setting_name(stream: TokenStream) -> str:
