@@ -118,9 +118,13 @@ class Engine:
         bulk_args: Sequence[Sequence[Any]] | None = None,
         preset_failures: dict[int, errors.CrateError] | None = None,
     ) -> Outcome:
-        if len(stmt) > STATEMENT_MAX_LENGTH and self.version.at_least(versions.STATEMENT_MAX_LENGTH):
-            raise errors.parse_error(
-                f"Statement exceeds `statement_max_length` ({STATEMENT_MAX_LENGTH} allowed)"
+        # CrateDB compares Java's String.length(), UTF-16 code units (CrateDB source Session.java
+        # `validateStatementLength`): a character outside the Basic Multilingual Plane counts twice.
+        units = len(stmt) if stmt.isascii() else len(stmt.encode("utf-16-le")) // 2
+        if units > STATEMENT_MAX_LENGTH and self.version.at_least(versions.STATEMENT_MAX_LENGTH):
+            raise errors.illegal_argument(
+                f"Statement exceeds `statement_max_length` ({STATEMENT_MAX_LENGTH} allowed, {units} "
+                "provided). Try replacing inline values with parameter placeholders (`?`)"
             )
         shapes.record(stmt)
         gate.check(stmt, self.version)  # what CrateDB's grammar rejects never reaches our parsers

@@ -694,6 +694,16 @@ def test_statement_over_max_length_is_rejected(db: CrateHttp) -> None:
     assert_client_error(db.sql(stmt))
 
 
+def test_statement_length_counts_utf16_code_units(db: CrateHttp) -> None:
+    """The limit compares Java's String.length() (CrateDB source Session.java `validateStatementLength`):
+    131,079 code points of which 131,070 lie outside the BMP are 262,149 UTF-16 units, over the limit."""
+    stmt = "SELECT '" + "\U0001F600" * 131_070 + "'"
+    assert len(stmt) < STATEMENT_MAX_LENGTH
+    response = db.sql(stmt)
+    assert_client_error(response)
+    assert "262149 provided" in response.message
+
+
 # --------------------------------------------------------------------------------------------------
 # data types (CrateDB docs general/ddl/data-types)
 # --------------------------------------------------------------------------------------------------
