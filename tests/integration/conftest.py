@@ -22,6 +22,13 @@ def _dest_on(
 
 
 @pytest.fixture()
+def db(cratedb_url: str) -> Iterator[CrateHttp]:
+    """A plain `/_sql` client of the shared CrateDB (emulator or real), for tests that speak SQL directly."""
+    with CrateHttp(cratedb_url) as http:
+        yield http
+
+
+@pytest.fixture()
 def dest(
     destination_stub: destination_sdk_pb2_grpc.DestinationConnectorStub,
     cratedb_url: str,

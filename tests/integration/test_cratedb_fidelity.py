@@ -23,12 +23,6 @@ MAX_ERRORS_PER_SHARD = 10
 
 
 @pytest.fixture()
-def db(cratedb_url: str) -> Iterator[CrateHttp]:
-    with CrateHttp(cratedb_url) as http:
-        yield http
-
-
-@pytest.fixture()
 def tbl(db: CrateHttp, unique_schema: str) -> Iterator[Callable[[str], str]]:
     """Quoted table reference in a fresh schema, dropped afterwards."""
     yield lambda name: ident(unique_schema, name)

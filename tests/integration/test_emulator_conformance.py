@@ -35,12 +35,6 @@ TEXT_TERM_LIMIT = 32_766
 
 
 @pytest.fixture()
-def db(cratedb_url: str) -> Iterator[CrateHttp]:
-    with CrateHttp(cratedb_url) as http:
-        yield http
-
-
-@pytest.fixture()
 def schema(db: CrateHttp, unique_schema: str) -> Iterator[str]:
     """A fresh schema; every table in it (and the schema itself, if explicit) is dropped afterwards."""
     yield unique_schema
