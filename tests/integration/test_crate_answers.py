@@ -142,3 +142,23 @@ def test_the_server_version_is_not_cached_while_unknown() -> None:
             assert client.check_server_version() == (6, 4, 3)
     finally:
         client.close()
+
+
+@pytest.mark.emulator_only
+def test_missing_float_keys_are_settled_in_groups_that_carry_their_codes(
+    emulator_dest: Dest, emulator: Any
+) -> None:
+    """Keys CrateDB cannot match exactly against an array (DOUBLE) are re-sent in groups of 10 rows, few
+    enough for CrateDB to detail every failure, instead of being looked up."""
+    floats = table("f", [("k", "DOUBLE", True), ("v", "STRING"), ("_fivetran_synced", "UTC_DATETIME")])
+    ok(emulator_dest.create(floats))
+    names = ["k", "v", "_fivetran_synced"]
+    ok(emulator_dest.write(floats, replace=[(names, [["0.5", "kept", SYNCED_1]])]))
+    emulator.reset_stats()
+    missing = [[f"{i}.25", None, SYNCED_2] for i in range(40)]
+    ok(emulator_dest.write(floats, delete=[(names, missing)]))
+    stats = emulator.stats()
+    # The first answer left rows without details; re-sent in groups, each failed again with its code.
+    assert stats["row_errors"] > 40, stats
+    assert stats["query_jobs"] == 0, stats  # no lookup
+    assert emulator_dest.rows("f", ["k", "v"]) == [[0.5, "kept"]]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
-from cratedb_destination.client import BulkRequestRejected, BulkRowsFailed, Session
+from cratedb_destination.client import BulkRequestRejected, BulkResult, BulkRowsFailed, Session
 from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
 from cratedb_destination.limits import BULK_ERRORS_PER_SHARD
@@ -237,6 +237,20 @@ class BatchFileWriter:
         """
         if self._oversized:
             self._make_room()
+        result = self._bulk(statement, args, row_numbers, parameters, by_key)
+        if not result.unexplained:
+            return result.total
+        return result.total + self._settle(statement, args, row_numbers, parameters, result.unexplained)
+
+    def _bulk(
+        self,
+        statement: str,
+        args: list[list[Any]],
+        row_numbers: Sequence[int],
+        parameters: Sequence[str],
+        by_key: bool,
+    ) -> BulkResult:
+        """One bulk request, its failures turned into Tasks that name file rows and columns."""
         try:
             result = self.session.bulk(statement, args, missing_ok=by_key)
         except BulkRowsFailed as exc:
@@ -244,9 +258,7 @@ class BatchFileWriter:
         except BulkRequestRejected as exc:
             raise self._request_rejected(exc, row_numbers, parameters) from None
         self.summary.requests += 1
-        if not result.unexplained:
-            return result.total
-        return result.total + self._settle(statement, args, row_numbers, parameters, result.unexplained)
+        return result
 
     def _rows_rejected(
         self, exc: BulkRowsFailed, row_numbers: Sequence[int], parameters: Sequence[str]
@@ -299,24 +311,15 @@ class BatchFileWriter:
         for offset in range(0, len(again), BULK_ERRORS_PER_SHARD):
             group = again[offset : offset + BULK_ERRORS_PER_SHARD]
             numbers = [row_numbers[i] for i in group]
-            changed += self._send_group(statement, [args[i] for i in group], numbers, parameters)
+            result = self._bulk(statement, [args[i] for i in group], numbers, parameters, by_key=True)
+            if result.unexplained:  # cannot happen with at most 10 rows; never let a row pass unseen
+                failed = [numbers[index] for index in result.unexplained]
+                raise RowsRejected(
+                    f"CrateDB rejected rows {failed} of {self.kind} file {self.path} for table "
+                    f"{self.table.ref} without saying why"
+                )
+            changed += result.total
         return changed
-
-    def _send_group(
-        self, statement: str, args: list[list[Any]], row_numbers: Sequence[int], parameters: Sequence[str]
-    ) -> int:
-        try:
-            result = self.session.bulk(statement, args, missing_ok=True)
-        except BulkRowsFailed as exc:
-            raise self._rows_rejected(exc, row_numbers, parameters) from None
-        self.summary.requests += 1
-        if result.unexplained:  # cannot happen with at most 10 rows; never let a row pass unseen
-            failed = [row_numbers[index] for index in result.unexplained]
-            raise RowsRejected(
-                f"CrateDB rejected rows {failed} of {self.kind} file {self.path} for table {self.table.ref} "
-                "without saying why"
-            )
-        return result.total
 
     def _key_of(self, row: Sequence[Any]) -> tuple[Any, ...]:
         width = len(self.keys)
