@@ -17,8 +17,10 @@ from urllib.parse import unquote, urlsplit
 
 from fivetran_proto import common_pb2
 
+from cratedb_destination import table_settings
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.sql.identifiers import validate_schema_name
+from cratedb_destination.table_settings import NO_SETTINGS, TableSettingsConfig
 
 TEST_CONNECT = "connect"
 TEST_PERMISSIONS = "permissions"
@@ -59,6 +61,8 @@ class ConnectionSettings:
     retry_seconds: float = DEFAULT_RETRY_SECONDS
     metadata_schema: str = DEFAULT_METADATA_SCHEMA
     pool_size: int = DEFAULT_POOL_SIZE
+    # Shards, replicas and partitioning of the tables the destination creates (`table_settings`).
+    table_settings: TableSettingsConfig = NO_SETTINGS
 
     @property
     def uses_tls(self) -> bool:
@@ -191,6 +195,7 @@ def configuration_form() -> Any:
             default=DEFAULT_METADATA_SCHEMA,
         ),
     ]
+    fields.extend(table_settings_fields())
     tests = [
         common_pb2.ConfigurationTest(name=TEST_CONNECT, label="Connect to CrateDB and check its version"),
         common_pb2.ConfigurationTest(
@@ -200,6 +205,40 @@ def configuration_form() -> Any:
     return common_pb2.ConfigurationFormResponse(
         schema_selection_supported=True, table_selection_supported=True, fields=fields, tests=tests
     )
+
+
+def table_settings_fields() -> list[Any]:
+    """Shards and replicas of every table the destination creates, and the per-table overrides file
+    (format and rules: `table_settings`, docs/destination.md "Table settings")."""
+    return [
+        _text(
+            table_settings.SHARDS_FIELD,
+            table_settings.SHARDS_LABEL,
+            "Shards of every table the destination creates (CLUSTERED INTO n SHARDS), 1 to 1024. Leave "
+            "empty for CrateDB's default (4, or 2 per data node). Fewer shards help small clusters with "
+            "many tables stay under the shards-per-node limit.",
+            placeholder="CrateDB's default",
+        ),
+        _text(
+            table_settings.REPLICAS_FIELD,
+            table_settings.REPLICAS_LABEL,
+            "Replicas of every table the destination creates (number_of_replicas): a number such as 1, or "
+            "a range such as 0-1 or 0-all. Leave empty for CrateDB's default (0-1).",
+            placeholder="CrateDB's default",
+        ),
+        common_pb2.FormField(
+            name=table_settings.FILE_FIELD,
+            label=table_settings.FILE_LABEL,
+            required=False,
+            description="Optional JSON file with settings per table: keys '*', 'schema.*' or "
+            "'schema.table', values objects with shards, replicas and partitioned_by (date/time "
+            "primary-key columns). Applied when the destination creates a table; existing tables keep "
+            "theirs.",
+            upload_field=common_pb2.UploadField(
+                allowed_file_type=[".json"], max_file_size_bytes=table_settings.MAX_FILE_BYTES
+            ),
+        ),
+    ]
 
 
 def _value(configuration: Mapping[str, str], name: str) -> str:
@@ -473,4 +512,5 @@ def parse_configuration(configuration: Mapping[str, str]) -> ConnectionSettings:
             maximum=86400,
         ),
         metadata_schema=metadata_schema,
+        table_settings=table_settings.parse_configuration(configuration),
     )

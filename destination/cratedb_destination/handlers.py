@@ -41,13 +41,14 @@ from cratedb_destination.errors import (
     UserActionRequired,
     answer,
 )
-from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.metadata import METADATA_TABLE, MetadataStore
 from cratedb_destination.services import history, migrate, schema, truncate, writes
 from cratedb_destination.services import migrate_ops as ops
 from cratedb_destination.services.locks import TableLocks
 from cratedb_destination.settings import ServerSettings
 from cratedb_destination.sql import ddl, dml
 from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.table_settings import TableSettings
 from cratedb_destination.type_mapping import INT, STRING, ColumnSpec, FivetranType
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,9 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
         store = self._metadata.get(key)
         if store is None:
             legacy = LEGACY_METADATA_SCHEMA if settings.metadata_schema == DEFAULT_METADATA_SCHEMA else None
-            store = self._metadata.setdefault(key, MetadataStore(settings.metadata_schema, legacy))
+            # The metadata table is created with the configured shards and replicas (never partitioned).
+            table = settings.table_settings.for_table(TableRef(settings.metadata_schema, METADATA_TABLE))
+            store = self._metadata.setdefault(key, MetadataStore(settings.metadata_schema, legacy, table))
         return store
 
     @contextlib.contextmanager
@@ -215,7 +218,7 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
                 log.info("test %s passed: CrateDB %s", request.name, ".".join(map(str, version)))
             elif request.name == TEST_PERMISSIONS:
                 client.check_server_version()
-                _probe_permissions(client, self._metadata_store(settings))
+                _probe_permissions(client, self._metadata_store(settings), settings.table_settings.defaults)
                 log.info("test %s passed", request.name)
             else:
                 return common_pb2.TestResponse(failure=f"Unknown test {request.name!r}")
@@ -248,7 +251,7 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     @on_defined_table(pb.CreateTableResponse, "create")
     def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
         table = TableSchema.from_proto(request.schema_name, request.table)
-        schema.create(call.session, call.metadata, table)
+        schema.create(call.session, call.metadata, table, call.settings.table_settings.for_table(table.ref))
         return pb.CreateTableResponse(success=True)
 
     @on_defined_table(pb.AlterTableResponse, "alter")
@@ -296,7 +299,7 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     )
     def Migrate(self, operation: ops.Operation, call: Call) -> pb.MigrateResponse:
         """`operation` is the request decoded by `table_rpc` (see `migrate_ops`)."""
-        outcome = migrate.migrate(call.session, call.metadata, operation)
+        outcome = migrate.migrate(call.session, call.metadata, operation, call.settings.table_settings)
         if outcome.unsupported:
             return pb.MigrateResponse(unsupported=True)
         if outcome.warning:
@@ -304,15 +307,16 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
         return pb.MigrateResponse(success=True)
 
 
-def _probe_permissions(client: CrateClient, metadata: MetadataStore) -> None:
-    """Create, write, read back and drop a probe table in a fresh schema, as syncs will do."""
+def _probe_permissions(client: CrateClient, metadata: MetadataStore, settings: TableSettings) -> None:
+    """Create, write, read back and drop a probe table in a fresh schema, as syncs will do, with the
+    configured shards and replicas (so that CrateDB's acceptance of them is tested too)."""
     probe = TableRef(f"fivetran_probe_{uuid.uuid4().hex[:12]}", "probe")
     columns = [
         ColumnSpec("id", FivetranType(INT), primary_key=True),
         ColumnSpec("value", FivetranType(STRING)),
     ]
     with client.session() as session:
-        session.execute(ddl.create_table(probe, columns))
+        session.execute(ddl.create_table(probe, columns, settings=settings.without_partitioning()))
         try:
             session.bulk(dml.upsert(probe, ["id", "value"], ["id"]), [[1, "probe"]])
             rows = session.query(dml.select_by_key(probe, ["value"], ["id"]), [1])

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from cratedb_destination.client import Session
 from cratedb_destination.sql import ddl, dml
 from cratedb_destination.sql.identifiers import TableRef, stored_name
+from cratedb_destination.table_settings import DEFAULT, TableSettings
 from cratedb_destination.type_mapping import (
     JSON,
     STRING,
@@ -103,8 +104,11 @@ def decode(text: str) -> dict[str, FivetranType]:
 class MetadataStore:
     """Reads and writes the column-type record of tables in one metadata schema."""
 
-    def __init__(self, schema: str, legacy_schema: str | None = None) -> None:
+    def __init__(
+        self, schema: str, legacy_schema: str | None = None, settings: TableSettings = DEFAULT
+    ) -> None:
         self.table = TableRef(schema, METADATA_TABLE)
+        self._settings = settings.without_partitioning()  # shards and replicas of the metadata table
         self._legacy = TableRef(legacy_schema, METADATA_TABLE) if legacy_schema else None
         self._exists = False
         self._lock = threading.Lock()
@@ -118,7 +122,7 @@ class MetadataStore:
         columns = {row[0] for row in session.query(ddl.TABLE_COLUMNS, [legacy.schema, legacy.table])}
         if columns != set(_VALUES):
             return  # someone else's table of that name
-        session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
+        session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True, settings=self._settings))
         session.refresh(legacy)
         session.execute(ddl.copy_missing_rows(legacy, self.table, _VALUES, _KEY))
         session.refresh(self.table)
@@ -136,7 +140,9 @@ class MetadataStore:
             self._adopt_legacy(session)
             if self._exists:
                 return
-            session.execute(ddl.create_table(self.table, _COLUMNS, if_not_exists=True))
+            session.execute(
+                ddl.create_table(self.table, _COLUMNS, if_not_exists=True, settings=self._settings)
+            )
             self._exists = True
 
     def read(self, session: Session, table: TableRef) -> dict[str, RecordedColumn] | None:

@@ -69,6 +69,15 @@ def _cast_type_span(tokens: list[Token], sql: str, index: int) -> tuple[int, Cra
     return stream.index, ctype
 
 
+# Words sqlglot's postgres tokenizer reads as keywords (`Postgres.Tokenizer.KEYWORDS`, from its Hive/MySQL/
+# Snowflake heritage) that CrateDB's lexer does not know, so that CrateDB takes them as identifiers (CrateDB
+# source SqlBaseLexer.g4 has no such tokens; information_schema.tables has a column `partitioned_by`,
+# CrateDB source InformationTablesTableInfo.java).
+SQLGLOT_ONLY_KEYWORDS = frozenset(
+    {"partitioned_by", "auto_increment", "straight_join", "time_ns", "timestamp_ltz", "timestamp_ntz"}
+)
+
+
 def prepass(sql: str, tokens: list[Token] | None = None) -> tuple[str, dict[int, CrateType], int]:
     """Number `?` placeholders and replace cast target types by `__ctype_N` markers."""
     tokens = tokens if tokens is not None else tokenize(sql)
@@ -94,6 +103,14 @@ def prepass(sql: str, tokens: list[Token] | None = None) -> tuple[str, dict[int,
             max_param = max(max_param, number)
             pieces.append(sql[last : token.start])
             pieces.append(f" ${number} ")
+            last = token.end
+            index += 1
+            continue
+        if token.kind == IDENT and token.value in SQLGLOT_ONLY_KEYWORDS:
+            # A plain identifier in CrateDB (e.g. information_schema.tables.partitioned_by) that sqlglot's
+            # tokenizer takes for a keyword: quoted, it means the same column to both.
+            pieces.append(sql[last : token.start])
+            pieces.append(f'"{token.value}"')
             last = token.end
             index += 1
             continue

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import base64
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cratedb_destination import type_mapping as tm
 from cratedb_destination.config import (
     DEFAULT_BATCH_ROWS,
     ConfigurationError,
     configuration_form,
     parse_configuration,
 )
+from cratedb_destination.domain import TableSchema
+from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.table_settings import (
+    TableSettings,
+    TableSettingsConfig,
+    check_kept_partitioning,
+    check_partitioning,
+)
+from cratedb_destination.type_mapping import ColumnSpec, FivetranType
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError
@@ -311,3 +323,187 @@ def test_crate_url_parses_without_entry_points() -> None:
     """Parsing a crate:// URL loads no dialect, so the frozen destination needs no entry-point metadata."""
     settings = parse_configuration({"url": "crate://u:pw@h:4200/?sslmode=verify-full"})
     assert (settings.url, settings.verify_certificates, settings.username) == ("https://h:4200", True, "u")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Table settings: default shards and replicas, the per-table overrides file (`table_settings`)
+
+
+def _upload(document: object) -> str:
+    """What Fivetran sends for an uploaded file: its bytes, base64-encoded."""
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+def _tables(**values: str) -> TableSettingsConfig:
+    return parse_configuration({"host": "h", **values}).table_settings
+
+
+def test_table_settings_fields_are_declared() -> None:
+    fields = {field.name: field for field in configuration_form().fields}
+    assert fields["default_shards"].WhichOneof("type") == "text_field"
+    assert fields["default_replicas"].WhichOneof("type") == "text_field"
+    upload = fields["table_settings_file"]
+    assert upload.WhichOneof("type") == "upload_field" and not upload.required
+    assert list(upload.upload_field.allowed_file_type) == [".json"]
+
+
+def test_no_table_settings_means_cratedb_defaults() -> None:
+    tables = _tables()
+    assert tables.for_table(TableRef("s", "t")) == TableSettings()
+    assert tables == _tables(default_shards=" ", default_replicas="", table_settings_file="")
+
+
+@pytest.mark.parametrize(
+    ("shards", "replicas", "expected"),
+    [
+        ("2", "1", TableSettings(2, "1")),
+        ("1024", "0", TableSettings(1024, "0")),
+        ("", "0-1", TableSettings(None, "0-1")),
+        ("6", "00-2", TableSettings(6, "0-2")),  # normalised like CrateDB parses it
+        ("1", "1-all", TableSettings(1, "1-all")),
+        ("1", "3-3", TableSettings(1, "3-3")),
+    ],
+)
+def test_default_shards_and_replicas(shards: str, replicas: str, expected: TableSettings) -> None:
+    tables = _tables(default_shards=shards, default_replicas=replicas)
+    assert tables.defaults == expected
+    assert tables.for_table(TableRef("any", "table")) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"default_shards": "0"}, r"'Shards per table' must be between 1 and 1024, got 0"),
+        ({"default_shards": "-2"}, r"'Shards per table' must be between 1 and 1024"),
+        ({"default_shards": "1025"}, r"'Shards per table' must be between 1 and 1024"),
+        ({"default_shards": "two"}, r"'Shards per table' must be a whole number"),
+        ({"default_shards": "1.5"}, r"'Shards per table' must be a whole number"),
+        ({"default_replicas": "-1"}, r"'Replicas per table' cannot be negative"),
+        ({"default_replicas": "2-1"}, r"'Replicas per table': the range '2-1' has a minimum above"),
+        ({"default_replicas": "all"}, r"'Replicas per table' must be a number of replicas"),
+        ({"default_replicas": "0-"}, r"'Replicas per table' must be a number of replicas"),
+        ({"default_replicas": "1-2-3"}, r"'Replicas per table' must be a number of replicas"),
+        ({"default_replicas": "3000000000"}, r"'Replicas per table' is too large"),
+    ],
+)
+def test_bad_defaults_name_the_field(values: dict[str, str], message: str) -> None:
+    with pytest.raises(UserActionRequired, match=message):
+        _tables(**values)
+
+
+OVERRIDES = {
+    "*": {"shards": 2, "replicas": "0-1"},
+    "sales.*": {"replicas": 1},
+    "sales.events": {"shards": 6, "partitioned_by": ["event_day"]},
+    "other.logs": {"partitioned_by": "day"},
+}
+
+
+def test_overrides_resolve_table_over_schema_over_any_over_defaults() -> None:
+    tables = _tables(default_shards="3", default_replicas="0", table_settings_file=_upload(OVERRIDES))
+    events = tables.for_table(TableRef("sales", "events"))
+    assert (events.shards, events.replicas, events.partitioned_by) == (6, "1", ("event_day",))
+    assert "'sales.events'" in events.origin and "partitioned_by" in events.origin
+    assert tables.for_table(TableRef("sales", "orders")) == TableSettings(2, "1")
+    assert tables.for_table(TableRef("crm", "users")) == TableSettings(2, "0-1")
+    assert tables.for_table(TableRef("other", "logs")).partitioned_by == ("day",)
+    # Plain JSON text (not base64) is taken as it is, e.g. from a configuration.json.
+    assert (
+        _tables(table_settings_file=json.dumps(OVERRIDES)).entries
+        == _tables(table_settings_file=_upload(OVERRIDES)).entries
+    )
+    hash(parse_configuration({"host": "h", "table_settings_file": _upload(OVERRIDES)}))
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], r"must be a JSON object whose keys are"),
+        ({"events": {}}, r"entry 'events' must be '\*', 'schema\.\*' or 'schema\.table'"),
+        ({"s.t": []}, r"entry 's\.t' must be an object"),
+        ({"s.t": {"shard": 2}}, r"entry 's\.t' has unknown key 'shard'"),
+        ({"s.t": {"shards": 0}}, r"entry 's\.t', key 'shards', must be between 1 and 1024"),
+        ({"s.t": {"shards": True}}, r"entry 's\.t', key 'shards', must be a whole number"),
+        ({"s.t": {"shards": "4"}}, None),
+        ({"s.t": {"replicas": "1-0"}}, r"entry 's\.t', key 'replicas',: the range '1-0'"),
+        ({"s.t": {"replicas": 1.5}}, r"entry 's\.t', key 'replicas', must be a number of replicas"),
+        ({"s.t": {"partitioned_by": []}}, r"key 'partitioned_by' must be a column name or a non-empty list"),
+        ({"s.t": {"partitioned_by": [1]}}, r"key 'partitioned_by' must be a column name"),
+        ({"s.t": {"partitioned_by": ["d", "d"]}}, r"key 'partitioned_by' names a column more than once"),
+        ({"*": {"partitioned_by": "d"}}, r"entry '\*', key 'partitioned_by': partition columns depend"),
+        ({"s.*": {"partitioned_by": "d"}}, r"entry 's\.\*', key 'partitioned_by': partition columns"),
+        ({"s/x.t": {}}, r"entry 's/x\.t' is not a table name CrateDB can hold"),
+    ],
+)
+def test_bad_override_files_name_file_entry_and_key(document: object, message: str | None) -> None:
+    if message is None:
+        _tables(table_settings_file=_upload(document))
+        return
+    with pytest.raises(UserActionRequired, match=r"'Table settings file \(JSON\)'.*" + message):
+        _tables(table_settings_file=_upload(document))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (base64.b64encode(b'{"s.t": {"shards": 2,}}').decode(), r"is not valid JSON \(line 1\)"),
+        (base64.b64encode(b'{"s.t": {}, "s.t": {}}').decode(), r"names 's\.t' twice"),
+        ("%%% not base64 %%%", r"could not be decoded"),
+        (base64.b64encode(b"\xff\xfe{}").decode(), r"is not UTF-8 text"),
+    ],
+)
+def test_unreadable_override_files_are_refused(raw: str, message: str) -> None:
+    with pytest.raises(UserActionRequired, match=r"'Table settings file \(JSON\)' " + message):
+        _tables(table_settings_file=raw)
+
+
+def _table(*columns: tuple[str, int, bool]) -> TableSchema:
+    return TableSchema(
+        TableRef("sales", "events"),
+        tuple(ColumnSpec(name, FivetranType(data_type), key) for name, data_type, key in columns),
+    )
+
+
+EVENTS = _table(
+    ("id", tm.LONG, True),
+    ("event_day", tm.NAIVE_DATE, True),
+    ("at", tm.UTC_DATETIME, True),
+    ("seen", tm.NAIVE_DATETIME, True),
+    ("label", tm.STRING, True),
+    ("updated", tm.UTC_DATETIME, False),
+)
+
+
+@pytest.mark.parametrize("columns", [("event_day",), ("at",), ("seen",), ("event_day", "at")])
+def test_partitioning_by_date_time_key_columns_is_accepted(columns: tuple[str, ...]) -> None:
+    check_partitioning(TableSettings(partitioned_by=columns), EVENTS)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("missing", r"column 'missing' of table sales\.events does not exist"),
+        ("updated", r"column 'updated' of table sales\.events is not part of the primary key"),
+        ("label", r"column 'label' of table sales\.events is STRING; partition by a date or time column"),
+        ("id", r"column 'id' of table sales\.events is LONG"),
+    ],
+)
+def test_partitioning_that_cratedb_or_we_refuse_is_a_task(column: str, message: str) -> None:
+    tables = _tables(table_settings_file=_upload({"sales.events": {"partitioned_by": column}}))
+    settings = tables.for_table(EVENTS.ref)
+    with pytest.raises(
+        UserActionRequired, match=r"'Table settings file \(JSON\)', entry 'sales\.events'.*" + message
+    ):
+        check_partitioning(settings, EVENTS)
+
+
+def test_kept_partitioning_needs_the_column_in_the_key() -> None:
+    settings = TableSettings(partitioned_by=("event_day",))
+    check_kept_partitioning(settings, EVENTS, "changing")
+    unkeyed = _table(("id", tm.LONG, True), ("event_day", tm.NAIVE_DATE, False))
+    with pytest.raises(
+        UserActionRequired, match=r"partitioned by 'event_day', which would leave the primary"
+    ):
+        check_kept_partitioning(settings, unkeyed, "changing")
+    with pytest.raises(UserActionRequired, match=r"which would no longer exist"):
+        check_kept_partitioning(settings, _table(("id", tm.LONG, True)), "changing")

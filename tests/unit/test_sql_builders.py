@@ -9,6 +9,7 @@ from cratedb_destination import type_mapping as tm
 from cratedb_destination.errors import InvalidName
 from cratedb_destination.sql import ddl, dml
 from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.table_settings import TableSettings
 from cratedb_destination.type_mapping import ColumnSpec, FivetranType
 
 T = TableRef("sch", "tab")
@@ -20,6 +21,8 @@ DOC = ColumnSpec("doc", FivetranType(tm.JSON))
 AMOUNT = ColumnSpec("amount", FivetranType(tm.DECIMAL, 10, 2))
 SYNCED = ColumnSpec("_fivetran_synced", FivetranType(tm.UTC_DATETIME))
 QUOTED = ColumnSpec('we"ird', FivetranType(tm.STRING), primary_key=True)
+DAY = ColumnSpec("day", FivetranType(tm.NAIVE_DATE), primary_key=True)
+MONGO_ID = ColumnSpec("_id", FivetranType(tm.NAIVE_DATE), primary_key=True)
 
 CASES: list[tuple[str, Callable[[], str], str]] = [
     (
@@ -39,6 +42,38 @@ CASES: list[tuple[str, Callable[[], str], str]] = [
         "create keyless table",
         lambda: ddl.create_table(T, [NAME]),
         'CREATE TABLE "sch"."tab" ("name" TEXT)',
+    ),
+    (
+        "create table with shards and replicas",
+        lambda: ddl.create_table(T, [ID, NAME], settings=TableSettings(shards=2, replicas="1")),
+        'CREATE TABLE "sch"."tab" ("id" INTEGER, "name" TEXT, PRIMARY KEY ("id")) '
+        "CLUSTERED INTO 2 SHARDS WITH (number_of_replicas = '1')",
+    ),
+    (
+        "create table with a replica range only",
+        lambda: ddl.create_table(T, [ID], True, TableSettings(replicas="0-all")),
+        'CREATE TABLE IF NOT EXISTS "sch"."tab" ("id" INTEGER, PRIMARY KEY ("id")) '
+        "WITH (number_of_replicas = '0-all')",
+    ),
+    (
+        "create partitioned table: PARTITIONED BY, CLUSTERED, WITH",
+        lambda: ddl.create_table(
+            T, [ID, DAY, NAME], settings=TableSettings(shards=3, replicas="0-1", partitioned_by=("day",))
+        ),
+        'CREATE TABLE "sch"."tab" ("id" INTEGER, "day" TIMESTAMP WITHOUT TIME ZONE, "name" TEXT, '
+        'PRIMARY KEY ("id", "day")) PARTITIONED BY ("day") CLUSTERED INTO 3 SHARDS '
+        "WITH (number_of_replicas = '0-1')",
+    ),
+    (
+        "create partitioned table by a system column name, stored with one more underscore",
+        lambda: ddl.create_table(T, [ID, MONGO_ID], settings=TableSettings(partitioned_by=("_id",))),
+        'CREATE TABLE "sch"."tab" ("id" INTEGER, "__id" TIMESTAMP WITHOUT TIME ZONE, '
+        'PRIMARY KEY ("id", "__id")) PARTITIONED BY ("__id")',
+    ),
+    (
+        "create table with default settings says nothing about them",
+        lambda: ddl.create_table(T, [ID], settings=TableSettings()),
+        'CREATE TABLE "sch"."tab" ("id" INTEGER, PRIMARY KEY ("id"))',
     ),
     ("drop table", lambda: ddl.drop_table(T), 'DROP TABLE IF EXISTS "sch"."tab"'),
     ("drop table strict", lambda: ddl.drop_table(T, if_exists=False), 'DROP TABLE "sch"."tab"'),
@@ -117,6 +152,7 @@ def test_builder(case: str, build: Callable[[], str], expected: str) -> None:
         lambda: dml.delete_by_key(T, []),
         lambda: dml.upsert(T, ["name"], ["id"]),
         lambda: ddl.copy_rows(T, T, [ID], []),
+        lambda: ddl.create_table(T, [ID], settings=TableSettings(shards=0)),
     ],
 )
 def test_builders_reject_incomplete_input(build: Callable[[], str]) -> None:

@@ -31,6 +31,13 @@ from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql import migrate as sql
 from cratedb_destination.sql.identifiers import TableRef, validate_column_name
+from cratedb_destination.table_settings import (
+    DEFAULT,
+    NO_SETTINGS,
+    TableSettings,
+    TableSettingsConfig,
+    check_partitioning,
+)
 from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
     ALL_TYPES,
@@ -158,15 +165,18 @@ def _rebuild_from(
     inserted: Sequence[str],
     select: str,
     args: Sequence[Any],
+    new_table: TableSettings = DEFAULT,
 ) -> None:
     """Make `current.ref` a table with the columns `final` holding exactly the rows `select` yields.
 
     `schema.rebuild` builds it under a scratch name, compares the row counts and only then swaps it in; a
-    table that does not exist yet (a copy's target) is created empty first, so that it can be swapped.
+    table that does not exist yet (a copy's target) is created empty first, with the settings `new_table`
+    (checked against `final`), so that it can be swapped; the rebuild keeps a table's settings.
     """
     target = current.ref
     if not session.table_exists(target):
-        session.execute(ddl.create_table(target, final, if_not_exists=True))
+        check_partitioning(new_table, TableSchema(target, tuple(final)))
+        session.execute(ddl.create_table(target, final, if_not_exists=True, settings=new_table))
     insert = sql.insert_select(schema.scratch_table(target), inserted, select)
     schema.rebuild(
         session, metadata, current, final, schema.RowSource(insert, args, sql.count_select(select))
@@ -362,8 +372,16 @@ def rename_column(session: Session, metadata: MetadataStore, op: ops.RenameColum
     return SUCCESS
 
 
-def copy_table(session: Session, metadata: MetadataStore, op: ops.CopyTable) -> Outcome:
-    """A new table with the source's columns, Fivetran types, primary key and rows; a re-send replaces it."""
+def copy_table(
+    session: Session,
+    metadata: MetadataStore,
+    op: ops.CopyTable,
+    tables: TableSettingsConfig = NO_SETTINGS,
+) -> Outcome:
+    """A new table with the source's columns, Fivetran types, primary key and rows; a re-send replaces it.
+
+    The copy is a new table: it gets the configured settings of its own name (`tables`), not the source's.
+    """
     source, target = op.source, op.target
     if source == target:
         raise InvalidRequest(f"copy_table: {source} would be copied onto itself")
@@ -371,7 +389,14 @@ def copy_table(session: Session, metadata: MetadataStore, op: ops.CopyTable) -> 
     session.refresh(source)
     select = sql.select_rows(source, table.names)
     _rebuild_from(
-        session, metadata, TableSchema(target, table.columns), table.columns, table.names, select, []
+        session,
+        metadata,
+        TableSchema(target, table.columns),
+        table.columns,
+        table.names,
+        select,
+        [],
+        tables.for_table(target),
     )
     log.info("migrate: copied table %s to %s", source, target.table)
     return SUCCESS
@@ -433,8 +458,12 @@ def _as_history(
 
 
 def copy_table_to_history_mode(
-    session: Session, metadata: MetadataStore, op: ops.CopyTableToHistoryMode
+    session: Session,
+    metadata: MetadataStore,
+    op: ops.CopyTableToHistoryMode,
+    tables: TableSettingsConfig = NO_SETTINGS,
 ) -> Outcome:
+    """A new history-mode table; like `copy_table` it gets the configured settings of its own name."""
     source, target = op.source, op.target
     if source == target:
         raise InvalidRequest(f"copy_table_to_history_mode: {source} would be copied onto itself")
@@ -443,7 +472,16 @@ def copy_table_to_history_mode(
         raise UserActionRequired(f"copy_table_to_history_mode: {source} is in history mode already")
     deleted = op.soft_deleted_column or None
     columns, inserted, select, args = _as_history(session, table, deleted, deleted or DELETED)
-    _rebuild_from(session, metadata, TableSchema(target, tuple(columns)), columns, inserted, select, args)
+    _rebuild_from(
+        session,
+        metadata,
+        TableSchema(target, tuple(columns)),
+        columns,
+        inserted,
+        select,
+        args,
+        tables.for_table(target),
+    )
     log.info("migrate: copied %s to history-mode table %s", source, target.table)
     return SUCCESS
 
@@ -501,7 +539,8 @@ def _unsupported(session: Session, metadata: MetadataStore, op: ops.UnsupportedS
     return UNSUPPORTED
 
 
-Handler = Callable[[Session, MetadataStore, Any], Outcome]
+# (session, metadata, operation), plus the table settings for operations in NEW_TABLES.
+Handler = Callable[..., Outcome]
 
 # One function per operation type; `ops.decode` yields exactly these types.
 HANDLERS: dict[type[ops.Operation], Handler] = {
@@ -522,6 +561,19 @@ HANDLERS: dict[type[ops.Operation], Handler] = {
 }
 
 
-def migrate(session: Session, metadata: MetadataStore, operation: ops.Operation) -> Outcome:
-    """Apply one decoded operation; the caller holds the locks of `operation.tables()`."""
-    return HANDLERS[type(operation)](session, metadata, operation)
+# Operations that create a new table take the configured table settings as a fourth argument.
+NEW_TABLES: frozenset[type[ops.Operation]] = frozenset({ops.CopyTable, ops.CopyTableToHistoryMode})
+
+
+def migrate(
+    session: Session,
+    metadata: MetadataStore,
+    operation: ops.Operation,
+    tables: TableSettingsConfig = NO_SETTINGS,
+) -> Outcome:
+    """Apply one decoded operation; the caller holds the locks of `operation.tables()`. New tables get the
+    configured shards, replicas and partitioning (`tables`); rebuilt tables keep theirs."""
+    handler = HANDLERS[type(operation)]
+    if type(operation) in NEW_TABLES:
+        return handler(session, metadata, operation, tables)
+    return handler(session, metadata, operation)

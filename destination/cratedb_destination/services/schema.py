@@ -20,7 +20,13 @@ from cratedb_destination.domain import FIVETRAN_ID, SYNCED, TableSchema
 from cratedb_destination.errors import CrateDBError, UserActionRequired
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.sql import ddl
-from cratedb_destination.sql.identifiers import MAX_RELATION_NAME_BYTES, TableRef
+from cratedb_destination.sql.identifiers import MAX_RELATION_NAME_BYTES, TableRef, stored_name
+from cratedb_destination.table_settings import (
+    DEFAULT,
+    TableSettings,
+    check_kept_partitioning,
+    check_partitioning,
+)
 from cratedb_destination.type_mapping import (
     ColumnSpec,
     column_ddl,
@@ -63,16 +69,50 @@ def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableS
     return TableSchema(ref, tuple(columns))
 
 
-def create(session: Session, metadata: MetadataStore, table: TableSchema) -> None:
-    """Create the table (the schema comes into being with it); a Task if it exists already."""
+def create(
+    session: Session, metadata: MetadataStore, table: TableSchema, settings: TableSettings = DEFAULT
+) -> None:
+    """Create the table (the schema comes into being with it) with the configured shards, replicas and
+    partitioning; a Task if it exists already or the partitioning does not fit the table."""
+    check_partitioning(settings, table)
     if session.table_exists(table.ref):
         raise UserActionRequired(
             f"table {table.ref} already exists. Drop or rename it in CrateDB, or re-sync the table."
         )
     # IF NOT EXISTS keeps a retried request (after a lost response) from failing.
-    session.execute(ddl.create_table(table.ref, table.columns, if_not_exists=True))
+    session.execute(ddl.create_table(table.ref, table.columns, if_not_exists=True, settings=settings))
     metadata.write(session, table.ref, table.columns)
-    log.info("created table %s with %d columns", table.ref, len(table.columns))
+    log.info(
+        "created table %s with %d columns (%s)", table.ref, len(table.columns), describe_settings(settings)
+    )
+
+
+def describe_settings(settings: TableSettings) -> str:
+    """For logs: what a table was given beyond CrateDB's defaults."""
+    parts = []
+    if settings.shards is not None:
+        parts.append(f"{settings.shards} shards")
+    if settings.replicas is not None:
+        parts.append(f"replicas {settings.replicas}")
+    if settings.partitioned_by:
+        parts.append(f"partitioned by {', '.join(settings.partitioned_by)}")
+    return ", ".join(parts) or "CrateDB's default distribution"
+
+
+def current_settings(session: Session, table: TableSchema) -> TableSettings:
+    """The shards, replicas and partition columns `table` has in CrateDB (partition columns by their
+    Fivetran names), so that a rebuild gives its scratch table the same."""
+    rows = session.query(ddl.TABLE_SETTINGS, [table.ref.schema, table.ref.table])
+    if not rows:
+        return TableSettings()
+    shards, replicas, partitioned = rows[0]
+    fivetran_names = {stored_name(spec.name): spec.name for spec in table.columns}
+    return TableSettings(
+        int(shards) if shards is not None else None,
+        str(replicas) if replicas is not None else None,
+        tuple(fivetran_names.get(str(name), str(name)) for name in partitioned or ()),
+        f"the partitioning table {table.ref} has",
+    )
 
 
 @dataclass(frozen=True)
@@ -198,8 +238,11 @@ def rebuild(
     current_by_name = {spec.name: spec for spec in current.columns}
     copied = [spec for spec in final if spec.name in current_by_name]
     casts = [sql_type(spec.type) != sql_type(current_by_name[spec.name].type) for spec in copied]
+    # The scratch table takes the table's shards, replicas and partitioning, which the swap then keeps.
+    kept = current_settings(session, current)
+    check_kept_partitioning(kept, TableSchema(ref, tuple(final)), "changing")
     session.execute(ddl.drop_table(scratch))  # leftover of an interrupted earlier attempt
-    session.execute(ddl.create_table(scratch, final))
+    session.execute(ddl.create_table(scratch, final, settings=kept))
     try:
         # INSERT ... SELECT skips rows it cannot write and counts only the written ones (docs: "INSERT"
         # reference, `insert_select_fail_fast`). The session setting that turns a skip into an error lives

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cratedb_destination.sql.identifiers import TableRef, column, column_list
+from cratedb_destination.sql.identifiers import TableRef, column, column_list, literal
+from cratedb_destination.table_settings import TableSettings
 from cratedb_destination.type_mapping import ColumnSpec, column_ddl, sql_type
 
 
@@ -13,8 +14,20 @@ def column_definition(spec: ColumnSpec) -> str:
     return f"{column(spec.name)} {column_ddl(spec)}"
 
 
-def create_table(table: TableRef, columns: Sequence[ColumnSpec], if_not_exists: bool = False) -> str:
-    """CREATE TABLE with the columns in the given order and a PRIMARY KEY over the key columns."""
+def create_table(
+    table: TableRef,
+    columns: Sequence[ColumnSpec],
+    if_not_exists: bool = False,
+    settings: TableSettings | None = None,
+) -> str:
+    """CREATE TABLE with the columns in the given order and a PRIMARY KEY over the key columns, then the
+    table's distribution: `PARTITIONED BY (...) CLUSTERED INTO n SHARDS WITH (number_of_replicas = '...')`.
+
+    CrateDB's grammar takes PARTITIONED BY and CLUSTERED in either order and WITH last (CrateDB source
+    SqlBaseParser.g4 `createTable`, `partitionedByOrClusteredInto`); we follow the synopsis of CrateDB docs
+    sql/statements/create-table. Replicas are a string literal: a range such as `0-1` unquoted would be
+    the expression 0 minus 1.
+    """
     if not columns:
         raise ValueError(f"table {table} needs at least one column")
     parts = [column_definition(spec) for spec in columns]
@@ -22,7 +35,17 @@ def create_table(table: TableRef, columns: Sequence[ColumnSpec], if_not_exists: 
     if keys:
         parts.append(f"PRIMARY KEY ({column_list(keys)})")
     guard = "IF NOT EXISTS " if if_not_exists else ""
-    return f"CREATE TABLE {guard}{table.sql} ({', '.join(parts)})"
+    statement = f"CREATE TABLE {guard}{table.sql} ({', '.join(parts)})"
+    if settings is not None:
+        if settings.partitioned_by:
+            statement += f" PARTITIONED BY ({column_list(settings.partitioned_by)})"
+        if settings.shards is not None:
+            if settings.shards < 1:
+                raise ValueError(f"table {table} needs at least one shard, got {settings.shards}")
+            statement += f" CLUSTERED INTO {int(settings.shards)} SHARDS"
+        if settings.replicas is not None:
+            statement += f" WITH (number_of_replicas = {literal(settings.replicas)})"
+    return statement
 
 
 def drop_table(table: TableRef, if_exists: bool = True) -> str:
@@ -90,6 +113,13 @@ TABLE_EXISTS = (
 TABLE_COLUMNS = (
     "SELECT column_name, data_type FROM information_schema.columns "
     "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position"
+)
+# The distribution a rebuild keeps: number_of_shards INTEGER, number_of_replicas TEXT such as '1' or '0-1'
+# (CrateDB docs general/information-schema lists it as INTEGER; the source defines STRING), partitioned_by
+# TEXT[] or NULL (CrateDB source InformationTablesTableInfo.java, NumberOfReplicas.java `getVirtualValue`).
+TABLE_SETTINGS = (
+    "SELECT number_of_shards, number_of_replicas, partitioned_by FROM information_schema.tables "
+    "WHERE table_schema = ? AND table_name = ?"
 )
 PRIMARY_KEY_COLUMNS = (
     "SELECT column_name FROM information_schema.key_column_usage "
