@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 _PK_FORBIDDEN = (t.OBJECT, t.GEO_POINT, t.GEO_SHAPE, t.ARRAY, t.FLOAT_VECTOR)
 _COLUMNSTORE_KINDS = (*t.TEXT_KINDS, t.NUMERIC, *t.TIMESTAMP_KINDS)
 
+# The most shards one table may have (CrateDB source IndexMetadata.java, `es.index.max_number_of_shards`).
+MAX_SHARDS = 1024
+
 
 def apply(ctx: WriteContext, session: Session, statement: object) -> Outcome:
     if isinstance(statement, CreateTable):
@@ -177,11 +180,16 @@ def create_table(ctx: WriteContext, session: Session, create: CreateTable) -> Ou
                 "in PARTITIONED BY clause"
             )
         if primary_key and column_name not in primary_key:
-            raise errors.illegal_argument(
-                f"Cannot use non primary key column '{column_name}' as a partitioned column"
+            raise errors.illegal_argument(  # CrateDB source TableElementsAnalyzer.java
+                f"Cannot use non primary key column '{column_name}' in PARTITIONED BY clause if primary key "
+                "is set on table"
             )
     if create.shards is not None and create.shards < 1:
         raise errors.illegal_argument("num_shards in CLUSTERED clause must be greater than 0")
+    if create.shards is not None and create.shards > MAX_SHARDS:  # IndexMetadata.buildNumberOfShardsSetting
+        raise errors.illegal_argument(
+            f"Failed to parse value [{create.shards}] for setting [number_of_shards] must be <= {MAX_SHARDS}"
+        )
     settings = dict(cat.DEFAULT_SETTINGS)
     settings.update(_settings(create.settings))
     checks = [

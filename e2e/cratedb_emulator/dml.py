@@ -110,12 +110,14 @@ def _exceeds_text_limit(value: Any) -> bool:
 
 
 def check_assignable(table: Table, column_name: str) -> None:
+    """CrateDB source DocTableRelation.java `ensureColumnCanBeUpdated`: key, then clustered-by, then
+    partition columns."""
     if column_name in table.primary_key:
-        raise errors.unsupported("Updating a primary key is not supported")
+        raise errors.column_validation(column_name, "Updating a primary key is not supported")
     if column_name == table.clustered_by:
-        raise errors.unsupported("Updating a clustered-by column is not supported")
+        raise errors.column_validation(column_name, "Updating a clustered-by column is not supported")
     if column_name in table.partitioned_by:
-        raise errors.unsupported("Updating a partitioned-by column is not supported")
+        raise errors.column_validation(column_name, "Updating a partitioned-by column is not supported")
 
 
 def _arrow_column(values: list[Any], ctype: CrateType | None) -> pa.Array:

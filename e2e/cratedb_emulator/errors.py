@@ -112,6 +112,11 @@ def syntax_error(line: int, column: int, detail: str) -> CrateError:
     return CrateError(PARSE, "ParsingException", f"line {line}:{column}: {detail}")
 
 
+def column_validation(column: str, detail: str) -> CrateError:
+    """CrateDB source ColumnValidationException.java; HttpError.java maps it to FIELD_VALIDATION_FAILED."""
+    return CrateError(VALIDATION, "ColumnValidationException", f"Validation failed for {column}: {detail}")
+
+
 def unsupported(detail: str) -> CrateError:
     return CrateError(UNSUPPORTED, "UnsupportedFeatureException", detail)
 

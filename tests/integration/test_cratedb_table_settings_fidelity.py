@@ -16,12 +16,6 @@ pytestmark = pytest.mark.cratedb
 
 
 @pytest.fixture()
-def db(cratedb_url: str) -> Iterator[CrateHttp]:
-    with CrateHttp(cratedb_url) as http:
-        yield http
-
-
-@pytest.fixture()
 def schema(db: CrateHttp, unique_schema: str) -> Iterator[str]:
     yield unique_schema
     drop_schema_contents(db, unique_schema)
@@ -106,3 +100,18 @@ def test_partition_key_column_cannot_be_updated_and_rows_round_trip(db: CrateHtt
     response = db.sql(f"UPDATE {table} SET day = ? WHERE id = ?", ["2024-01-03", 1])
     assert response.status == 400, response.describe()
     assert "Updating a primary key is not supported" in response.message
+
+
+def test_more_than_1024_shards_are_refused(db: CrateHttp, schema: str) -> None:
+    """CrateDB source IndexMetadata.java `buildNumberOfShardsSetting`: at most 1024 shards per table."""
+    response = db.sql(f'CREATE TABLE "{schema}"."t" (x INTEGER) CLUSTERED INTO 1025 SHARDS')
+    assert response.status == 400
+    assert "must be <= 1024" in response.message
+
+
+def test_updating_a_partition_column_is_a_column_validation_error(db: CrateHttp, schema: str) -> None:
+    """CrateDB source DocTableRelation.java: ColumnValidationException, code 4003 (HttpError.java)."""
+    db.run(f'CREATE TABLE "{schema}"."p" (x INTEGER, day TIMESTAMP) PARTITIONED BY (day)')
+    response = db.sql(f'UPDATE "{schema}"."p" SET day = 0')
+    assert response.error.get("code") == 4003
+    assert "Validation failed for day: Updating a partitioned-by column is not supported" in response.message
