@@ -41,6 +41,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_e2e.cratedb_reader import CrateReader
 from fivetran_e2e.data_types import row_named
+from fivetran_e2e.dest_tables import crate_column_name
 from fivetran_e2e.destination_client import DestinationClient, DestinationError
 from fivetran_e2e.model import (
     DELETED,
@@ -529,7 +530,9 @@ class ScenarioRunner:
         return problems
 
     def _check_table(self, ref: TableRef, table: Table) -> list[str]:
-        physical = {c.name for c in self._reader.columns(ref)}
+        # CrateDB's columns by the Fivetran name they should hold (a system column name is stored renamed).
+        fivetran_names = {crate_column_name(name): name for name in table.columns}
+        physical = {fivetran_names.get(c.name, c.name) for c in self._reader.columns(ref)}
         problems = [
             f"{table.name}: column {c!r} is missing in CrateDB"
             for c in sorted(table.columns.keys() - physical)
