@@ -248,13 +248,14 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     @on_defined_table(pb.CreateTableResponse, "create")
     def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
         table = TableSchema.from_proto(request.schema_name, request.table)
-        schema.create(call.session, call.metadata, table)
+        schema.create(call.session, call.metadata, table.with_json_storage(call.settings.json_storage))
         return pb.CreateTableResponse(success=True)
 
     @on_defined_table(pb.AlterTableResponse, "alter")
     def AlterTable(self, request: pb.AlterTableRequest, call: Call) -> pb.AlterTableResponse:
         table = TableSchema.from_proto(request.schema_name, request.table)
-        schema.alter(call.session, call.metadata, table, request.drop_columns)
+        desired = table.with_json_storage(call.settings.json_storage)
+        schema.alter(call.session, call.metadata, desired, request.drop_columns)
         return pb.AlterTableResponse(success=True)
 
     @on_table(pb.TruncateResponse, "truncate")
@@ -296,7 +297,7 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     )
     def Migrate(self, operation: ops.Operation, call: Call) -> pb.MigrateResponse:
         """`operation` is the request decoded by `table_rpc` (see `migrate_ops`)."""
-        outcome = migrate.migrate(call.session, call.metadata, operation)
+        outcome = migrate.migrate(call.session, call.metadata, operation, call.settings.json_storage)
         if outcome.unsupported:
             return pb.MigrateResponse(unsupported=True)
         if outcome.warning:

@@ -35,6 +35,7 @@ from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
     ALL_TYPES,
     BOOLEAN,
+    JSON_TEXT,
     UTC_DATETIME,
     ColumnSpec,
     ConversionError,
@@ -43,6 +44,7 @@ from cratedb_destination.type_mapping import (
     type_name,
     unlimited_text,
     value_converter,
+    with_json_storage,
 )
 
 log = logging.getLogger(__name__)
@@ -182,19 +184,22 @@ def _column_with_default(
     metadata: MetadataStore,
     table: TableSchema,
     op: ops.AddColumnWithDefault | ops.AddColumnInHistoryMode,
+    json_storage: str,
 ) -> tuple[TableSchema, ColumnSpec, Any]:
     """The column an add-column operation names, added unless it exists (a re-send), with the table as it
     is then and the default value as a parameter. A default too long for indexed text gives a new column
-    unlimited storage, and switches an existing one to it."""
+    unlimited storage, and switches an existing one to it. A new JSON column is stored as the
+    `json_storage` setting says."""
     ref = table.ref
     validate_column_name(op.column, str(ref))
     where = f"default value of column {op.column!r} of {ref}"
     spec = table.column(op.column)
     if spec is None:
-        ftype = _data_type(op.column_type, f"column {op.column!r} of {ref}")
-        spec = ColumnSpec(
-            op.column, ftype, long_text=_too_long(_parameter(op.default_value, ftype, where, NULL_SPELLINGS))
+        spec = with_json_storage(
+            ColumnSpec(op.column, _data_type(op.column_type, f"column {op.column!r} of {ref}")), json_storage
         )
+        ftype = spec.type
+        spec = replace(spec, long_text=_too_long(_parameter(op.default_value, ftype, where, NULL_SPELLINGS)))
         session.execute(ddl.add_column(ref, spec))
         table = TableSchema(ref, (*table.columns, spec))
         metadata.write(session, ref, table.columns)
@@ -205,7 +210,7 @@ def _column_with_default(
 
 
 def add_column_with_default(
-    session: Session, metadata: MetadataStore, op: ops.AddColumnWithDefault
+    session: Session, metadata: MetadataStore, op: ops.AddColumnWithDefault, json_storage: str = JSON_TEXT
 ) -> Outcome:
     """Add the column unless it exists (a re-send), then set the default on every row.
 
@@ -215,7 +220,7 @@ def add_column_with_default(
     """
     ref = op.ref
     table = _existing(session, metadata, ref)
-    _, spec, value = _column_with_default(session, metadata, table, op)
+    _, spec, value = _column_with_default(session, metadata, table, op, json_storage)
     count = _update_all(session, ref, sql.set_column(ref, spec.name, spec.type), [value])
     log.info("migrate %s: column %r set to its default on %d rows", ref, spec.name, count)
     return SUCCESS
@@ -282,13 +287,13 @@ def _new_versions(
 
 
 def add_column_in_history_mode(
-    session: Session, metadata: MetadataStore, op: ops.AddColumnInHistoryMode
+    session: Session, metadata: MetadataStore, op: ops.AddColumnInHistoryMode, json_storage: str = JSON_TEXT
 ) -> Outcome:
     ref = op.ref
     table = _existing(session, metadata, ref)
     HistoryTable.of(table)  # a Task before anything changes, unless the table is in history mode
     instant = _instant(op.operation_timestamp, f"add_column_in_history_mode on {ref}")
-    table, spec, value = _column_with_default(session, metadata, table, op)
+    table, spec, value = _column_with_default(session, metadata, table, op, json_storage)
     versions = _new_versions(
         session, HistoryTable.of(table), "add_column_in_history_mode", instant, spec, value, None
     )
@@ -522,6 +527,15 @@ HANDLERS: dict[type[ops.Operation], Handler] = {
 }
 
 
-def migrate(session: Session, metadata: MetadataStore, operation: ops.Operation) -> Outcome:
-    """Apply one decoded operation; the caller holds the locks of `operation.tables()`."""
+# Operations that create a column of a type Fivetran names; they take the `json_storage` setting.
+_NEW_COLUMNS = (ops.AddColumnWithDefault, ops.AddColumnInHistoryMode)
+
+
+def migrate(
+    session: Session, metadata: MetadataStore, operation: ops.Operation, json_storage: str = JSON_TEXT
+) -> Outcome:
+    """Apply one decoded operation; the caller holds the locks of `operation.tables()`. New JSON columns
+    are stored as `json_storage` says; copies keep their source's storage."""
+    if isinstance(operation, _NEW_COLUMNS):
+        return HANDLERS[type(operation)](session, metadata, operation, json_storage)  # type: ignore[call-arg]
     return HANDLERS[type(operation)](session, metadata, operation)
