@@ -610,6 +610,9 @@ class Translator:
         if target.is_text() and source is not None and source.kind in (t.OBJECT, t.GEO_SHAPE):
             self._replace_typed(node, exp.cast(operand.copy(), "VARCHAR"), target)
             return
+        if target.is_text() and isinstance(operand, exp.Anonymous) and operand.name == "json_extract":
+            self._replace_typed(node, _json_value_as_text(operand), target)
+            return
         try:
             duck = _duck_type(target)
         except errors.CrateError:
@@ -699,6 +702,22 @@ class Translator:
             else:
                 result.append(self.column_type(inner))
         return result
+
+
+def _json_value_as_text(extracted: exp.Expr) -> exp.Expr:
+    """CAST(<object subscript> AS TEXT) when the sub-value is JSON in DuckDB (an IGNORED object's
+    untyped key, an object or an array): CrateDB casts the runtime value, so a string stays itself
+    (`io.crate.types.StringType`, a String is returned as is), JSON null is NULL, objects and arrays
+    become JSON text and numbers and booleans their text."""
+    kind = exp.Anonymous(this="json_type", expressions=[extracted.copy()])
+    as_string = exp.Anonymous(this="json_extract_string", expressions=[extracted.copy(), exp.Literal.string("$")])
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("VARCHAR")), true=as_string),
+            exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("NULL")), true=exp.Null()),
+        ],
+        default=exp.cast(extracted.copy(), "VARCHAR"),
+    )
 
 
 def _printf(node: exp.Format) -> exp.Expr:
