@@ -713,7 +713,7 @@ def _compare_untyped_with_text(node: exp.Expr) -> None:
     for side, other in (("this", "expression"), ("expression", "this")):
         operand, against = node.args.get(side), node.args.get(other)
         untyped = operand is not None and operand.meta.get("crate_type") == CrateType(t.UNDEFINED)
-        if untyped and isinstance(against, exp.Literal) and against.is_string:
+        if untyped and operand is not None and isinstance(against, exp.Literal) and against.is_string:
             node.set(side, _json_value_as_text(operand))
             return
 
