@@ -361,9 +361,9 @@ def _to_json_text(text: str) -> str:
 
 
 # What an OBJECT(IGNORED) value may hold as it is. CrateDB refuses object keys with a dot, a square bracket,
-# tab, CR or LF (crate/crate `io.crate.metadata.ColumnIdent.validateObjectKey`); an empty key cannot be
+# tab, CR or LF (CrateDB source ColumnIdent.java, `validateObjectKey`); an empty key cannot be
 # addressed by a subscript; numbers become 64-bit integers or doubles (Jackson, via
-# `io.crate.types.ObjectType.mapFromJSON`), and deep nesting meets parser limits. Anything else is kept
+# CrateDB source ObjectType.java, `mapFromJSON`), and deep nesting meets parser limits. Anything else is kept
 # in the envelope, so no JSON value fails a sync or loses a digit.
 _BAD_OBJECT_KEY = re.compile(r"[.\[\t\r\n]")
 _MAX_OBJECT_DEPTH = 100
@@ -407,7 +407,7 @@ def envelope(json_text: str) -> str:
 
 def _to_json_object_text(text: str) -> str:
     """JSON text for an OBJECT(IGNORED) column, sent as a TEXT parameter: CrateDB's implicit cast parses it
-    into the object (crate/crate `io.crate.types.ObjectType.convert`, `mapFromJSON`), so no object-typed
+    into the object (CrateDB source ObjectType.java, `convert` and `mapFromJSON`), so no object-typed
     parameter is type-guessed (mixed-type arrays failed that before CrateDB 6.4.0, crate/crate#19287).
 
     A JSON object CrateDB can hold as it is is sent as such (re-serialised: duplicate keys resolved, the
@@ -760,8 +760,8 @@ def convert_expression(quoted_column: str, source: FivetranType, target: Fivetra
     """SELECT expression giving a column stored as `source` the storage of `target` (table rebuilds).
 
     Into JSON stored as object: text that looks like a JSON object without the envelope's key is cast
-    (CrateDB parses it, `ObjectType.mapFromJSON`), anything else goes into the envelope as its text. Out of
-    it: the envelope's text, or the object as JSON text (CrateDB's object-to-text cast), then cast on.
+    (CrateDB parses it: CrateDB source ObjectType.java, `mapFromJSON`), anything else goes into the
+    envelope as its text. Out of it: the envelope's text, or the object as JSON text (CrateDB's object-to-text cast), then cast on.
     Sub-keys of an OBJECT(IGNORED) column that a row lacks read as NULL (CrateDB docs config/session,
     `error_on_unknown_object_key` applies to dynamic objects only)."""
     into, out_of = row_of(target), row_of(source)

@@ -721,7 +721,7 @@ def _compare_untyped_with_text(node: exp.Expr) -> None:
 def _json_value_as_text(extracted: exp.Expr) -> exp.Expr:
     """CAST(<object subscript> AS TEXT) when the sub-value is JSON in DuckDB (an IGNORED object's
     untyped key, an object or an array): CrateDB casts the runtime value, so a string stays itself
-    (`io.crate.types.StringType`, a String is returned as is), JSON null is NULL, objects and arrays
+    (CrateDB source StringType.java: a String is returned as is), JSON null is NULL, objects and arrays
     become JSON text and numbers and booleans their text."""
     kind = exp.Anonymous(this="json_type", expressions=[extracted.copy()])
     as_string = exp.Anonymous(
