@@ -761,7 +761,8 @@ def convert_expression(quoted_column: str, source: FivetranType, target: Fivetra
 
     Into JSON stored as object: text that looks like a JSON object without the envelope's key is cast
     (CrateDB parses it: CrateDB source ObjectType.java, `mapFromJSON`), anything else goes into the
-    envelope as its text. Out of it: the envelope's text, or the object as JSON text (CrateDB's object-to-text cast), then cast on.
+    envelope as its text. Out of it: the envelope's text, or the object as JSON text (CrateDB's
+    object-to-text cast), then cast on.
     Sub-keys of an OBJECT(IGNORED) column that a row lacks read as NULL (CrateDB docs config/session,
     `error_on_unknown_object_key` applies to dynamic objects only)."""
     into, out_of = row_of(target), row_of(source)
