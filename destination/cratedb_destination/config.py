@@ -21,6 +21,7 @@ from cratedb_destination import table_settings
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.sql.identifiers import validate_schema_name
 from cratedb_destination.table_settings import NO_SETTINGS, TableSettingsConfig
+from cratedb_destination.type_mapping import JSON_STORAGES, JSON_TEXT
 
 TEST_CONNECT = "connect"
 TEST_PERMISSIONS = "permissions"
@@ -36,6 +37,8 @@ DEFAULT_RETRY_SECONDS = 120.0
 DEFAULT_METADATA_SCHEMA = "fivetran_cratedb_destination"
 LEGACY_METADATA_SCHEMA = "fivetran_metadata"
 DEFAULT_POOL_SIZE = 8
+# How new JSON columns are stored (`type_mapping.JSON_STORAGES`); existing columns keep theirs.
+DEFAULT_JSON_STORAGE = JSON_TEXT
 MAX_CA_CERTIFICATE_BYTES = 1_048_576
 
 
@@ -63,6 +66,7 @@ class ConnectionSettings:
     pool_size: int = DEFAULT_POOL_SIZE
     # Shards, replicas and partitioning of the tables the destination creates (`table_settings`).
     table_settings: TableSettingsConfig = NO_SETTINGS
+    json_storage: str = DEFAULT_JSON_STORAGE
 
     @property
     def uses_tls(self) -> bool:
@@ -193,6 +197,17 @@ def configuration_form() -> Any:
             "Metadata schema",
             "Schema of the table that records each column's Fivetran type.",
             default=DEFAULT_METADATA_SCHEMA,
+        ),
+        common_pb2.FormField(
+            name="json_storage",
+            label="JSON storage",
+            description="How new JSON columns are stored: 'text' keeps the JSON text (lossless, not "
+            "queryable by key); 'object' stores OBJECT(IGNORED) columns queryable as column['key'], with "
+            "arrays and other non-object values kept as text under the key '_fivetran_json'. Existing "
+            "columns keep the storage they were created with.",
+            required=False,
+            dropdown_field=common_pb2.DropdownField(dropdown_field=list(JSON_STORAGES)),
+            default_value=DEFAULT_JSON_STORAGE,
         ),
     ]
     fields.extend(table_settings_fields())
@@ -513,4 +528,14 @@ def parse_configuration(configuration: Mapping[str, str]) -> ConnectionSettings:
         ),
         metadata_schema=metadata_schema,
         table_settings=table_settings.parse_configuration(configuration),
+        json_storage=_json_storage(configuration),
     )
+
+
+def _json_storage(configuration: Mapping[str, str]) -> str:
+    raw = _value(configuration, "json_storage").lower()
+    if not raw:
+        return DEFAULT_JSON_STORAGE
+    if raw not in JSON_STORAGES:
+        raise ConfigurationError(f"'JSON storage' must be one of {', '.join(JSON_STORAGES)}")
+    return raw

@@ -13,7 +13,7 @@ from fivetran_proto import common_pb2
 
 from cratedb_destination.errors import InvalidRequest, UserActionRequired
 from cratedb_destination.sql.identifiers import TableRef, stored_name, validate_column_name
-from cratedb_destination.type_mapping import ColumnSpec, spec_from_proto, spec_to_proto
+from cratedb_destination.type_mapping import ColumnSpec, spec_from_proto, spec_to_proto, with_json_storage
 
 # Columns Fivetran adds to the tables it writes (SDK guide, "System columns"; SDK history guide).
 SYNCED = "_fivetran_synced"
@@ -62,6 +62,11 @@ class TableSchema:
             if spec.name == name:
                 return spec
         return None
+
+    def with_json_storage(self, json_storage: str) -> TableSchema:
+        """The table with its JSON columns stored as the `json_storage` setting says for new columns
+        (`type_mapping.with_json_storage`); existing columns keep theirs (`services/schema.keep_storage`)."""
+        return TableSchema(self.ref, tuple(with_json_storage(spec, json_storage) for spec in self.columns))
 
     def to_proto(self) -> Any:
         return common_pb2.Table(name=self.ref.table, columns=[spec_to_proto(spec) for spec in self.columns])

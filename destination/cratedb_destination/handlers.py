@@ -251,13 +251,20 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     @on_defined_table(pb.CreateTableResponse, "create")
     def CreateTable(self, request: pb.CreateTableRequest, call: Call) -> pb.CreateTableResponse:
         table = TableSchema.from_proto(request.schema_name, request.table)
-        schema.create(call.session, call.metadata, table, call.settings.table_settings.for_table(table.ref))
+        settings = call.settings
+        schema.create(
+            call.session,
+            call.metadata,
+            table.with_json_storage(settings.json_storage),
+            settings.table_settings.for_table(table.ref),
+        )
         return pb.CreateTableResponse(success=True)
 
     @on_defined_table(pb.AlterTableResponse, "alter")
     def AlterTable(self, request: pb.AlterTableRequest, call: Call) -> pb.AlterTableResponse:
         table = TableSchema.from_proto(request.schema_name, request.table)
-        schema.alter(call.session, call.metadata, table, request.drop_columns)
+        desired = table.with_json_storage(call.settings.json_storage)
+        schema.alter(call.session, call.metadata, desired, request.drop_columns)
         return pb.AlterTableResponse(success=True)
 
     @on_table(pb.TruncateResponse, "truncate")
@@ -299,7 +306,9 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
     )
     def Migrate(self, operation: ops.Operation, call: Call) -> pb.MigrateResponse:
         """`operation` is the request decoded by `table_rpc` (see `migrate_ops`)."""
-        outcome = migrate.migrate(call.session, call.metadata, operation, call.settings.table_settings)
+        settings = call.settings
+        creation = migrate.Creation(settings.table_settings, settings.json_storage)
+        outcome = migrate.migrate(call.session, call.metadata, operation, creation)
         if outcome.unsupported:
             return pb.MigrateResponse(unsupported=True)
         if outcome.warning:

@@ -20,6 +20,7 @@ def statement_length(stmt: str) -> int:
     """The length CrateDB compares with `MAX_STATEMENT_CHARS`: UTF-16 code units."""
     return len(stmt.encode("utf-16-le")) // 2
 
+
 # CrateDB details at most this many failed rows per shard and bulk request; later failures are a bare
 # `{"rowcount": -2}` (`io.crate.execution.engine.indexing.ShardingUpsertExecutor
 # .BULK_RESPONSE_MAX_ERRORS_PER_SHARD`, `io.crate.execution.dml.ShardResponse.add`).

@@ -5,7 +5,9 @@ keep DECIMAL scale or string byte lengths where information_schema shows them, s
 answer exactly what CreateTable received without this record.
 
 The record also keeps a storage choice Fivetran does not know about: text columns the destination switched
-to unlimited storage (`"long_text": true`, see `services/long_text.py`), so that rebuilds keep it.
+to unlimited storage (`"long_text": true`, see `services/long_text.py`), so that rebuilds keep it, and a
+JSON column's storage variant (`"storage": "object"` for OBJECT(IGNORED), see `type_mapping.JSON_OBJECT`),
+so that a column keeps the storage it was created with when the `json_storage` setting changes.
 
 The default metadata schema is our own (`config.DEFAULT_METADATA_SCHEMA`); records an earlier version kept
 under `fivetran_metadata`, the schema of Fivetran's Platform Connector, are moved on first use.
@@ -66,6 +68,8 @@ def encode(specs: Sequence[ColumnSpec]) -> str:
             entry["string_byte_length"] = spec.type.string_byte_length
         if spec.long_text:
             entry["long_text"] = True
+        if spec.type.storage is not None:
+            entry["storage"] = spec.type.storage
         if stored_name(spec.name) != spec.name:
             entry["stored_as"] = stored_name(spec.name)
         columns.append(entry)
@@ -90,6 +94,7 @@ def decode_columns(text: str) -> dict[str, RecordedColumn]:
             precision=entry.get("precision"),
             scale=entry.get("scale"),
             string_byte_length=entry.get("string_byte_length"),
+            storage=entry.get("storage"),
         )
         columns[entry["name"]] = RecordedColumn(
             ftype, bool(entry.get("long_text", False)), entry.get("stored_as")

@@ -21,7 +21,7 @@ import functools
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fivetran_proto import common_pb2
@@ -51,6 +51,15 @@ UNSPECIFIED = common_pb2.UNSPECIFIED
 
 UNLIMITED_TEXT_STORAGE = "INDEX OFF STORAGE WITH (columnstore = false)"
 
+# How JSON columns are stored (the `json_storage` setting): TEXT holding the JSON text (the default), or
+# OBJECT(IGNORED) so that JSON objects can be queried with subscripts (see `JSON_ENVELOPE`, docs/types.md).
+JSON_TEXT = "text"
+JSON_OBJECT = "object"
+JSON_STORAGES = (JSON_TEXT, JSON_OBJECT)
+# The one key of the object that holds a JSON value an OBJECT cannot hold as it is (arrays, scalars, null,
+# objects CrateDB would refuse or alter), as its JSON text: {"_fivetran_json": "[1, 2]"}.
+JSON_ENVELOPE = "_fivetran_json"
+
 
 def type_name(data_type: DataType) -> str:
     try:
@@ -65,12 +74,19 @@ def type_from_name(name: str) -> DataType:
 
 @dataclass(frozen=True)
 class FivetranType:
-    """A Fivetran DataType plus its optional params, exactly as Fivetran sent them."""
+    """A Fivetran DataType plus its optional params, exactly as Fivetran sent them.
+
+    `storage` names a storage variant of the type that the destination chose (None: the type's own row);
+    today only JSON has one, `JSON_OBJECT` (see `with_json_storage`). It is not a Fivetran param:
+    DescribeTable never shows it, the metadata record keeps it, so a column keeps the storage it was
+    created with when the `json_storage` setting changes later.
+    """
 
     data_type: DataType
     precision: int | None = None
     scale: int | None = None
     string_byte_length: int | None = None
+    storage: str | None = None
 
     @property
     def name(self) -> str:
@@ -344,6 +360,90 @@ def _to_json_text(text: str) -> str:
     return text
 
 
+# What an OBJECT(IGNORED) value may hold as it is. CrateDB refuses object keys with a dot, a square bracket,
+# tab, CR or LF (CrateDB source ColumnIdent.java, `validateObjectKey`); an empty key cannot be
+# addressed by a subscript; numbers become 64-bit integers or doubles (Jackson, via
+# CrateDB source ObjectType.java, `mapFromJSON`), and deep nesting meets parser limits. Anything else is kept
+# in the envelope, so no JSON value fails a sync or loses a digit.
+_BAD_OBJECT_KEY = re.compile(r"[.\[\t\r\n]")
+_MAX_OBJECT_DEPTH = 100
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _object_storable(value: Any, depth: int = 0) -> bool:
+    if depth > _MAX_OBJECT_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return all(
+            key != "" and _BAD_OBJECT_KEY.search(key) is None and _object_storable(item, depth + 1)
+            for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return all(_object_storable(item, depth + 1) for item in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return _INT64[0] <= value <= _INT64[1]
+    if isinstance(value, float):  # a JSON number whose digits a double keeps
+        return value == value and abs(value) != float("inf") and float(repr(value)) == value
+    return False
+
+
+def _exact_floats(text: str) -> float:
+    number = float(text)
+    if decimal.Decimal(repr(number)) != decimal.Decimal(text):
+        raise ValueError("digits a double does not keep")
+    return number
+
+
+def envelope(json_text: str) -> str:
+    """The JSON text of the envelope object holding `json_text` (see `JSON_ENVELOPE`)."""
+    return json.dumps({JSON_ENVELOPE: json_text}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _to_json_object_text(text: str) -> str:
+    """JSON text for an OBJECT(IGNORED) column, sent as a TEXT parameter: CrateDB's implicit cast parses it
+    into the object (CrateDB source ObjectType.java, `convert` and `mapFromJSON`), so no object-typed
+    parameter is type-guessed (mixed-type arrays failed that before CrateDB 6.4.0, crate/crate#19287).
+
+    A JSON object CrateDB can hold as it is is sent as such (re-serialised: duplicate keys resolved, the
+    last wins); every other value (array, string, number, boolean, JSON null, an object with keys CrateDB
+    refuses, numbers a double does not keep, the envelope's own key) goes into the envelope as its
+    original text. SQL NULL never reaches a converter."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise ConversionError("not valid JSON") from None
+    if isinstance(parsed, dict) and JSON_ENVELOPE not in parsed:
+        try:
+            exact = json.loads(text, parse_float=_exact_floats, parse_constant=_reject_constant)
+        except (ValueError, decimal.InvalidOperation, RecursionError):
+            exact = None
+        if exact is not None and _object_storable(exact):
+            return json.dumps(exact, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return envelope(text)
+
+
+def _read_json_object(value: Any) -> Any:
+    """The JSON value an OBJECT(IGNORED) column holds: the envelope's text parsed, else the object."""
+    if isinstance(value, str):  # a driver or cast that hands the object over as JSON text
+        value = json.loads(value)
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(JSON_ENVELOPE), str):
+        return json.loads(value[JSON_ENVELOPE])
+    return value
+
+
+def _object_to_parameter(value: Any) -> Any:
+    """A stored object (as CrateDB returned it) as the TEXT parameter that stores it again unchanged."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _binary_converter(on_invalid_base64: Callable[[], None]) -> Converter:
     def convert(text: str) -> str:
         try:
@@ -416,7 +516,9 @@ class TypeRow:
     - `array_match`: `column = ANY(CAST(? AS ARRAY(type)))` matches exactly what `column = ?` matches, and
       stored values compare equal to parameters (see `comparable`);
     - `instant`: stored as epoch milliseconds, sent as ISO text;
-    - `converter`: batch-file text -> statement parameter; `reader`: stored value -> Python value.
+    - `converter`: batch-file text -> statement parameter; `reader`: stored value -> Python value;
+    - `to_parameter`: stored value (as `read_expression` returns it) -> parameter, when not the value itself;
+    - `storage`: the storage variant this row stands for (`FivetranType.storage`), None for the type's own.
     """
 
     data_type: DataType
@@ -428,6 +530,8 @@ class TypeRow:
     long_text: bool = False
     array_match: bool = False
     instant: bool = False
+    to_parameter: Callable[[Any], Any] | None = None
+    storage: str | None = None
 
 
 _ROWS = (
@@ -490,19 +594,73 @@ _ROWS = (
     ),
     TypeRow(XML, "TEXT", "text", _fixed(_identity), str, long_text=True, array_match=True),
     TypeRow(STRING, "TEXT", "text", _fixed(_identity), str, array_match=True),
-    TypeRow(JSON, "TEXT", "text", _fixed(_to_json_text), json.loads, ("object",), long_text=True),
+    TypeRow(JSON, "TEXT", "text", _fixed(_to_json_text), json.loads, long_text=True),
     TypeRow(NAIVE_TIME, "TEXT", "text", _fixed(_to_naive_time), _read_time, array_match=True),
+)
+# Storage variants, chosen per column by a setting and kept in the metadata record (`FivetranType.storage`).
+# OBJECT(IGNORED): sub-keys are neither indexed nor typed, so values of mixed types never conflict (CrateDB
+# docs general/ddl/data-types "IGNORED"); an OBJECT cannot be a primary key, so key columns stay TEXT.
+_VARIANTS = (
+    TypeRow(
+        JSON,
+        "OBJECT(IGNORED)",
+        "object",
+        _fixed(_to_json_object_text),
+        _read_json_object,
+        ("object",),
+        to_parameter=_object_to_parameter,
+        storage=JSON_OBJECT,
+    ),
 )
 REGISTRY: Mapping[DataType, TypeRow] = {row.data_type: row for row in _ROWS}
 ALL_TYPES: tuple[DataType, ...] = tuple(REGISTRY)
-_READ_BACK: Mapping[str, DataType] = {name: row.data_type for row in _ROWS for name in row.read_back_from}
+_BY_STORAGE: Mapping[tuple[DataType, str | None], TypeRow] = {
+    (row.data_type, row.storage): row for row in (*_ROWS, *_VARIANTS)
+}
+_READ_BACK: Mapping[str, FivetranType] = {
+    name: FivetranType(row.data_type, storage=row.storage)
+    for row in (*_ROWS, *_VARIANTS)
+    for name in row.read_back_from
+}
+
+
+def _row(ftype: FivetranType) -> TypeRow | None:
+    return _BY_STORAGE.get((ftype.data_type, ftype.storage))
 
 
 def row_of(ftype: FivetranType) -> TypeRow:
-    try:
-        return REGISTRY[ftype.data_type]
-    except KeyError:
-        raise UserActionRequired(f"unsupported data type {type_name(ftype.data_type)}") from None
+    row = _row(ftype)
+    if row is None:
+        raise UserActionRequired(f"unsupported data type {type_name(ftype.data_type)}")
+    return row
+
+
+def storage_variants(data_type: DataType) -> tuple[str, ...]:
+    """The storage variants a DataType has besides its own row (JSON: `JSON_OBJECT`)."""
+    return tuple(row.storage for row in _VARIANTS if row.data_type == data_type and row.storage)
+
+
+def with_json_storage(spec: ColumnSpec, json_storage: str) -> ColumnSpec:
+    """A column Fivetran defines, with the storage the `json_storage` setting gives a new JSON column:
+    `JSON_OBJECT` for non-key JSON columns in object mode (an OBJECT cannot be a primary key), else the
+    type's own row. Other types are returned unchanged."""
+    if spec.type.data_type != JSON:
+        return spec
+    wanted = JSON_OBJECT if json_storage == JSON_OBJECT and not spec.primary_key else None
+    if spec.type.storage == wanted:
+        return spec
+    return replace(spec, type=replace(spec.type, storage=wanted))
+
+
+def keep_json_storage(wanted: ColumnSpec, current: ColumnSpec) -> ColumnSpec:
+    """`wanted` (a redefinition of `current`) with `current`'s storage while both are the same type and
+    the storage can hold it: a table created in one `json_storage` mode keeps it when the setting changes."""
+    if wanted.type.data_type != current.type.data_type or wanted.type.storage == current.type.storage:
+        return wanted
+    storage = current.type.storage
+    if storage == JSON_OBJECT and wanted.primary_key:
+        return wanted
+    return replace(wanted, type=replace(wanted.type, storage=storage))
 
 
 def sql_type(ftype: FivetranType) -> str:
@@ -519,24 +677,25 @@ def information_schema_type(ftype: FivetranType) -> str:
 
 
 def infer_type(information_schema_data_type: str) -> FivetranType:
-    """Best Fivetran type for a CrateDB column without recorded metadata; unknown kinds read as STRING."""
-    return FivetranType(_READ_BACK.get(information_schema_data_type.lower(), STRING))
+    """Best Fivetran type for a CrateDB column without recorded metadata; unknown kinds read as STRING
+    (an OBJECT column reads as JSON stored as object)."""
+    return _READ_BACK.get(information_schema_data_type.lower(), FivetranType(STRING))
 
 
 def text_backed(ftype: FivetranType) -> bool:
     """Whether CrateDB stores the type as TEXT (and so applies the indexed-text limit to its values)."""
-    row = REGISTRY.get(ftype.data_type)
+    row = _row(ftype)
     return row is not None and row.cratedb == "TEXT"
 
 
 def array_matchable(ftype: FivetranType) -> bool:
     """Whether key values of this type can be matched with `= ANY(array parameter)` (see `TypeRow`)."""
-    row = REGISTRY.get(ftype.data_type)
+    row = _row(ftype)
     return row is not None and row.array_match
 
 
 def is_timestamp(ftype: FivetranType) -> bool:
-    row = REGISTRY.get(ftype.data_type)
+    row = _row(ftype)
     return row is not None and row.instant
 
 
@@ -544,7 +703,7 @@ def unlimited_text(spec: ColumnSpec) -> bool:
     """Whether the column is stored unindexed so values over 32,766 bytes fit (never for key columns)."""
     if spec.primary_key or not text_backed(spec.type):
         return False
-    if spec.long_text or REGISTRY[spec.type.data_type].long_text:
+    if spec.long_text or row_of(spec.type).long_text:
         return True
     length = spec.type.string_byte_length
     return spec.type.data_type == STRING and length is not None and length > MAX_INDEXED_TEXT_BYTES
@@ -572,7 +731,7 @@ def value_converter(ftype: FivetranType, on_invalid_base64: Callable[[], None] |
     It raises ConversionError for cells that do not fit the type. `on_invalid_base64` is called when a
     BINARY cell is not base64 (the value is then stored as the base64 of its UTF-8 text).
     """
-    row = REGISTRY.get(ftype.data_type)
+    row = _row(ftype)
     if row is None:
         raise ConversionError(f"unsupported data type {type_name(ftype.data_type)}")
     return row.converter(ftype, on_invalid_base64 or (lambda: None))
@@ -587,9 +746,39 @@ def read_value(ftype: FivetranType, value: Any) -> Any:
 
 def stored_to_parameter(ftype: FivetranType, value: Any) -> Any:
     """A value as CrateDB returned it (see `read_expression`) as a statement parameter."""
-    if value is None or not is_timestamp(ftype) or isinstance(value, str):
+    if value is None:
+        return None
+    to_parameter = row_of(ftype).to_parameter
+    if to_parameter is not None:
+        return to_parameter(value)
+    if not is_timestamp(ftype) or isinstance(value, str):
         return value
     return timestamps.iso_ms(int(value), zone=ftype.data_type == UTC_DATETIME)
+
+
+def convert_expression(quoted_column: str, source: FivetranType, target: FivetranType) -> str:
+    """SELECT expression giving a column stored as `source` the storage of `target` (table rebuilds).
+
+    Into JSON stored as object: text that looks like a JSON object without the envelope's key is cast
+    (CrateDB parses it: CrateDB source ObjectType.java, `mapFromJSON`), anything else goes into the
+    envelope as its text. Out of it: the envelope's text, or the object as JSON text (CrateDB's
+    object-to-text cast), then cast on.
+    Sub-keys of an OBJECT(IGNORED) column that a row lacks read as NULL (CrateDB docs config/session,
+    `error_on_unknown_object_key` applies to dynamic objects only)."""
+    into, out_of = row_of(target), row_of(source)
+    if into.storage == JSON_OBJECT and out_of.storage != JSON_OBJECT:
+        text = quoted_column if out_of.cratedb == "TEXT" else f"CAST({quoted_column} AS TEXT)"
+        return (
+            f"CASE WHEN {text} IS NULL THEN NULL "
+            f"WHEN substr(trim({text}), 1, 1) = '{{' AND {text} NOT LIKE '%\"{JSON_ENVELOPE}\"%' "
+            f"THEN CAST({text} AS {into.cratedb}) "
+            f'ELSE CAST({{"{JSON_ENVELOPE}" = {text}}} AS {into.cratedb}) END'
+        )
+    if out_of.storage == JSON_OBJECT and into.storage != JSON_OBJECT:
+        inner = f"{quoted_column}['{JSON_ENVELOPE}']"
+        text = f"CASE WHEN {inner} IS NULL THEN CAST({quoted_column} AS TEXT) ELSE CAST({inner} AS TEXT) END"
+        return text if into.cratedb == "TEXT" else f"CAST(({text}) AS {sql_type(target)})"
+    return f"CAST({quoted_column} AS {sql_type(target)})"
 
 
 def comparable(ftype: FivetranType, value: Any) -> Any:

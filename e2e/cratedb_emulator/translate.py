@@ -481,6 +481,8 @@ class Translator:
             self._rewrite_subscript(bracket)
         for cast in list(tree.find_all(exp.Cast, exp.TryCast)):
             self._rewrite_cast(cast)
+        for comparison in list(tree.find_all(exp.EQ, exp.NEQ)):
+            _compare_untyped_with_text(comparison)
         for literal in list(tree.find_all(exp.Literal)):
             # CrateDB types 1.5 as DOUBLE PRECISION; DuckDB would make it a DECIMAL.
             if (
@@ -627,6 +629,9 @@ class Translator:
         if target.is_text() and source is not None and source.kind in (t.OBJECT, t.GEO_SHAPE):
             self._replace_typed(node, exp.cast(operand.copy(), "VARCHAR"), target)
             return
+        if target.is_text() and isinstance(operand, exp.Anonymous) and operand.name == "json_extract":
+            self._replace_typed(node, _json_value_as_text(operand), target)
+            return
         try:
             duck = _duck_type(target)
         except errors.CrateError:
@@ -716,6 +721,36 @@ class Translator:
             else:
                 result.append(self.column_type(inner))
         return result
+
+
+def _compare_untyped_with_text(node: exp.Expr) -> None:
+    """`o['k'] = 'text'` where `o['k']` is an untyped key of an IGNORED object: CrateDB compares the
+    runtime value with the text (CrateDB docs general/ddl/data-types "IGNORED": filters on such keys are
+    value lookups); DuckDB would parse the text as JSON."""
+    for side, other in (("this", "expression"), ("expression", "this")):
+        operand, against = node.args.get(side), node.args.get(other)
+        untyped = operand is not None and operand.meta.get("crate_type") == CrateType(t.UNDEFINED)
+        if untyped and operand is not None and isinstance(against, exp.Literal) and against.is_string:
+            node.set(side, _json_value_as_text(operand))
+            return
+
+
+def _json_value_as_text(extracted: exp.Expr) -> exp.Expr:
+    """CAST(<object subscript> AS TEXT) when the sub-value is JSON in DuckDB (an IGNORED object's
+    untyped key, an object or an array): CrateDB casts the runtime value, so a string stays itself
+    (CrateDB source StringType.java: a String is returned as is), JSON null is NULL, objects and arrays
+    become JSON text and numbers and booleans their text."""
+    kind = exp.Anonymous(this="json_type", expressions=[extracted.copy()])
+    as_string = exp.Anonymous(
+        this="json_extract_string", expressions=[extracted.copy(), exp.Literal.string("$")]
+    )
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.EQ(this=kind, expression=exp.Literal.string("VARCHAR")), true=as_string),
+            exp.If(this=exp.EQ(this=kind.copy(), expression=exp.Literal.string("NULL")), true=exp.Null()),
+        ],
+        default=exp.cast(extracted.copy(), "VARCHAR"),
+    )
 
 
 def _printf(node: exp.Format) -> exp.Expr:

@@ -48,6 +48,30 @@ def _run_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-diffs", type=int, default=20, help="differences shown per table (default: 20)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    add_destination_setting_argument(parser)
+
+
+def add_destination_setting_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--destination-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a destination configuration field, repeatable (e.g. json_storage=object)",
+    )
+
+
+def destination_settings(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, str]:
+    """`NAME=VALUE` pairs as a configuration map; `url` is the harness's own."""
+    settings: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            parser.error(f"--destination-setting expects NAME=VALUE, got {pair!r}")
+        if name.strip() == "url":
+            parser.error("--destination-setting cannot set url (use --cratedb-url)")
+        settings[name.strip()] = value
+    return settings
 
 
 def missing_e2e_requirements() -> list[str]:
@@ -125,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep=args.keep,
         max_diffs=args.max_diffs,
         progress=not args.no_progress,
+        destination_settings=destination_settings(parser, args.destination_setting),
     )
     # Logs and CI have no terminal width; a fixed 120 columns keeps the summary table readable there.
     console = Console() if sys.stdout.isatty() else Console(width=120)

@@ -480,6 +480,22 @@ def _decimal(column: FivetranType) -> Normalizer:
     return normalize
 
 
+# The destination's documented envelope for JSON values an OBJECT column cannot hold as they are
+# (docs/types.md "JSON as OBJECT", `json_storage = object`): {"_fivetran_json": "<the value's JSON text>"}.
+OBJECT_ENVELOPE = "_fivetran_json"
+
+
+def json_from_cratedb(value: Any) -> Any:
+    """A JSON column's value as CrateDB returns it, as JSON text: TEXT columns hold the text; OBJECT
+    columns hold a JSON object (returned parsed) or the envelope holding the text of any other value."""
+    if isinstance(value, dict):
+        inner = value.get(OBJECT_ENVELOPE)
+        if len(value) == 1 and isinstance(inner, str):
+            return inner
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def _json(value: Any) -> Any:
     if value is None:
         return None
@@ -487,6 +503,10 @@ def _json(value: Any) -> Any:
         return sorted_json(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return ("not JSON", str(value))
+
+
+def _json_cratedb(value: Any) -> Any:
+    return _json(json_from_cratedb(value))
 
 
 def _micros_to_millis(value: Any) -> Any:
@@ -561,6 +581,8 @@ class TypeRow:
     - `duckdb_select`: SELECT expression template for a quoted column (timestamps as epoch µs);
     - `from_varchar`: warehouse.db may hold it as VARCHAR, so a declaration of it refines STRING;
     - `cratedb`: the information_schema data_type of the CrateDB column (the documented mapping);
+    - `cratedb_also`: data_types of the other storages the destination documents (JSON: `object` with
+      `json_storage = object`);
     - `cratedb_as_text`: CrateDB values are selected as TEXT (JSON numbers would lose digits);
     - `warehouse`, `cratedb_side`: per column type, the normaliser of each side's values;
     - `as_returned`: both drivers return values already comparable (no per-cell normalising).
@@ -584,6 +606,7 @@ class TypeRow:
     duckdb_select: str = "{}"
     from_varchar: bool = False
     cratedb_as_text: bool = False
+    cratedb_also: tuple[str, ...] = ()
     as_returned: bool = False
     integer: bool = False
     floating: bool = False
@@ -743,11 +766,12 @@ _ROWS = (
         common_pb2.JSON,
         _csv_json,
         _fixed(_json),
-        _fixed(_json),
+        _fixed(_json_cratedb),
         "text",
         ("JSON",),
+        cratedb_also=("object",),
         canonical=_model_json,
-        from_cratedb=lambda value: value if isinstance(value, str) else json.dumps(value),
+        from_cratedb=json_from_cratedb,
         model_key=_model_json_key,
         cell_text=json_text,
     ),

@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,8 @@ class RunOptions:
     keep: bool = False
     max_diffs: int = 20
     progress: bool = True
+    # Extra destination configuration fields (`--destination-setting NAME=VALUE`), e.g. json_storage.
+    destination_settings: dict[str, str] = field(default_factory=dict)
 
 
 class RunError(Exception):
@@ -191,7 +193,7 @@ class Runner:
 
             url, prefix = self._start_cratedb(stack)
             address = self._start_destination(stack)
-            client = DestinationClient(address, {"url": url})
+            client = DestinationClient(address, {**self.options.destination_settings, "url": url})
             stack.callback(client.close)
             client.wait_ready()
             tests = client.check_setup()

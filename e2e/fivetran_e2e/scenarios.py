@@ -39,6 +39,7 @@ from fivetran_proto import common_pb2, destination_sdk_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
+from fivetran_e2e.cli import add_destination_setting_argument, destination_settings
 from fivetran_e2e.cratedb_reader import CrateReader
 from fivetran_e2e.data_types import row_named
 from fivetran_e2e.dest_tables import crate_column_name
@@ -665,16 +666,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--configuration", type=Path, help='configuration.json for the destination (default: {"url": ...})'
     )
+    add_destination_setting_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     files = scenario_files(args.paths)
     configuration = json.loads(args.configuration.read_text()) if args.configuration else None
+    settings = destination_settings(build_parser(), args.destination_setting)
     parquet = args.batch_file_type == "PARQUET"
     results: list[FileResult] = []
     cratedb_url = args.cratedb_url or os.environ.get("CRATEDB_URL", "").strip() or None
     with local_services(cratedb_url, args.destination, parquet) as (address, url):
+        if settings:
+            configuration = {**(configuration or {"url": url}), **settings}
         runner = ScenarioRunner(
             address,
             url,

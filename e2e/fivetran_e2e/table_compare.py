@@ -61,7 +61,10 @@ def compare_table(
         column_type = types.get(column.name) or column.fivetran_type
         if actual is None:
             result.problems.append(f"column {column.name!r} is missing in CrateDB")
-        elif not _same_type(_expected_cratedb_type(column_type), actual):
+        elif not any(
+            _same_type(expected, actual)
+            for expected in (_expected_cratedb_type(column_type), *row_of(column_type.type).cratedb_also)
+        ):
             result.problems.append(
                 f"column {column.name!r} ({column.duckdb_type} = {column_type}) is {actual!r} in CrateDB, "
                 f"expected {_expected_cratedb_type(column_type)!r}"

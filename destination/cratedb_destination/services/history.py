@@ -36,6 +36,7 @@ from cratedb_destination.domain import END, HISTORY_COLUMNS, START, FileKind, Ta
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.limits import MAX_STATEMENT_CHARS
 from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.services import schema
 from cratedb_destination.services.long_text import LongTextColumns
 from cratedb_destination.services.writes import (
     BatchFileWriter,
@@ -137,8 +138,7 @@ class HistoryTable:
     def by_record(self) -> TableSchema:
         """The same table keyed by record only, for files that name records rather than versions."""
         columns = tuple(
-            replace(spec, primary_key=False) if spec.name == START else spec
-            for spec in self.table.columns
+            replace(spec, primary_key=False) if spec.name == START else spec for spec in self.table.columns
         )
         return TableSchema(self.table.ref, columns)
 
@@ -495,7 +495,7 @@ _HISTORY_STEPS: dict[FileKind, Callable[[_HistoryFile, WriteOptions], None]] = {
 
 def write_history_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> HistorySummary:
     """Apply a WriteHistoryBatch: earliest_start, replace, update, then delete files."""
-    table = request.table
+    table = schema.with_stored_storage(session, metadata, request.table)
     history = HistoryTable.of(table)
     summary = HistorySummary()
     visibility = _Visibility(session, table.ref)

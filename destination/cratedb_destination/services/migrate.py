@@ -42,6 +42,7 @@ from cratedb_destination.timestamps import epoch_ms, iso_ms
 from cratedb_destination.type_mapping import (
     ALL_TYPES,
     BOOLEAN,
+    JSON_TEXT,
     UTC_DATETIME,
     ColumnSpec,
     ConversionError,
@@ -50,9 +51,19 @@ from cratedb_destination.type_mapping import (
     type_name,
     unlimited_text,
     value_converter,
+    with_json_storage,
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Creation:
+    """How the destination creates tables and columns: the configured shards, replicas and partitioning of
+    new tables (`table_settings`) and the storage of new JSON columns (`json_storage`)."""
+
+    tables: TableSettingsConfig = NO_SETTINGS
+    json_storage: str = JSON_TEXT
 
 
 # How UpdateColumnValueOperation (a plain string) spells NULL, which the SDK migration guide leaves open:
@@ -192,19 +203,22 @@ def _column_with_default(
     metadata: MetadataStore,
     table: TableSchema,
     op: ops.AddColumnWithDefault | ops.AddColumnInHistoryMode,
+    json_storage: str,
 ) -> tuple[TableSchema, ColumnSpec, Any]:
     """The column an add-column operation names, added unless it exists (a re-send), with the table as it
     is then and the default value as a parameter. A default too long for indexed text gives a new column
-    unlimited storage, and switches an existing one to it."""
+    unlimited storage, and switches an existing one to it. A new JSON column is stored as the
+    `json_storage` setting says."""
     ref = table.ref
     validate_column_name(op.column, str(ref))
     where = f"default value of column {op.column!r} of {ref}"
     spec = table.column(op.column)
     if spec is None:
-        ftype = _data_type(op.column_type, f"column {op.column!r} of {ref}")
-        spec = ColumnSpec(
-            op.column, ftype, long_text=_too_long(_parameter(op.default_value, ftype, where, NULL_SPELLINGS))
+        spec = with_json_storage(
+            ColumnSpec(op.column, _data_type(op.column_type, f"column {op.column!r} of {ref}")), json_storage
         )
+        ftype = spec.type
+        spec = replace(spec, long_text=_too_long(_parameter(op.default_value, ftype, where, NULL_SPELLINGS)))
         session.execute(ddl.add_column(ref, spec))
         table = TableSchema(ref, (*table.columns, spec))
         metadata.write(session, ref, table.columns)
@@ -215,7 +229,7 @@ def _column_with_default(
 
 
 def add_column_with_default(
-    session: Session, metadata: MetadataStore, op: ops.AddColumnWithDefault
+    session: Session, metadata: MetadataStore, op: ops.AddColumnWithDefault, creation: Creation = Creation()
 ) -> Outcome:
     """Add the column unless it exists (a re-send), then set the default on every row.
 
@@ -225,7 +239,7 @@ def add_column_with_default(
     """
     ref = op.ref
     table = _existing(session, metadata, ref)
-    _, spec, value = _column_with_default(session, metadata, table, op)
+    _, spec, value = _column_with_default(session, metadata, table, op, creation.json_storage)
     count = _update_all(session, ref, sql.set_column(ref, spec.name, spec.type), [value])
     log.info("migrate %s: column %r set to its default on %d rows", ref, spec.name, count)
     return SUCCESS
@@ -292,13 +306,16 @@ def _new_versions(
 
 
 def add_column_in_history_mode(
-    session: Session, metadata: MetadataStore, op: ops.AddColumnInHistoryMode
+    session: Session,
+    metadata: MetadataStore,
+    op: ops.AddColumnInHistoryMode,
+    creation: Creation = Creation(),
 ) -> Outcome:
     ref = op.ref
     table = _existing(session, metadata, ref)
     HistoryTable.of(table)  # a Task before anything changes, unless the table is in history mode
     instant = _instant(op.operation_timestamp, f"add_column_in_history_mode on {ref}")
-    table, spec, value = _column_with_default(session, metadata, table, op)
+    table, spec, value = _column_with_default(session, metadata, table, op, creation.json_storage)
     versions = _new_versions(
         session, HistoryTable.of(table), "add_column_in_history_mode", instant, spec, value, None
     )
@@ -376,11 +393,11 @@ def copy_table(
     session: Session,
     metadata: MetadataStore,
     op: ops.CopyTable,
-    tables: TableSettingsConfig = NO_SETTINGS,
+    creation: Creation = Creation(),
 ) -> Outcome:
     """A new table with the source's columns, Fivetran types, primary key and rows; a re-send replaces it.
 
-    The copy is a new table: it gets the configured settings of its own name (`tables`), not the source's.
+    The copy is a new table: it gets the configured settings of its own name, not the source's.
     """
     source, target = op.source, op.target
     if source == target:
@@ -396,7 +413,7 @@ def copy_table(
         table.names,
         select,
         [],
-        tables.for_table(target),
+        creation.tables.for_table(target),
     )
     log.info("migrate: copied table %s to %s", source, target.table)
     return SUCCESS
@@ -461,7 +478,7 @@ def copy_table_to_history_mode(
     session: Session,
     metadata: MetadataStore,
     op: ops.CopyTableToHistoryMode,
-    tables: TableSettingsConfig = NO_SETTINGS,
+    creation: Creation = Creation(),
 ) -> Outcome:
     """A new history-mode table; like `copy_table` it gets the configured settings of its own name."""
     source, target = op.source, op.target
@@ -480,7 +497,7 @@ def copy_table_to_history_mode(
         inserted,
         select,
         args,
-        tables.for_table(target),
+        creation.tables.for_table(target),
     )
     log.info("migrate: copied %s to history-mode table %s", source, target.table)
     return SUCCESS
@@ -561,19 +578,19 @@ HANDLERS: dict[type[ops.Operation], Handler] = {
 }
 
 
-# Operations that create a new table take the configured table settings as a fourth argument.
-NEW_TABLES: frozenset[type[ops.Operation]] = frozenset({ops.CopyTable, ops.CopyTableToHistoryMode})
+# Operations that create a table or a column; their handlers take a `Creation` as a fourth argument.
+_CREATING: frozenset[type[ops.Operation]] = frozenset(
+    {ops.CopyTable, ops.CopyTableToHistoryMode, ops.AddColumnWithDefault, ops.AddColumnInHistoryMode}
+)
 
 
 def migrate(
-    session: Session,
-    metadata: MetadataStore,
-    operation: ops.Operation,
-    tables: TableSettingsConfig = NO_SETTINGS,
+    session: Session, metadata: MetadataStore, operation: ops.Operation, creation: Creation = Creation()
 ) -> Outcome:
     """Apply one decoded operation; the caller holds the locks of `operation.tables()`. New tables get the
-    configured shards, replicas and partitioning (`tables`); rebuilt tables keep theirs."""
+    configured shards, replicas and partitioning, new JSON columns the configured storage; rebuilt tables
+    and copied columns keep what they had."""
     handler = HANDLERS[type(operation)]
-    if type(operation) in NEW_TABLES:
-        return handler(session, metadata, operation, tables)
+    if type(operation) in _CREATING:
+        return handler(session, metadata, operation, creation)
     return handler(session, metadata, operation)

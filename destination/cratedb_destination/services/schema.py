@@ -32,7 +32,9 @@ from cratedb_destination.type_mapping import (
     column_ddl,
     infer_type,
     information_schema_type,
+    keep_json_storage,
     sql_type,
+    storage_variants,
     text_backed,
 )
 
@@ -67,6 +69,23 @@ def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableS
         else:
             columns.append(ColumnSpec(name, record.type, in_key, record.long_text))
     return TableSchema(ref, tuple(columns))
+
+
+def with_stored_storage(session: Session, metadata: MetadataStore, table: TableSchema) -> TableSchema:
+    """`table` as a write request defines it, with the storage variant each column has in CrateDB (JSON
+    stored as OBJECT): the request carries Fivetran's types only. Free for tables without such types."""
+    if not any(storage_variants(spec.type.data_type) for spec in table.columns):
+        return table
+    stored = describe(session, metadata, table.ref)
+    if stored is None:
+        return table
+    return TableSchema(
+        table.ref,
+        tuple(
+            keep_json_storage(spec, current) if (current := stored.column(spec.name)) is not None else spec
+            for spec in table.columns
+        ),
+    )
 
 
 def create(
@@ -144,8 +163,10 @@ def _protected(name: str, desired: TableSchema) -> bool:
 
 
 def keep_storage(wanted: ColumnSpec, current: ColumnSpec) -> ColumnSpec:
-    """`wanted` with the unlimited text storage `current` was switched to, while it stays a text column:
-    Fivetran does not know about that storage, so a redefinition must not take it away."""
+    """`wanted` with the unlimited text storage `current` was switched to, while it stays a text column,
+    and with `current`'s JSON storage while it stays JSON (`type_mapping.keep_json_storage`): Fivetran
+    does not know about either storage, so a redefinition must not take it away."""
+    wanted = keep_json_storage(wanted, current)
     if current.long_text and not wanted.long_text and text_backed(wanted.type):
         return replace(wanted, long_text=True)
     return wanted
@@ -241,6 +262,7 @@ def rebuild(
     # The scratch table takes the table's shards, replicas and partitioning, which the swap then keeps.
     kept = current_settings(session, current)
     check_kept_partitioning(kept, TableSchema(ref, tuple(final)), "changing")
+    from_types = [current_by_name[spec.name].type for spec in copied]
     session.execute(ddl.drop_table(scratch))  # leftover of an interrupted earlier attempt
     session.execute(ddl.create_table(scratch, final, settings=kept))
     try:
@@ -254,7 +276,7 @@ def rebuild(
                 if source is not None:
                     session.execute(source.insert, list(source.args), idempotent=False)
                 else:
-                    session.execute(ddl.copy_rows(ref, scratch, copied, casts), idempotent=False)
+                    session.execute(ddl.copy_rows(ref, scratch, copied, casts, from_types), idempotent=False)
             except CrateDBError as exc:
                 raise UserActionRequired(
                     f"changing table {ref} would lose rows: CrateDB could not copy them ({exc}). "

@@ -34,6 +34,7 @@ from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
 from cratedb_destination.limits import BULK_ERRORS_PER_SHARD
 from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.services import schema
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
 from cratedb_destination.sql import dml
 from cratedb_destination.sql.identifiers import TableRef
@@ -433,7 +434,7 @@ _APPLY: dict[FileKind, Callable[[BatchFileWriter, WriteOptions], None]] = {
 
 def write_batch(session: Session, metadata: MetadataStore, request: BatchRequest) -> WriteSummary:
     """Apply a WriteBatch: replace, then update, then delete files, each streamed in bulk chunks."""
-    table = request.table
+    table = schema.with_stored_storage(session, metadata, request.table)
     summary = WriteSummary()
     warn_binary = binary_warnings(table.ref)
     long_text = LongTextColumns(session, metadata, table.ref)

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 from cratedb_destination.sql.identifiers import TableRef, column, column_list, literal
 from cratedb_destination.table_settings import TableSettings
-from cratedb_destination.type_mapping import ColumnSpec, column_ddl, sql_type
+from cratedb_destination.type_mapping import (
+    ColumnSpec,
+    FivetranType,
+    column_ddl,
+    convert_expression,
+    sql_type,
+)
 
 
 def column_definition(spec: ColumnSpec) -> str:
@@ -86,16 +92,31 @@ def select_columns(table: TableRef, names: Sequence[str]) -> str:
 
 
 def copy_rows(
-    source: TableRef, target: TableRef, columns: Sequence[ColumnSpec], casts: Sequence[bool]
+    source: TableRef,
+    target: TableRef,
+    columns: Sequence[ColumnSpec],
+    casts: Sequence[bool],
+    from_types: Sequence[FivetranType] | None = None,
 ) -> str:
-    """INSERT INTO target (cols) (SELECT cols FROM source), casting the columns flagged in `casts`."""
+    """INSERT INTO target (cols) (SELECT cols FROM source), casting the columns flagged in `casts`.
+
+    With `from_types` (each column's type in `source`), a flagged column is converted by
+    `type_mapping.convert_expression`, which also changes JSON storage (TEXT <-> OBJECT)."""
     if len(columns) != len(casts):
         raise ValueError("columns and casts differ in length")
+    if from_types is not None and len(from_types) != len(columns):
+        raise ValueError("columns and from_types differ in length")
     if not columns:
         raise ValueError(f"copying {source} to {target} needs at least one column")
+
+    def cast_expression(index: int, spec: ColumnSpec) -> str:
+        if from_types is not None:
+            return convert_expression(column(spec.name), from_types[index], spec.type)
+        return f"CAST({column(spec.name)} AS {sql_type(spec.type)})"
+
     select = ", ".join(
-        f"CAST({column(spec.name)} AS {sql_type(spec.type)})" if cast else column(spec.name)
-        for spec, cast in zip(columns, casts, strict=True)
+        cast_expression(index, spec) if cast else column(spec.name)
+        for index, (spec, cast) in enumerate(zip(columns, casts, strict=True))
     )
     names = column_list(spec.name for spec in columns)
     return f"INSERT INTO {target.sql} ({names}) (SELECT {select} FROM {source.sql})"

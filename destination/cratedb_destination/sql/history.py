@@ -21,6 +21,7 @@ from cratedb_destination.type_mapping import FivetranType, read_expression
 TIMESTAMP_PARAMETER = "CAST(? AS TIMESTAMP WITH TIME ZONE)"
 START_ARRAY_PARAMETER = "CAST(? AS ARRAY(TIMESTAMP WITH TIME ZONE))"
 
+
 def _record_match(keys: Sequence[str]) -> str:
     if not keys:
         raise ValueError("a history-mode statement needs at least one record key column")
