@@ -361,7 +361,14 @@ MIGRATIONS = {
     "migrate_soft_delete_to_history": ("table", "deleted_column"),
     "migrate_history_to_soft_delete": ("table", "deleted_column"),
 }
-SCENARIO_KEYS = ("create_table", "alter_table", "ops", "schema_migration", "describe_table")
+SCENARIO_KEYS = (
+    "create_table",
+    "alter_table",
+    "ops",
+    "schema_migration",
+    "describe_table",
+    "destination_settings",
+)
 
 
 def load_scenario(text: str) -> Any:
@@ -382,6 +389,19 @@ def _expand(value: Any) -> Any:
     if isinstance(value, list):
         return [_expand(item) for item in value]
     return value
+
+
+def scenario_settings(doc: Any) -> dict[str, str]:
+    """Our extension of the tester's format: `destination_settings`, configuration-form values the file
+    runs with (e.g. `{"json_storage": "object"}`), added to the runner's configuration for this file."""
+    settings = doc.get("destination_settings", {}) if isinstance(doc, dict) else {}
+    if not isinstance(settings, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in settings.items()
+    ):
+        raise ScenarioError("destination_settings must be an object of string values")
+    if "url" in settings:
+        raise ScenarioError("destination_settings must not name the CrateDB url")
+    return dict(settings)
 
 
 def parse_scenario(doc: Any) -> list[Step]:

@@ -65,6 +65,7 @@ from fivetran_e2e.model import (
     comparable,
     load_scenario,
     parse_scenario,
+    scenario_settings,
 )
 
 RPC_TIMEOUT_SECONDS = 600.0
@@ -384,7 +385,9 @@ class ScenarioRunner:
         self._client.warnings.clear()
         self._described = set()
         try:
-            steps = parse_scenario(load_scenario(path.read_text(encoding="utf-8")))
+            document = load_scenario(path.read_text(encoding="utf-8"))
+            steps = parse_scenario(document)
+            file_settings = scenario_settings(document)
             clock = Clock(base_ms=int(time.time()) * 1000)
             Model().run(steps, clock)  # a dry run: reject a bad scenario before touching the destination
         except (ScenarioError, ValueError) as error:
@@ -393,6 +396,8 @@ class ScenarioRunner:
         folder = Path(tempfile.mkdtemp(prefix="fivetran-scenario-"))  # readable by this user only
         model = Model()
         named: set[str] = set()
+        base_configuration = self.configuration
+        self.configuration = {**base_configuration, **file_settings}
         try:
             files = BatchFiles(folder, self.plain_text, self.parquet)
             for step in steps:
@@ -412,6 +417,7 @@ class ScenarioRunner:
         except ScenarioError as error:  # the dry run passed, so this is a bug of the model: report it
             result.status, result.problems = Status.INVALID, [f"model: {error}"]
         finally:
+            self.configuration = base_configuration
             shutil.rmtree(folder, ignore_errors=True)
             if not self.keep:
                 self.drop_schema(schema)

@@ -700,3 +700,16 @@ def test_migration_values_written_as_json_numbers_or_booleans_travel_as_text() -
         },
     )
     assert rows(model, "s", "id", "amount", "ok") == [(1, 5.0, True), (2, 5.0, True)]
+
+
+def test_destination_settings_of_a_scenario_file() -> None:
+    """Our extension of the tester's format: configuration-form values one file runs with."""
+    from fivetran_e2e.model import scenario_settings
+
+    settings = {"json_storage": "object"}
+    assert scenario_settings({"destination_settings": settings}) == settings
+    assert scenario_settings({"ops": []}) == {}
+    with pytest.raises(ScenarioError, match="string values"):
+        scenario_settings({"destination_settings": {"default_shards": 2}})
+    with pytest.raises(ScenarioError, match="url"):
+        scenario_settings({"destination_settings": {"url": "http://elsewhere:4200"}})
