@@ -10,6 +10,7 @@ Every problem raises `BatchFileError`, whose message names the file and never co
 """
 
 from .cells import UNMODIFIED, Cell, Unmodified
+from .columnar import ColumnChunk
 from .errors import BatchFileError
 from .file_format import FileFormat, key_for
 from .reader import BatchFile, open_batch
@@ -19,6 +20,7 @@ __all__ = [
     "BatchFile",
     "BatchFileError",
     "Cell",
+    "ColumnChunk",
     "FileFormat",
     "Unmodified",
     "key_for",

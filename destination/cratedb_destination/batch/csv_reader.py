@@ -1,4 +1,9 @@
-"""CSV batch files: file -> AES-CBC -> zstd/gzip -> UTF-8 -> csv, one streaming pipeline, no temp files.
+"""CSV batch files read with Python's csv module: the reference reader.
+
+file -> AES-CBC -> zstd/gzip -> UTF-8 -> csv, one streaming pipeline, no temp files. `open_batch` uses the
+faster pyarrow reader (`arrow_csv`), which hands a file over to this one whenever it cannot vouch for the
+result (unusual quoting, blank lines, invalid UTF-8, wrong row widths): this reader defines the semantics
+and gives the exact errors.
 
 Fivetran's dialect is Python's default: comma, double quote, quotes doubled, no escape character,
 newlines allowed inside quotes, header first. `strict=True` turns a quote left open at the end of the
@@ -13,9 +18,10 @@ import io
 import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
-from typing import NoReturn, TypeVar
+from typing import BinaryIO, NoReturn, TypeVar
 
 from .cells import Cell
+from .columnar import ColumnChunk
 from .decompression import gzip_chunks, zstd_chunks
 from .decryption import decrypt_chunks
 from .errors import BatchFileError
@@ -40,7 +46,22 @@ def _raise_field_size_limit() -> None:
 _raise_field_size_limit()
 
 
-class CsvBatchFile(BatchFile):
+def plaintext_chunks(path: str, raw: BinaryIO, key: bytes | None, fmt: FileFormat) -> Iterator[bytes]:
+    """The file's plaintext in pieces: decrypted, then decompressed, as the format says."""
+    data: Iterator[bytes]
+    if fmt.encryption == "aes":
+        assert key is not None  # checked by open_batch
+        data = decrypt_chunks(path, raw, key)
+    else:
+        data = file_chunks(raw)
+    if fmt.compression == "zstd":
+        data = zstd_chunks(path, data)
+    elif fmt.compression == "gzip":
+        data = gzip_chunks(path, data)
+    return data
+
+
+class PythonCsvBatchFile(BatchFile):
     def __init__(self, path: str, key: bytes | None, fmt: FileFormat) -> None:
         super().__init__(path, fmt)
         try:
@@ -64,17 +85,7 @@ class CsvBatchFile(BatchFile):
         fmt = self.format
         if fmt.encryption == "none" and fmt.compression == "off":
             return io.BufferedReader(self._raw, READ_BLOCK)
-        data: Iterator[bytes]
-        if fmt.encryption == "aes":
-            assert key is not None  # checked by open_batch
-            data = decrypt_chunks(self.path, self._raw, key)
-        else:
-            data = file_chunks(self._raw)
-        if fmt.compression == "zstd":
-            data = zstd_chunks(self.path, data)
-        elif fmt.compression == "gzip":
-            data = gzip_chunks(self.path, data)
-        return io.BufferedReader(ChunkStream(data), READ_BLOCK)
+        return io.BufferedReader(ChunkStream(plaintext_chunks(self.path, self._raw, key, fmt)), READ_BLOCK)
 
     def _guard(self, step: Callable[[], T]) -> T:
         try:
@@ -117,6 +128,18 @@ class CsvBatchFile(BatchFile):
                 self._wrong_width(chunk, width)
             self.rows_read += len(chunk)
             yield chunk
+
+    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+        for rows in self.chunks(max_rows):
+            yield ColumnChunk.from_rows(rows, len(self.columns))
+
+    def skip(self, count: int) -> None:
+        """Read past the first `count` data rows (already delivered by the reader that handed over)."""
+        reader = self._reader
+        skipped = self._guard(lambda: sum(1 for _ in islice(reader, count)))
+        if skipped != count:
+            raise AssertionError(f"the Python csv reader found {skipped} rows where pyarrow found {count}")
+        self.rows_read = count
 
     def _wrong_width(self, rows: list[tuple[Cell, ...]], width: int) -> NoReturn:
         for index, row in enumerate(rows):

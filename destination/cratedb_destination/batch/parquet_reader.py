@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .cells import Cell
+from .columnar import ColumnChunk
 from .decompression import gzip_chunks, zstd_chunks
 from .decryption import SeekableDecryptedFile, decrypt_chunks
 from .errors import BatchFileError
@@ -232,6 +233,10 @@ class ParquetBatchFile(BatchFile):
                 chunk, self._pending = self._pending, []
             self.rows_read += len(chunk)
             yield chunk
+
+    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+        for rows in self.chunks(max_rows):
+            yield ColumnChunk.from_rows(rows, len(self.columns))
 
     def close(self) -> None:
         parquet = getattr(self, "_file", None)

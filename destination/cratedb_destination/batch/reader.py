@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from types import TracebackType
+from typing import Literal
 
 from .cells import UNMODIFIED, Cell
+from .columnar import ColumnChunk
 from .errors import BatchFileError
 from .file_format import FileFormat
 
@@ -30,6 +32,14 @@ class BatchFile:
 
     def chunks(self, max_rows: int) -> Iterator[list[tuple[Cell, ...]]]:
         """Lists of at most `max_rows` rows; each row is a tuple aligned with `columns`."""
+        raise NotImplementedError
+
+    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+        """The same rows as `chunks`, as columns: Arrow string arrays plus UNMODIFIED masks.
+
+        Cheaper than `chunks` when the consumer works per column (no row tuples, and no Python objects
+        at all for what it converts in Arrow). Use one of the two per file.
+        """
         raise NotImplementedError
 
     def close(self) -> None:
@@ -62,11 +72,14 @@ class BatchFile:
         self.columns = list(names)
 
 
-def open_batch(path: str, key: bytes | None, fmt: FileFormat) -> BatchFile:
+def open_batch(
+    path: str, key: bytes | None, fmt: FileFormat, *, csv_engine: Literal["arrow", "python"] = "arrow"
+) -> BatchFile:
     """Open a batch file and read its header.
 
     `key` is the file's 32-byte AES key (see `key_for`); it is required when `fmt.encryption` is "aes"
-    and ignored otherwise. Raises `BatchFileError` naming the file for any problem.
+    and ignored otherwise. Raises `BatchFileError` naming the file for any problem. `csv_engine`
+    "python" reads CSV with the reference Python csv reader only (benchmarks and tests compare them).
     """
     if fmt.encryption == "aes" and key is None:
         raise BatchFileError(path, "file is AES-encrypted but no key was given")
@@ -74,6 +87,10 @@ def open_batch(path: str, key: bytes | None, fmt: FileFormat) -> BatchFile:
         from .parquet_reader import ParquetBatchFile
 
         return ParquetBatchFile(path, key, fmt)
-    from .csv_reader import CsvBatchFile
+    if csv_engine == "python":
+        from .csv_reader import PythonCsvBatchFile
 
-    return CsvBatchFile(path, key, fmt)
+        return PythonCsvBatchFile(path, key, fmt)
+    from .arrow_csv import ArrowCsvBatchFile
+
+    return ArrowCsvBatchFile(path, key, fmt)

@@ -1,0 +1,155 @@
+"""Columnar chunks: what the Arrow-based readers produce, and row tuples made from them on demand.
+
+A `ColumnChunk` holds `num_rows` rows as Arrow string columns with the exact text of the file. A cell that
+is NULL (the file's `null_string`, or a Parquet null) is an Arrow null; a cell that equalled the file's
+`unmodified_string` is an Arrow null too and is marked in `unmodified[column]` (None when the column has
+no such cell in this chunk, the common case). `rows()` and `column()` give the same Python cells as the
+row interface (`str`, `None`, `UNMODIFIED`).
+
+`ChunkAssembler` turns Arrow record batches of any size into chunks of exactly `max_rows` rows (the last
+one shorter) without copying: chunks are zero-copy slices of the batches.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .cells import UNMODIFIED, Cell
+
+_NULL_STRING = pa.scalar(None, pa.string())
+
+
+@dataclass(frozen=True)
+class ColumnChunk:
+    """`num_rows` rows of `len(arrays)` string columns (see the module docstring)."""
+
+    num_rows: int
+    arrays: list[pa.ChunkedArray]
+    unmodified: list[pa.ChunkedArray | None]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[Cell, ...]], width: int) -> ColumnChunk:
+        """The columnar form of row tuples (used where a file is read by the Python csv reader)."""
+        arrays: list[pa.ChunkedArray] = []
+        unmodified: list[pa.ChunkedArray | None] = []
+        for index in range(width):
+            cells = [row[index] for row in rows]
+            marks = [cell is UNMODIFIED for cell in cells]
+            texts = [None if mark else cell for cell, mark in zip(cells, marks, strict=True)]
+            arrays.append(pa.chunked_array([pa.array(texts, pa.string())]))
+            unmodified.append(pa.chunked_array([pa.array(marks, pa.bool_())]) if any(marks) else None)
+        return cls(len(rows), arrays, unmodified)
+
+    def column(self, index: int) -> list[Cell]:
+        """One column as Python cells: str, None or UNMODIFIED."""
+        cells: list[Cell] = self.arrays[index].to_pylist()
+        marks = self.unmodified[index]
+        if marks is not None:
+            for position in pc.indices_nonzero(marks).to_pylist():
+                cells[position] = UNMODIFIED
+        return cells
+
+    def columns(self) -> list[list[Cell]]:
+        return [self.column(index) for index in range(len(self.arrays))]
+
+    def rows(self) -> list[tuple[Cell, ...]]:
+        """The row tuples of the row interface (`BatchFile.chunks`)."""
+        return list(zip(*self.columns(), strict=True))
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+
+class TokenMarker:
+    """Replaces the cells of a string column that equal a token by Arrow nulls (and marks UNMODIFIED)."""
+
+    def __init__(self, null_string: str, unmodified_string: str) -> None:
+        self._null = null_string
+        # Null wins when both tokens are equal, as in the row reader.
+        self._unmodified: str | None = None if unmodified_string == null_string else unmodified_string
+        tokens = [null_string] if self._unmodified is None else [null_string, unmodified_string]
+        self._tokens = pa.array(tokens, pa.string())
+
+    def mark(self, array: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+        """(array with token cells as nulls, UNMODIFIED mask or None). Token-free columns cost one pass."""
+        hits = pc.is_in(array, value_set=self._tokens)
+        if not pc.any(hits).as_py():
+            return array, None
+        unmodified: pa.Array | None = None
+        if self._unmodified is not None:
+            unmodified = pc.equal(array, self._unmodified)
+            if not pc.any(unmodified).as_py():
+                unmodified = None
+        return pc.if_else(hits, _NULL_STRING, array), unmodified
+
+
+class ChunkAssembler:
+    """Collects marked columns of record batches and cuts chunks of exactly `max_rows` rows (zero-copy)."""
+
+    def __init__(self, width: int) -> None:
+        self._width = width
+        self._queues: list[deque[tuple[pa.Array, pa.Array | None]]] = [deque() for _ in range(width)]
+        self._rows = 0
+
+    @property
+    def pending(self) -> int:
+        return self._rows
+
+    def add(self, arrays: Sequence[pa.Array], marks: Sequence[pa.Array | None], rows: int) -> None:
+        if rows == 0:
+            return
+        for queue, array, mark in zip(self._queues, arrays, marks, strict=True):
+            queue.append((array, mark))
+        self._rows += rows
+
+    def take(self, max_rows: int) -> Iterator[ColumnChunk]:
+        """Every full chunk of `max_rows` rows collected so far."""
+        while self._rows >= max_rows:
+            yield self._cut(max_rows)
+
+    def rest(self) -> ColumnChunk | None:
+        """The remaining rows (fewer than a chunk) at the end of the file."""
+        return self._cut(self._rows) if self._rows else None
+
+    def clear(self) -> None:
+        for queue in self._queues:
+            queue.clear()
+        self._rows = 0
+
+    def _cut(self, count: int) -> ColumnChunk:
+        arrays: list[pa.ChunkedArray] = []
+        unmodified: list[pa.ChunkedArray | None] = []
+        for queue in self._queues:
+            pieces: list[pa.Array] = []
+            marks: list[pa.Array | None] = []
+            needed = count
+            while needed:
+                array, mark = queue[0]
+                if len(array) <= needed:
+                    queue.popleft()
+                else:
+                    queue[0] = (array.slice(needed), None if mark is None else mark.slice(needed))
+                    array, mark = array.slice(0, needed), None if mark is None else mark.slice(0, needed)
+                pieces.append(array)
+                marks.append(mark)
+                needed -= len(array)
+            arrays.append(pa.chunked_array(pieces, pa.string()))
+            if all(mark is None for mark in marks):
+                unmodified.append(None)
+            else:
+                unmodified.append(
+                    pa.chunked_array(
+                        [
+                            pa.nulls(len(piece), pa.bool_()).fill_null(False) if mark is None else mark
+                            for piece, mark in zip(pieces, marks, strict=True)
+                        ],
+                        pa.bool_(),
+                    )
+                )
+        self._rows -= count
+        return ColumnChunk(count, arrays, unmodified)

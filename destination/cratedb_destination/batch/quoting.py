@@ -1,0 +1,98 @@
+"""A streaming check that a CSV byte stream uses quotes only the way Fivetran writes them.
+
+pyarrow's CSV parser is lenient where Python's `csv` (strict=True, the reference reader) is not: it takes
+`"a"x` for `ax` and a quote left open at the end of the file for text. So before pyarrow sees a block,
+`record_blocks` verifies with one compiled regex (possessive, no backtracking) that every `"` belongs to a
+quoted field that starts a field (after `,`, CR, LF or at the start of the file) and ends one (before `,`,
+CR, LF or the end of the file), quotes inside doubled. On such input both parsers agree. Anything else
+(malformed quoting, an open quote at the end, or a literal quote inside an unquoted field, which Python's
+csv accepts) raises `NeedsExactReader`, and the caller re-reads the file with the Python csv reader, which
+gives the exact result or the exact error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# Unquoted text, then a whole quoted field that starts a field and is followed by a separator; repeated.
+_UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"(?:[^"]++|"")*+"(?=[,\r\n]))*+')
+_QUOTED = re.compile(rb'"(?:[^"]++|"")*+"')
+_SEPARATORS = b",\r\n"
+
+
+class NeedsExactReader(Exception):
+    """The fast path cannot vouch for this input; read it with the Python csv reader instead."""
+
+
+def record_blocks(pieces: Iterator[bytes], target: int) -> Iterator[memoryview]:
+    """The stream in blocks of about `target` bytes that end at a record boundary (a line end outside
+    quotes), quote-checked (see the module docstring); only the last block may lack a line end.
+
+    One copy per block (the join); a block is a view that stays valid while the caller parses it.
+    """
+    parts: list[bytes] = []
+    size = 0
+    carry = b""  # what follows the last cut: starts at a record boundary
+    resume = 0  # carry[:resume] has been checked; carry[resume:] starts with a quoted field still open
+    for piece in pieces:
+        parts.append(piece)
+        size += len(piece)
+        if size < target:
+            continue
+        data = b"".join([carry, *parts]) if carry else b"".join(parts)
+        parts.clear()
+        size = 0
+        resume = _check(data, resume)
+        cut = _last_record_end(data, resume)
+        if cut:
+            yield memoryview(data)[:cut]
+            carry, resume = data[cut:], resume - cut
+        else:
+            carry = data
+    data = b"".join([carry, *parts])
+    parts.clear()
+    resume = _check(data, resume)
+    if resume < len(data):
+        field = _QUOTED.match(data, resume)
+        if field is None or field.end() != len(data):
+            raise NeedsExactReader("a quote left open at the end of the file")
+    if data:
+        yield memoryview(data)
+
+
+def _check(data: bytes, start: int) -> int:
+    """Check data[start:] (data[:start] is vouched for); the offset of a quoted field that is still open
+    at the end (or closes exactly there), else len(data)."""
+    end = _UNITS.match(data, start).end()  # type: ignore[union-attr]  # the pattern matches ""
+    quote = data.find(b'"', end)
+    if quote < 0:
+        return len(data)
+    if quote > 0 and data[quote - 1] not in _SEPARATORS:
+        raise NeedsExactReader("a quote inside an unquoted field")
+    field = _QUOTED.match(data, quote)
+    if field is not None and field.end() < len(data):
+        raise NeedsExactReader("text after a closing quote")  # a separator after it matched in _UNITS
+    return quote
+
+
+def _last_record_end(data: bytes, end: int) -> int:
+    """Offset just after the last line end in data[:end] that lies outside quotes (0 if none).
+
+    data[:end] starts at a record boundary and holds only whole quoted fields (the quote check has
+    vouched for it), so a position is outside quotes iff an even number of quotes follows it up to `end`.
+    """
+    for terminator in (b"\n", b"\r"):
+        position, quotes_after = end, 0
+        while True:
+            found = data.rfind(terminator, 0, position)
+            if found < 0:
+                break
+            quotes_after += data.count(b'"', found, position)
+            position = found
+            if quotes_after % 2 == 0:
+                if terminator == b"\n":
+                    return found + 1
+                if found + 1 < len(data) and data[found + 1] != 0x0A:  # a CR followed by LF is one end
+                    return found + 1
+    return 0
