@@ -6,9 +6,11 @@ the same configuration and state always give the same operations, and a stage ca
 offset (which is how an interrupted sync resumes without emitting anything twice).
 
 Per sync: new readings (the table that scales with `readings_per_sync`), corrections and deletions of the
-previous sync's readings, device and sensor changes (partial updates, full upserts, deletes and revivals),
-new and completed maintenance events, firmware releases (truncated and reloaded every
-`truncate_every_n_syncs` syncs), a rollout row in an undeclared table, and audit-log rows without a key.
+previous sync's readings (partial updates that modify different sets of columns), re-inserts of some of the
+readings just deleted, device and sensor changes (partial updates, full upserts, deletes and revivals),
+new and completed maintenance events, firmware releases (truncated and reloaded without the withdrawn
+releases every `truncate_every_n_syncs` syncs), a rollout row in an undeclared table, and audit-log rows
+without a key. Some UTC timestamps are emitted with non-UTC offsets (as aware datetimes or as ISO text).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import random
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from iot_fleet import edge_cases, tables
@@ -30,6 +32,20 @@ READING_ID_STRIDE = 1_000_000_000  # reading_id = sync_number * stride + positio
 READINGS_BLOCK = 1024  # rows generated from one RNG; a resume regenerates at most one block
 CORRECTION_STEP = 20  # every 20th reading of the previous sync gets a partial update ...
 DELETION_STEP = 60  # ... and every 60th, at a different residue, is deleted
+REINSERT_STEP = 2  # every 2nd of those deletions is re-inserted, with new values, later in the same sync
+# The columns a correction modifies cycle through these sets, so one batch of updates mixes more than two
+# sets of modified columns (a destination may write such a batch differently from a uniform one).
+CORRECTION_COLUMNS = (
+    ("value", "quality", "is_anomaly"),
+    ("value",),
+    ("quality", "is_anomaly"),
+    ("raw_payload", "ingest_lag_ms"),
+)
+# Offsets that source timestamps are emitted with: the SDK converts them to UTC.
+SOURCE_OFFSETS = tuple(
+    timezone(timedelta(minutes=minutes))
+    for minutes in (-12 * 60, -8 * 60, -3 * 60 - 30, 5 * 60 + 45, 14 * 60)
+)
 SITES = (
     # name, country, latitude, longitude
     ("Zürich Nord", "CH", 47.4108, 8.5446),
@@ -55,6 +71,7 @@ SENSOR_KINDS = (
 SAMPLE_RATES_HZ = (0.5, 1.0, 2.0, 10.0, 12.5, 100.0)  # exact in a 32-bit float
 EVENT_TYPES = ("inspection", "battery_swap", "calibration", "firmware_update", "repair")
 FIRST_RELEASES = 3
+REINSERTED_READINGS = "readings_reinserted"  # a stage name (of table readings), recorded in resume states
 
 
 class Action(NamedTuple):
@@ -110,6 +127,8 @@ class FleetSync:
             Stage(tables.SENSORS, self._lazy(self._sensors)),
             Stage(tables.MAINTENANCE_EVENTS, self._lazy(self._maintenance_events)),
             Stage(tables.READINGS, self._readings),
+            # its own stage, so the checkpoint after `readings` separates the deletes from the re-inserts
+            Stage(REINSERTED_READINGS, self._lazy(self._reinserted_readings)),
             Stage(tables.TYPE_EDGE_CASES, self._lazy(self._edge_cases)),
             Stage(tables.AUDIT_LOG, self._lazy(self._audit_log)),
         ]
@@ -199,13 +218,25 @@ class FleetSync:
             },
         }
 
+    def withdrawn(self, index: int, count: int) -> bool:
+        """Releases a reload leaves out, so the rows the truncate removed stay removed: every 4th from the
+        second on, never one of the two newest (later syncs update those, and devices run the older)."""
+        return index % 4 == 1 and index < count - 2
+
+    def reloaded_releases(self) -> list[int]:
+        count = self._release_count(self.sync)
+        return [index for index in range(count) if not self.withdrawn(index, count)]
+
     def _firmware_releases(self) -> Iterator[Action]:
         count = self._release_count(self.sync)
         newest = count - 1
-        if self.sync == 1 or self.truncates_firmware:
-            if self.truncates_firmware:
-                yield Action(TRUNCATE, tables.FIRMWARE_RELEASES)
+        if self.sync == 1:
             for index in range(count):
+                yield Action(UPSERT, tables.FIRMWARE_RELEASES, self._release(index, newest))
+            return
+        if self.truncates_firmware:
+            yield Action(TRUNCATE, tables.FIRMWARE_RELEASES)
+            for index in self.reloaded_releases():
                 yield Action(UPSERT, tables.FIRMWARE_RELEASES, self._release(index, newest))
             return
         yield Action(
@@ -281,7 +312,10 @@ class FleetSync:
                 tables.DEVICES,
                 {
                     "device_id": device_id(index),
-                    "last_seen_at": self._moment((index + 1) / (count + 1)),
+                    # the same instant, emitted with a non-UTC offset
+                    "last_seen_at": self._moment((index + 1) / (count + 1)).astimezone(
+                        SOURCE_OFFSETS[index % len(SOURCE_OFFSETS)]
+                    ),
                     "firmware_version": self._stable_firmware(),
                     "battery_health_pct": self._battery(index),
                 },
@@ -358,7 +392,10 @@ class FleetSync:
                     {
                         "event_id": self._event_id(previous, number),
                         "status": "completed",
-                        "completed_at": self._moment(number / (self.events_per_sync + 1)),
+                        # ISO text with a non-UTC offset
+                        "completed_at": self._moment(number / (self.events_per_sync + 1))
+                        .astimezone(SOURCE_OFFSETS[(self.sync + number) % len(SOURCE_OFFSETS)])
+                        .isoformat(timespec="milliseconds"),
                         "cost": decimal_text(rng.randrange(5_000, 250_000_00), 2),
                     },
                 )
@@ -393,12 +430,11 @@ class FleetSync:
     def _readings(self, start: int) -> Iterator[Action]:
         """Corrections and deletions of the previous sync's readings, then this sync's new readings."""
         total = self.settings.readings_per_sync
-        corrections = deletions = range(0)
+        corrections = range(0)
+        deletions = self._deletion_positions()
         if self.sync >= 2:
             first = (self.settings.seed + 7 * self.sync) % min(CORRECTION_STEP, total)
             corrections = range(first, total, CORRECTION_STEP)
-            # residue differs from the corrections' (DELETION_STEP is a multiple of CORRECTION_STEP)
-            deletions = range(first + CORRECTION_STEP // 2, total, DELETION_STEP)
         segments: list[tuple[int, Callable[[int], Iterator[Action]]]] = [
             (len(corrections), lambda offset: (self._correction(i) for i in corrections[offset:])),
             (len(deletions), lambda offset: (self._deletion(i) for i in deletions[offset:])),
@@ -414,21 +450,44 @@ class FleetSync:
     def _previous_reading_id(self, position: int) -> int:
         return (self.sync - 1) * READING_ID_STRIDE + position
 
+    def _deletion_positions(self) -> range:
+        """Positions (in the previous sync) of the readings this sync deletes."""
+        total = self.settings.readings_per_sync
+        if self.sync < 2:
+            return range(0)
+        first = (self.settings.seed + 7 * self.sync) % min(CORRECTION_STEP, total)
+        # residue differs from the corrections' (DELETION_STEP is a multiple of CORRECTION_STEP)
+        return range(first + CORRECTION_STEP // 2, total, DELETION_STEP)
+
     def _correction(self, position: int) -> Action:
+        """A partial update whose set of modified columns depends on the position (CORRECTION_COLUMNS)."""
         rng = self._rng("correction", self.sync, position)
+        value = round(rng.uniform(0.0, 100.0), 4)
+        changes: dict[str, Any] = {
+            "value": value,
+            "quality": 3,
+            "is_anomaly": False,
+            "raw_payload": struct.pack(">Id", position, value),
+            "ingest_lag_ms": rng.randrange(5_000, 60_000),
+        }
+        columns = CORRECTION_COLUMNS[(position // CORRECTION_STEP) % len(CORRECTION_COLUMNS)]
         return Action(
             UPDATE,
             tables.READINGS,
-            {
-                "reading_id": self._previous_reading_id(position),
-                "value": round(rng.uniform(0.0, 100.0), 4),
-                "quality": 3,
-                "is_anomaly": False,
-            },
+            {"reading_id": self._previous_reading_id(position), **{name: changes[name] for name in columns}},
         )
 
     def _deletion(self, position: int) -> Action:
         return Action(DELETE, tables.READINGS, {"reading_id": self._previous_reading_id(position)})
+
+    def _reinserted_readings(self) -> Iterator[Action]:
+        """Every REINSERT_STEP-th reading deleted in this sync comes back, with new values (a full upsert)."""
+        for position in self._deletion_positions()[::REINSERT_STEP]:
+            rng = self._rng("reinsert", self.sync, position)
+            row = self._reading(position, rng)
+            row["reading_id"] = self._previous_reading_id(position)
+            row["quality"] = 4  # re-measured
+            yield Action(UPSERT, tables.READINGS, row)
 
     def _new_readings(self, start: int) -> Iterator[Action]:
         total = self.settings.readings_per_sync
@@ -465,7 +524,8 @@ class FleetSync:
             for row in edge_cases.edge_case_rows(self.settings.seed):
                 yield Action(UPSERT, tables.TYPE_EDGE_CASES, row)
             return
-        yield Action(UPDATE, tables.TYPE_EDGE_CASES, edge_cases.edge_case_update(self.sync))
+        for update in edge_cases.edge_case_updates(self.sync):
+            yield Action(UPDATE, tables.TYPE_EDGE_CASES, update)
 
     def _audit_entries(self) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
         yield "sync.start", "fleet", {"sync": self.sync, "window_start": self.window_start.isoformat()}
@@ -474,7 +534,13 @@ class FleetSync:
         if self.sync >= 3:
             yield "device.recommission", device_id(self._decommissioned_device(self.sync - 1)), None
         if self.truncates_firmware:
-            yield "firmware.reload", tables.FIRMWARE_RELEASES, {"releases": self._release_count(self.sync)}
+            reloaded = self.reloaded_releases()
+            withdrawn = self._release_count(self.sync) - len(reloaded)
+            yield (
+                "firmware.reload",
+                tables.FIRMWARE_RELEASES,
+                {"releases": len(reloaded), "withdrawn": withdrawn},
+            )
         yield "sync.finish", "fleet", {"sync": self.sync, "readings": self.settings.readings_per_sync}
 
     def _audit_log(self) -> Iterator[Action]:

@@ -323,6 +323,13 @@ def epoch_ms(text: str, *, zone_allowed: bool = True) -> int:
     return ms
 
 
+def sub_millisecond_digits(text: str) -> str:
+    """The fraction digits of an ISO-8601 date-time beyond the millisecond, without trailing zeros: what
+    `epoch_ms` drops ("" when there are none, or when `text` is not a timestamp)."""
+    match = _TIMESTAMP.match(text.strip())
+    return "" if match is None else (match["f"] or "")[3:].rstrip("0")
+
+
 def parse_time(text: str) -> dt.time:
     match = _TIME.match(text.strip())
     if not match:

@@ -26,7 +26,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import years
-from .data_types import SCENARIO_TYPES, ScenarioError, epoch_ms, float32, row_named
+from .data_types import (
+    SCENARIO_TYPES,
+    ScenarioError,
+    epoch_ms,
+    float32,
+    row_named,
+    sub_millisecond_digits,
+)
 
 SYNCED = "_fivetran_synced"
 DELETED = "_fivetran_deleted"
@@ -244,6 +251,23 @@ def canonical(value: Any, column: Column) -> Any:
         return convert(value, column)
     except (ValueError, InvalidOperation) as error:
         raise ScenarioError(f"column {column.name!r} ({column.type}): {value!r}: {error}") from None
+
+
+def source_key_part(value: Any, column: Column) -> Any:
+    """A key value as the source tells keys apart: like `canonical`, but an instant keeps the digits below
+    the millisecond, which CrateDB drops (so two such keys are one key in CrateDB)."""
+    value_key = canonical(value, column)
+    if isinstance(value, str) and row_named(column.type).instant:
+        return (value_key, sub_millisecond_digits(value))
+    return value_key
+
+
+def shown_key_part(value: Any, column: Column) -> str:
+    """A canonical key value for a report: instants as ISO text to the millisecond."""
+    if isinstance(value, int) and row_named(column.type).instant:
+        text = iso_ms(value)
+        return text if column.type == "UTC_DATETIME" else text[:-1]
+    return repr(value)
 
 
 def convert(value: Any, old: Column, new: Column) -> Any:
@@ -558,11 +582,18 @@ class Clock:
 # The model
 
 
+_SourceKey = tuple[tuple[Any, ...], str]  # a key with its sub-millisecond digits, and where it was written
+
+
 class Model:
     """In-memory tables of one schema; `call_for` plays Fivetran, `apply` plays the destination."""
 
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
+        # Where CrateDB's rows differ from the source's, and why (reported with the file's result).
+        self.notes: list[str] = []
+        # (table, key columns, key as CrateDB holds it) -> (key as the source wrote it, where), for notes
+        self._source_keys: dict[tuple[str, tuple[str, ...], tuple[Any, ...]], _SourceKey] = {}
 
     def table(self, name: str) -> Table:
         table = self.tables.get(name)
@@ -620,8 +651,7 @@ class Model:
         if table.history:
             return self._history_batch(step, table, synced)
         keys = [tuple(canonical(row[c], table.columns[c]) for c in table.entity_columns) for row in step.rows]
-        if len(set(keys)) != len(keys):
-            raise ScenarioError(f"ops[{step.op}].{step.kind}.{step.table}: a key appears twice in one batch")
+        self._note_merged_keys(step, table, keys)
         columns = tuple(table.columns.values())
         if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
             rows = tuple(
@@ -642,6 +672,46 @@ class Model:
             for row in step.rows
         )
         return BatchCall(table.name, columns, False, delete=rows)
+
+    def _note_merged_keys(self, step: Write, table: Table, keys: list[tuple[Any, ...]]) -> None:
+        """Rows that are one row in CrateDB: keys that differ only below the millisecond (CrateDB keeps
+        milliseconds), within this batch or with a row written before, and a key named twice in one batch.
+
+        Nothing is refused: the destination writes such rows in order, so the later write wins, as an upsert
+        (or update, or delete) of the same key; `apply` does the same. Each case becomes a note that says
+        which source rows CrateDB merged and why.
+        """
+        names = tuple(table.entity_columns)
+        columns = [table.columns[name] for name in names]
+        where = f"ops[{step.op}].{step.kind}.{step.table}"
+        members: dict[tuple[Any, ...], list[int]] = {}
+        for number, key in enumerate(keys):
+            members.setdefault(key, []).append(number)
+        for key, numbers in members.items():
+            writes = []
+            earlier = self._source_keys.get((table.name, names, key))
+            if earlier is not None and key in table.rows:
+                writes.append(earlier)
+            for number in numbers:
+                row = step.rows[number]
+                exact = tuple(source_key_part(row[c.name], c) for c in columns)
+                shown = ", ".join(f"{c.name}={row[c.name]}" for c in columns)
+                writes.append((exact, f"{where}[{number}] ({shown})"))
+            self._source_keys[(table.name, names, key)] = writes[-1]
+            held = ", ".join(f"{c.name}={shown_key_part(v, c)}" for c, v in zip(columns, key, strict=True))
+            sources = len({exact for exact, _ in writes})
+            if sources > 1:
+                self.notes.append(
+                    f"table {table.name!r}: {sources} keys that differ only below the millisecond are one "
+                    f"key in CrateDB, which keeps milliseconds ({held}): {'; '.join(p for _, p in writes)}. "
+                    "These writes land on one row, in order, so the later write wins where the source keeps "
+                    "the keys apart"
+                )
+            elif len(numbers) > 1:
+                self.notes.append(
+                    f"table {table.name!r}: {where} names the key ({held}) {len(numbers)} times in one "
+                    "batch; the later row wins"
+                )
 
     def _history_batch(self, step: Write, table: Table, synced: str) -> BatchCall:
         """Versions with op_time become rows as Fivetran produces them for history mode (SDK history guide).

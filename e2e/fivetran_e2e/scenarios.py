@@ -101,6 +101,8 @@ class FileResult:
     status: Status
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # where CrateDB's rows differ from the source's by design, and why (the model reproduces it)
+    notes: list[str] = field(default_factory=list)
     rpcs: dict[str, int] = field(default_factory=dict)
     unsupported_rpc: str | None = None
     seconds: float = 0.0
@@ -422,6 +424,7 @@ class ScenarioRunner:
             if not self.keep:
                 self.drop_schema(schema)
             result.rpcs, result.warnings = dict(self._client.calls), list(self._client.warnings)
+            result.notes = list(model.notes)
             result.seconds = round(time.monotonic() - started, 3)
         return result
 
@@ -726,6 +729,10 @@ def _print_result(result: FileResult) -> None:
         print(f"    {line}")
     if len(result.problems) > 20:
         print(f"    ... and {len(result.problems) - 20} more differences")
+    for line in result.notes[:10]:
+        print(f"    note: {line}")
+    if len(result.notes) > 10:
+        print(f"    ... and {len(result.notes) - 10} more notes")
 
 
 def _print_summary(results: Sequence[FileResult]) -> None:

@@ -70,6 +70,16 @@ def test_corpus_file_matches_the_model(runner: ScenarioRunner, path: Path) -> No
 
 
 @pytest.mark.cratedb
+def test_keys_merged_by_millisecond_precision_pass_with_notes(runner: ScenarioRunner) -> None:
+    """Not refused: CrateDB merges keys that differ below the millisecond, the model does too, and the
+    result says which source rows were merged and why."""
+    result = runner.run_file(CORPUS / "044_sub_millisecond_keys.json")
+    assert result.status is Status.PASS, explain(result)
+    assert len(result.notes) >= 5 and all("below the millisecond" in note for note in result.notes)
+    assert result.to_json()["notes"] == result.notes
+
+
+@pytest.mark.cratedb
 def test_differences_in_cratedb_are_reported(runner: ScenarioRunner, cratedb_url: str) -> None:
     """The check is not vacuous: tampering with what the destination wrote makes it fail."""
     runner.keep = True

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import struct
+import sys
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +110,105 @@ def test_truncate_then_reload_every_third_sync(syncs: list[CaptureResult]) -> No
         truncates = [op for op in releases if op.kind is OpKind.TRUNCATE]
         if number == 3:
             assert releases[0].kind is OpKind.TRUNCATE and len(truncates) == 1
-            assert all(op.kind is OpKind.UPSERT for op in releases[1:]) and len(releases) - 1 == 2 + number
+            assert (
+                all(op.kind is OpKind.UPSERT for op in releases[1:]) and len(releases) - 1 == 2 + number - 1
+            )
         else:
             assert not truncates
+
+
+def test_the_reload_after_a_truncate_leaves_rows_out(syncs: list[CaptureResult]) -> None:
+    """Rows that existed before the truncate and are not reloaded: a truncate that does nothing shows."""
+    existing: set[str | None] = set()
+    for result in syncs[:2]:
+        existing |= {op.data["version"].text for op in result.operations if op.table == "firmware_releases"}
+    reloaded = {
+        op.data["version"].text for op in syncs[2].operations if op.table == "firmware_releases" and op.data
+    }
+    assert existing - reloaded == {"1.1.0"}
+    later = {
+        op.data["version"].text
+        for result in syncs[3:]
+        for op in result.operations
+        if op.table == "firmware_releases"
+    }
+    assert "1.1.0" not in later  # it stays gone
+
+
+def modified_column_sets(result: CaptureResult, table: str, key: set[str]) -> set[frozenset[str]]:
+    return {
+        frozenset(op.data) - key for op in result.operations if op.table == table and op.kind is OpKind.UPDATE
+    }
+
+
+@pytest.mark.parametrize(("table", "key"), [("readings", {"reading_id"}), ("type_edge_cases", {"case_id"})])
+def test_updates_of_one_table_in_one_sync_mix_more_than_two_column_sets(
+    syncs: list[CaptureResult], table: str, key: set[str]
+) -> None:
+    for result in syncs[1:]:
+        assert len(modified_column_sets(result, table, key)) >= 4
+
+
+def test_the_edge_case_updates_modify_every_column_between_them(syncs: list[CaptureResult]) -> None:
+    columns = {column.name for column in tables_by_name(syncs[0])["type_edge_cases"].columns} - {"case_id"}
+    assert set().union(*modified_column_sets(syncs[1], "type_edge_cases", {"case_id"})) == columns
+
+
+def test_deleted_keys_are_reinserted_in_the_same_sync_after_a_checkpoint(syncs: list[CaptureResult]) -> None:
+    for result in syncs[1:]:
+        events = [
+            (op.kind, op.data["reading_id"].text if op.data else None)
+            for op in result.operations
+            if op.table == "readings" or op.kind is OpKind.CHECKPOINT
+        ]
+        deleted = {key for kind, key in events if kind is OpKind.DELETE}
+        reinserted = []
+        for position, (kind, key) in enumerate(events):
+            if kind is OpKind.UPSERT and key in deleted:
+                deletion = events.index((OpKind.DELETE, key))
+                assert any(kind is OpKind.CHECKPOINT for kind, _ in events[deletion:position])
+                reinserted.append(key)
+        assert reinserted and len(reinserted) < len(deleted)  # some come back, some stay deleted
+
+
+def test_dates_reach_from_year_1_to_9999_to_the_millisecond(syncs: list[CaptureResult]) -> None:
+    texts: dict[str, set[str | None]] = {}
+    for table, name, cell in cells(syncs):
+        if table == "type_edge_cases":
+            texts.setdefault(name, set()).add(cell.text)
+    assert {"0001-01-01", "9999-12-31"} <= texts["c_naive_date"]
+    assert {"0001-01-01T00:00:00", "9999-12-31T23:59:59.999000"} <= texts["c_naive_datetime"]
+    assert {"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"} <= texts["c_utc_datetime"]
+    assert "2024-03-01T04:30:00.500Z" in texts["c_utc_datetime"]  # "2024-02-29T23:30:00.500-05:00"
+
+
+def test_source_timestamps_carry_non_utc_offsets() -> None:
+    """The connector hands the SDK aware datetimes and ISO text with offsets other than UTC."""
+    sys.path.insert(0, str(CONNECTOR_DIR))
+    try:
+        from iot_fleet.fleet import FleetSync
+        from iot_fleet.settings import parse_settings
+
+        settings = parse_settings(DEFAULTS)
+        fleet = FleetSync(settings, 2, settings.start + timedelta(hours=1))
+        values = [
+            value
+            for stage in fleet.stages()
+            for action in stage.actions(0)
+            for value in (action.data or {}).values()
+        ]
+    finally:
+        sys.path.remove(str(CONNECTOR_DIR))
+        for name in [name for name in sys.modules if name == "iot_fleet" or name.startswith("iot_fleet.")]:
+            del sys.modules[name]
+    offsets = {value.utcoffset() for value in values if isinstance(value, datetime) and value.tzinfo}
+    assert len(offsets - {timedelta(0)}) >= 3
+    texts = [
+        value
+        for value in values
+        if isinstance(value, str) and re.search(r"T\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$", value)
+    ]
+    assert texts and not any(text.endswith("+00:00") for text in texts)
 
 
 def test_checkpoints_advance_the_cursor(syncs: list[CaptureResult]) -> None:

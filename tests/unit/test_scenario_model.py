@@ -713,3 +713,122 @@ def test_destination_settings_of_a_scenario_file() -> None:
         scenario_settings({"destination_settings": {"default_shards": 2}})
     with pytest.raises(ScenarioError, match="url"):
         scenario_settings({"destination_settings": {"url": "http://elsewhere:4200"}})
+
+
+# ---- keys that are one key in CrateDB -------------------------------------------------------------------
+
+UTC_KEYED = {"t": {"columns": {"ts": "UTC_DATETIME", "v": "INT", "w": "STRING"}, "primary_key": ["ts"]}}
+
+
+def test_sub_millisecond_digits_are_what_epoch_ms_drops() -> None:
+    from fivetran_e2e.data_types import sub_millisecond_digits
+    from fivetran_e2e.model import source_key_part
+
+    assert sub_millisecond_digits("2024-01-01T00:00:00.123456789Z") == "456789"
+    assert sub_millisecond_digits("2024-01-01T00:00:00.123000Z") == ""
+    assert sub_millisecond_digits("2024-01-01T00:00:00Z") == sub_millisecond_digits("2024-01-01") == ""
+    column = Column("ts", "UTC_DATETIME", True)
+    one, other = "2024-01-01T00:00:00.0001Z", "2024-01-01T00:00:00.0002Z"
+    assert canonical(one, column) == canonical(other, column)
+    assert source_key_part(one, column) != source_key_part(other, column)
+    assert source_key_part("2024-01-01T01:00:00.0001+01:00", column) == source_key_part(one, column)
+
+
+def test_keys_differing_below_the_millisecond_in_one_batch_merge_and_the_later_row_wins() -> None:
+    model = run(
+        {
+            "create_table": UTC_KEYED,
+            "ops": [
+                {
+                    "upsert": {
+                        "t": [
+                            {"ts": "2024-01-01T00:00:00.000100Z", "v": 1, "w": "first"},
+                            {"ts": "2024-01-01T00:00:00.000900Z", "v": 2},
+                        ]
+                    }
+                }
+            ],
+        }
+    )
+    assert rows(model, "t", "ts", "v", "w") == [(ms("2024-01-01T00:00:00Z"), 2, None)]
+    (note,) = model.notes
+    assert "ops[0].upsert.t[0] (ts=2024-01-01T00:00:00.000100Z)" in note
+    assert "ops[0].upsert.t[1] (ts=2024-01-01T00:00:00.000900Z)" in note
+    assert "below the millisecond" in note and "(ts=2024-01-01T00:00:00.000Z)" in note
+    assert "later write wins" in note
+
+
+def test_an_update_and_a_delete_of_a_key_that_differs_below_the_millisecond_reach_the_row() -> None:
+    doc = {
+        "create_table": UTC_KEYED,
+        "ops": [
+            {"upsert": {"t": [{"ts": "2024-01-01T00:00:00.123Z", "v": 1, "w": "kept"}]}},
+            {"update": {"t": [{"ts": "2024-01-01T00:00:00.1239Z", "v": 2}]}},
+        ],
+    }
+    model = run(doc)
+    assert rows(model, "t", "v", "w") == [(2, "kept")]  # in the source the update misses: no such key
+    assert (
+        len(model.notes) == 1
+        and "ops[0].upsert.t[0]" in model.notes[0]
+        and "ops[1].update.t[0]" in model.notes[0]
+    )
+    doc["ops"].append({"delete": {"t": [{"ts": "2024-01-01T00:00:00.12301Z"}]}})
+    model = run(doc)
+    assert rows(model, "t", "v") == [] and len(model.notes) == 2 and "ops[2].delete.t[0]" in model.notes[1]
+
+
+def test_the_same_instant_written_differently_is_one_key_without_a_note() -> None:
+    model = run(
+        {
+            "create_table": UTC_KEYED,
+            "ops": [
+                {"upsert": {"t": [{"ts": "2024-01-01T01:00:00.000500+01:00", "v": 1}]}},
+                {"update": {"t": [{"ts": "2024-01-01T00:00:00.0005Z", "v": 2}]}},
+            ],
+        }
+    )
+    assert rows(model, "t", "v") == [(2,)] and model.notes == []
+
+
+def test_a_key_named_twice_in_one_batch_is_accepted_and_the_later_row_wins() -> None:
+    model = run(
+        {
+            "create_table": UTC_KEYED,
+            "ops": [
+                {
+                    "upsert": {
+                        "t": [{"ts": "2024-01-01T00:00:00Z", "v": 1}, {"ts": "2024-01-01T00:00:00Z", "v": 2}]
+                    }
+                }
+            ],
+        }
+    )
+    assert rows(model, "t", "v") == [(2,)]
+    (note,) = model.notes
+    assert "names the key (ts=2024-01-01T00:00:00.000Z) 2 times in one batch" in note
+
+
+def test_a_key_rewritten_after_a_delete_is_not_merged_with_the_deleted_one() -> None:
+    model = run(
+        {
+            "create_table": UTC_KEYED,
+            "ops": [
+                {"upsert": {"t": [{"ts": "2024-01-01T00:00:00.0001Z", "v": 1}]}},
+                {"delete": {"t": [{"ts": "2024-01-01T00:00:00.0001Z"}]}},
+                {"upsert": {"t": [{"ts": "2024-01-01T00:00:00.0002Z", "v": 2}]}},
+            ],
+        }
+    )
+    assert rows(model, "t", "v") == [(2,)] and model.notes == []
+
+
+def test_the_corpus_file_for_sub_millisecond_keys_runs_with_notes() -> None:
+    doc = load_scenario((CORPUS / "044_sub_millisecond_keys.json").read_text(encoding="utf-8"))
+    model = run(doc)
+    assert len(model.notes) >= 5 and all("below the millisecond" in note for note in model.notes)
+    assert rows(model, "by_utc", "v", "note") == [
+        (2, "second"),
+        (30, "replaces third"),
+        (40, "updated twice"),
+    ]
