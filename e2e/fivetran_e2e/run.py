@@ -2,8 +2,9 @@
 
 Steps: copy the connector project to a scratch folder (the user's `files/` stays untouched) with a recording
 wrapper; per sync run `fivetran debug` (state carried in the copy's files/state.json) and replay what it
-commits into the destination while it runs (the recorder notes warehouse.db's tables after checkpoints);
-finally compare every table of warehouse.db with CrateDB and write the report.
+commits into the destination while it runs (the recorder notes warehouse.db's tables after checkpoints),
+then compare every table of warehouse.db with CrateDB (after every sync, so a difference a later sync
+overwrites is seen too); finally write the report.
 """
 
 from __future__ import annotations
@@ -210,14 +211,14 @@ class Runner:
                 stack.callback(self._drop_schemas, url, core)
 
             for number in range(1, options.syncs + 1):
-                self._sync(number, scratch, work, configuration_path, configuration, wrapped, core)
-            for (schema, table), problems in core.verify_tables().items():
-                self.report.problems += [f"{schema}.{table}: {problem}" for problem in problems]
+                summary = self._sync(number, scratch, work, configuration_path, configuration, wrapped, core)
+                # warehouse.db as fivetran debug left it after this sync against CrateDB after its replay.
+                self._compare(summary, scratch, url, core, window_start)
+            self.report.tables = self.report.syncs[-1].tables
+            if not self.report.tables:
+                self.report.problems.append("warehouse.db holds no tables: nothing was compared")
             self.report.replay = self._replay_stats(core, client)
-            window = (window_start, time.time_ns() // 1_000_000 + SYNCED_SLACK_MS)
-            compare_started = time.monotonic()
-            self._compare(scratch, url, core, window)
-            self.report.compare_seconds = time.monotonic() - compare_started
+            self.report.compare_seconds = sum(sync.compare_seconds for sync in self.report.syncs)
 
             self.report.seconds = time.monotonic() - started
             self.report.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -292,7 +293,7 @@ class Runner:
         configuration: dict[str, str],
         wrapped: bool,
         core: Core,
-    ) -> None:
+    ) -> SyncSummary:
         """One `fivetran debug` run; what it commits is replayed while it still runs (see `_follow`)."""
         started = time.monotonic()
         state = _read_state(scratch)
@@ -363,23 +364,23 @@ class Runner:
         except (CoreError, DestinationError) as error:
             raise RunError(f"sync {number}: {error}") from None
         seconds = time.monotonic() - started
-        self.report.syncs.append(
-            SyncSummary(
-                number,
-                succeeded,
-                capture,
-                operations,
-                committed,
-                seconds,
-                debug_seconds=debug_seconds,
-                replay_seconds=time.monotonic() - replay_started,
-                replayed_during_debug=streamed,
-            )
+        summary = SyncSummary(
+            number,
+            succeeded,
+            capture,
+            operations,
+            committed,
+            seconds,
+            debug_seconds=debug_seconds,
+            replay_seconds=time.monotonic() - replay_started,
+            replayed_during_debug=streamed,
         )
+        self.report.syncs.append(summary)
         self.say(
             f"sync {number}: {'succeeded' if succeeded else 'FAILED'}, "
             f"{operations} operations ({committed} committed), {len(tables)} tables, {seconds:.1f} s"
         )
+        return summary
 
     def _follow(
         self, process: subprocess.Popen[bytes], follower: recorder.RecordingFollower, core: Core
@@ -431,35 +432,49 @@ class Runner:
 
     # -- comparison -------------------------------------------------------------------------------
 
-    def _compare(self, scratch: Path, url: str, core: Core, window: tuple[int, int]) -> None:
-        with Warehouse(scratch / "files" / "warehouse.db") as warehouse, CrateReader(url) as reader:
-            sources = warehouse.tables()
-            total = sum(2 * warehouse.row_count(table) for table in sources)
-            with self._progress() as progress:
-                task = progress.add_task("compare warehouse.db with CrateDB", total=total)
-                for source in sources:
-                    target = core.targets.get((source.schema, source.name))
-                    if target is None:
-                        self.report.problems.append(f"{source}: the core never saw this table")
-                        continue
-                    result = compare_table(
-                        warehouse,
-                        reader,
-                        source,
-                        target,
-                        window,
-                        self.options.max_diffs,
-                        lambda n: progress.advance(task, n),
-                    )
-                    self.report.tables.append(result)
+    def _compare(self, sync: SyncSummary, scratch: Path, url: str, core: Core, window_start: int) -> None:
+        """Compare warehouse.db as `fivetran debug` left it after `sync` with CrateDB after its replay.
+
+        `_fivetran_synced` must lie between the run's start and now (both with some slack): rows written by
+        earlier syncs keep their earlier times."""
+        started = time.monotonic()
+        window = (window_start, time.time_ns() // 1_000_000 + SYNCED_SLACK_MS)
+        number = sync.number
+        for (schema, table), problems in core.verify_tables().items():
+            sync.problems += [f"{schema}.{table}: {problem}" for problem in problems]
+        warehouse_path = scratch / "files" / "warehouse.db"
+        if warehouse_path.exists():
+            with Warehouse(warehouse_path) as warehouse, CrateReader(url) as reader:
+                sources = warehouse.tables()
+                total = sum(2 * warehouse.row_count(table) for table in sources)
+                with self._progress() as progress:
+                    task = progress.add_task(f"sync {number}: compare warehouse.db with CrateDB", total=total)
+                    for source in sources:
+                        target = core.targets.get((source.schema, source.name))
+                        if target is None:
+                            sync.problems.append(f"{source}: the core never saw this table")
+                            continue
+                        result = compare_table(
+                            warehouse,
+                            reader,
+                            source,
+                            target,
+                            window,
+                            self.options.max_diffs,
+                            lambda n: progress.advance(task, n),
+                        )
+                        sync.tables.append(result)
         expected = {(t.schema, t.name) for t in core.targets.values()}
         for schema, name in core.tables:
             if (schema, name) not in expected:
-                self.report.problems.append(
-                    f"{schema}.{name} exists in the destination but not in warehouse.db"
-                )
-        if not self.report.tables:
-            self.report.problems.append("warehouse.db holds no tables: nothing was compared")
+                sync.problems.append(f"{schema}.{name} exists in the destination but not in warehouse.db")
+        sync.compared = True
+        sync.compare_seconds = time.monotonic() - started
+        rows = sum(result.warehouse_rows for result in sync.tables)
+        self.say(
+            f"sync {number}: compared {len(sync.tables)} tables ({rows} rows) with CrateDB: {sync.verdict}, "
+            f"{sync.compare_seconds:.1f} s"
+        )
 
 
 def _without_credentials(url: str) -> str:

@@ -239,3 +239,63 @@ def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path)
     assert code == 0, json.dumps(data, indent=1)[-4000:]
     assert data["syncs"][0]["capture"].startswith("FALLBACK")
     assert any("FALLBACK" in note for note in data["notes"])
+
+
+OVERWRITING_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def schema(configuration):
+        return [{"table": "items", "primary_key": ["id"], "columns": {"id": "INT", "value": "STRING"}}]
+
+
+    def update(configuration, state):
+        sync = state.get("sync", 0) + 1
+        for i in range(3):
+            op.upsert("items", {"id": i, "value": f"sync {sync}"})
+        op.checkpoint({"sync": sync})
+
+
+    connector = Connector(update=update, schema=schema)
+    """
+)
+
+
+def test_every_sync_is_compared_so_a_difference_a_later_sync_overwrites_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for a destination bug: after sync 1's replay one CrateDB row is changed behind the core's
+    back; sync 2 upserts every row again, so only the comparison after sync 1 can see it."""
+    from fivetran_e2e import run as run_module
+
+    urls: list[str] = []
+    start_cratedb = run_module.Runner._start_cratedb
+    sync = run_module.Runner._sync
+
+    def remember_url(self: Any, stack: Any) -> tuple[str, str]:
+        url, prefix = start_cratedb(self, stack)
+        urls.append(url)
+        return url, prefix
+
+    def tamper_after_sync_1(self: Any, number: int, *args: Any) -> Any:
+        summary = sync(self, number, *args)
+        if number == 1:
+            with CrateReader(urls[0]) as reader:
+                reader.execute("UPDATE \"tester\".\"items\" SET \"value\" = 'tampered' WHERE \"id\" = 1")
+        return summary
+
+    monkeypatch.setattr(run_module.Runner, "_start_cratedb", remember_url)
+    monkeypatch.setattr(run_module.Runner, "_sync", tamper_after_sync_1)
+    project = _project(tmp_path, OVERWRITING_CONNECTOR, {})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 1, json.dumps(data, indent=1)[-4000:]
+    assert data["ok"] is False and all(table["ok"] for table in data["tables"])  # the last sync matches
+    assert [sync["verdict"] for sync in data["syncs"]] == ["MISMATCH: 1 table(s) differ", "match"]
+    (table,) = data["syncs"][0]["tables"]
+    assert table["different"] == 1 and table["diffs"][0]["cells"][0]["cratedb"] == "tampered"

@@ -49,3 +49,38 @@ def test_console_summary_has_counts_but_no_values() -> None:
     output = console.export_text()
     assert "tester.b" in output and "MISMATCH" in output
     assert "v|x" not in output  # cell values and column diffs stay in the report files
+
+
+def _per_sync_report() -> RunReport:
+    """Sync 1 differed; sync 2 overwrote the difference, so the last comparison matches."""
+    report = RunReport("abc", "connector", "emulator", "in-process", "t0")
+    first = SyncSummary(1, True, "recorded in the fivetran debug run", 3, 3, 1.0, compared=True)
+    bad = TableResult("tester.items", "tester.items", True, 3, 3, 2, different=1)
+    bad.diffs.append(RowDiff("different", {"id": "1"}, (CellDiff("value", "sync 1", "tampered"),)))
+    first.tables.append(bad)
+    second = SyncSummary(2, True, "recorded in the fivetran debug run", 3, 3, 1.0, compared=True)
+    second.tables.append(TableResult("tester.items", "tester.items", True, 3, 3, 3))
+    report.syncs += [first, second]
+    report.tables = second.tables
+    return report
+
+
+def test_a_difference_in_an_earlier_sync_fails_the_run_although_the_last_sync_matches(tmp_path: Path) -> None:
+    report = _per_sync_report()
+    assert all(table.ok for table in report.tables) and not report.ok
+    assert [sync.verdict for sync in report.syncs] == ["MISMATCH: 1 table(s) differ", "match"]
+    data = json.loads(write_reports(report, tmp_path / "r")[0].read_text())
+    assert data["ok"] is False
+    assert [(sync["ok"], sync["verdict"]) for sync in data["syncs"]] == [
+        (False, "MISMATCH: 1 table(s) differ"),
+        (True, "match"),
+    ]
+    assert data["syncs"][0]["tables"][0]["diffs"][0]["cells"][0]["cratedb"] == "tampered"
+    text = markdown(report)
+    assert "## Tables after sync 1: MISMATCH" in text and "### sync 1: tester.items" in text
+    assert "| 1 | succeeded | 3 | 3 |" in text and "| MISMATCH: 1 table(s) differ |" in text
+    console = Console(record=True, width=120)
+    print_summary(report, console)
+    output = console.export_text()
+    assert "after sync 1" in output and "per sync: sync 1: MISMATCH" in output and "sync 2: match" in output
+    assert "MISMATCH" in output.splitlines()[-1] and "tampered" not in output
