@@ -1,8 +1,9 @@
 """`fivetran-e2e run`: one connector through `fivetran debug` and through our destination, then compared.
 
-Steps: copy the connector project to a scratch folder (the user's `files/` stays untouched) with a recording
-wrapper; per sync run `fivetran debug` (state carried in the copy's files/state.json) and replay what it
-commits into the destination while it runs (the recorder notes warehouse.db's tables after checkpoints),
+Steps: copy the connector project unchanged to a scratch folder (the user's `files/` stays untouched) and
+write the recorder's `sitecustomize.py` beside it (first on PYTHONPATH of `fivetran debug`); per sync run
+`fivetran debug` (state carried in the copy's files/state.json) and replay what it commits into the
+destination while it runs (the recorder notes warehouse.db's tables after checkpoints),
 then compare every table of warehouse.db with CrateDB (after every sync, so a difference a later sync
 overwrites is seen too); finally write the report.
 """
@@ -77,8 +78,13 @@ def _fivetran_executable() -> str:
     return found
 
 
-def debug_environment(record_path: Path | None, warehouse_path: Path | None = None) -> dict[str, str]:
-    """`fivetran debug` needs the venv's bin first on PATH (it calls pipreqs); telemetry stays off."""
+def debug_environment(
+    record_path: Path | None, warehouse_path: Path | None = None, hook: Path | None = None
+) -> dict[str, str]:
+    """`fivetran debug` needs the venv's bin first on PATH (it calls pipreqs); telemetry stays off.
+
+    With `hook` (the folder of the recorder's `sitecustomize.py`, see `recorder.write_hook`) first on
+    PYTHONPATH, the process that imports the SDK runtime records into `record_path`."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["DO_NOT_TRACK"] = "1"
@@ -88,6 +94,8 @@ def debug_environment(record_path: Path | None, warehouse_path: Path | None = No
         env[recorder.RECORD_ENV] = str(record_path)
     if warehouse_path is not None:
         env[recorder.WAREHOUSE_ENV] = str(warehouse_path)
+    if hook is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH", "")]))
     return env
 
 
@@ -185,12 +193,8 @@ class Runner:
             if not options.keep:
                 stack.callback(shutil.rmtree, work, True)
             scratch = work / "project"
-            try:
-                wrapped = recorder.prepare_scratch_project(connector, scratch)
-            except recorder.WrapError as error:
-                self.report.notes.append(f"{error}; operations are captured by a second, in-process run")
-                shutil.rmtree(scratch, ignore_errors=True)
-                wrapped = recorder.prepare_scratch_project(connector, scratch, wrap=False)
+            recorder.prepare_scratch_project(connector, scratch)
+            hook = recorder.write_hook(work / "hook")  # outside the project copy: pipreqs never sees it
 
             url, prefix = self._start_cratedb(stack)
             address = self._start_destination(stack)
@@ -211,7 +215,7 @@ class Runner:
                 stack.callback(self._drop_schemas, url, core)
 
             for number in range(1, options.syncs + 1):
-                summary = self._sync(number, scratch, work, configuration_path, configuration, wrapped, core)
+                summary = self._sync(number, scratch, work, configuration_path, configuration, hook, core)
                 # warehouse.db as fivetran debug left it after this sync against CrateDB after its replay.
                 self._compare(summary, scratch, url, core, window_start)
             self.report.tables = self.report.syncs[-1].tables
@@ -291,7 +295,7 @@ class Runner:
         work: Path,
         configuration_path: Path,
         configuration: dict[str, str],
-        wrapped: bool,
+        hook: Path,
         core: Core,
     ) -> SyncSummary:
         """One `fivetran debug` run; what it commits is replayed while it still runs (see `_follow`)."""
@@ -301,7 +305,7 @@ class Runner:
         log_path = work / f"sync-{number}.log"
         warehouse_path = scratch / "files" / "warehouse.db"
         command = [_fivetran_executable(), "debug", str(scratch), "--configuration", str(configuration_path)]
-        env = debug_environment(record_path if wrapped else None, warehouse_path if wrapped else None)
+        env = debug_environment(record_path, warehouse_path, hook)
         follower = recorder.RecordingFollower(record_path)
         operations_before = core.stats.operations
         with self._progress() as progress, log_path.open("w", encoding="utf-8") as log:
@@ -340,7 +344,7 @@ class Runner:
         try:
             if follower.declared is None and (not record_path.exists() or succeeded):
                 capture = FALLBACK_CAPTURE
-                self.say(f"sync {number}: the recording wrapper did not run; {capture}")
+                self.say(f"sync {number}: the recorder did not run in fivetran debug; {capture}")
                 self.report.notes.append(f"sync {number}: {capture}")
                 fallback_ok = capture_in_process(scratch, configuration, state, record_path)
                 if fallback_ok != succeeded:

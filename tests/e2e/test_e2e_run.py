@@ -228,9 +228,14 @@ def test_an_explicit_cratedb_gets_prefixed_schemas_that_are_removed(tmp_path: Pa
         assert reader.tables(f"{prefix}tester") == []
 
 
-def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path) -> None:
+def test_when_the_recorder_does_not_run_the_capture_falls_back_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. a `fivetran` whose Python cannot import fivetran_e2e: the hook is there but records nothing."""
+    from fivetran_e2e import recorder
+
+    monkeypatch.setattr(recorder, "SITECUSTOMIZE_SOURCE", "# records nothing\n")
     project = _project(tmp_path, FAILING_CONNECTOR, {})
-    (project / "fivetran_e2e_user_connector.py").write_text("# the name the wrapper would need\n")
     report = tmp_path / "report"
     code = main(
         ["run", "--connector", str(project), "--syncs", "1", "--report", str(report), "--no-progress"]
@@ -239,6 +244,62 @@ def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path)
     assert code == 0, json.dumps(data, indent=1)[-4000:]
     assert data["syncs"][0]["capture"].startswith("FALLBACK")
     assert any("FALLBACK" in note for note in data["notes"])
+
+
+# Several of Fivetran's public examples split a connector into modules that `import connector` back.
+CIRCULAR_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+
+    import helpers
+
+    TABLE = "items"
+
+
+    def schema(configuration):
+        return [{"table": TABLE, "primary_key": ["id"], "columns": {"id": "INT"}}]
+
+
+    def update(configuration, state):
+        helpers.sync(state)
+
+
+    connector = Connector(update=update, schema=schema)
+    """
+)
+CIRCULAR_HELPERS = textwrap.dedent(
+    """
+    import connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def sync(state):
+        number = state.get("sync", 0) + 1
+        for i in range(4):
+            op.upsert(connector.TABLE, {"id": number * 10 + i, "sync": number})
+        op.checkpoint({"sync": number})
+    """
+)
+
+
+def test_a_helper_module_that_imports_connector_runs_as_under_plain_fivetran_debug(tmp_path: Path) -> None:
+    project = _project(tmp_path, CIRCULAR_CONNECTOR, {})
+    (project / "helpers.py").write_text(CIRCULAR_HELPERS, encoding="utf-8")
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 0, json.dumps(data, indent=1)[-4000:]
+    assert [sync["capture"] for sync in data["syncs"]] == ["recorded in the fivetran debug run"] * 2
+    assert [sync["verdict"] for sync in data["syncs"]] == ["match", "match"]
+    (table,) = data["tables"]
+    assert table["warehouse_rows"] == 8 and table["ok"]
+    assert sorted(path.name for path in project.iterdir()) == [
+        "configuration.json",
+        "connector.py",
+        "helpers.py",
+    ]
 
 
 OVERWRITING_CONNECTOR = textwrap.dedent(
@@ -283,7 +344,7 @@ def test_every_sync_is_compared_so_a_difference_a_later_sync_overwrites_is_seen(
         summary = sync(self, number, *args)
         if number == 1:
             with CrateReader(urls[0]) as reader:
-                reader.execute("UPDATE \"tester\".\"items\" SET \"value\" = 'tampered' WHERE \"id\" = 1")
+                reader.execute('UPDATE "tester"."items" SET "value" = \'tampered\' WHERE "id" = 1')
         return summary
 
     monkeypatch.setattr(run_module.Runner, "_start_cratedb", remember_url)
