@@ -7,6 +7,7 @@ no row data ends up in logs.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,20 @@ from rich.console import Console
 from rich.table import Table
 
 from .compare import TableResult
+
+
+@dataclass
+class RunFailure:
+    """Why the run could not be carried out to its comparison (exit code 2)."""
+
+    by: str  # "fivetran debug" or "harness"
+    sync: int | None  # None: before the first sync or after the last
+    reason: str
+    log_tail: str = ""  # the end of fivetran debug's output, the configuration's values redacted
+
+    def headline(self) -> str:
+        where = f"in sync {self.sync}" if self.sync is not None else "outside the syncs"
+        return f"{self.by} failed {where}: {self.reason}"
 
 
 @dataclass
@@ -34,6 +49,9 @@ class SyncSummary:
     compare_seconds: float = 0.0
     tables: list[TableResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # sync-level comparison findings that fail the run
+    # When fivetran debug failed: its exit code, and the end of its output (configuration values redacted).
+    failure: str = ""
+    log_tail: str = ""
 
     @property
     def ok(self) -> bool:
@@ -66,19 +84,28 @@ class RunReport:
     problems: list[str] = field(default_factory=list)  # run-level findings that fail the run
     notes: list[str] = field(default_factory=list)  # informational (fallback capture, skipped operations...)
     replay: dict[str, Any] = field(default_factory=dict)
+    failure: RunFailure | None = None  # the run itself failed (exit code 2)
 
     @property
     def ok(self) -> bool:
         return (
-            not self.problems
+            self.failure is None
+            and not self.problems
             and bool(self.tables)
             and all(table.ok for table in self.tables)
             and all(sync.ok for sync in self.syncs)
         )
 
+    @property
+    def verdict(self) -> str:
+        if self.failure is not None:
+            return "FAILED"
+        return "FULL MATCH" if self.ok else "MISMATCH"
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
+        data["verdict"] = self.verdict
         for table, result in zip(data["tables"], self.tables, strict=True):
             table["ok"] = result.ok
         for sync, summary in zip(data["syncs"], self.syncs, strict=True):
@@ -125,6 +152,15 @@ def summary_table(report: RunReport, sync: SyncSummary | None = None) -> Table:
 
 
 def print_summary(report: RunReport, console: Console) -> None:
+    for sync in report.syncs:
+        if sync.failure and (report.failure is None or report.failure.sync != sync.number):
+            console.print(
+                f"[red]sync {sync.number}:[/] {sync.failure}; the end of its output:", highlight=False
+            )
+            console.print(_indented(sync.log_tail, 12), highlight=False, markup=False)
+    if report.failure is not None:
+        _print_failure(report, console)
+        return
     last = report.syncs[-1] if report.syncs else None
     for sync in report.syncs:  # an earlier sync that differed: its own table (the last one follows below)
         if sync is not last and sync.compared and not sync.ok:
@@ -146,6 +182,32 @@ def print_summary(report: RunReport, console: Console) -> None:
         console.print(f"[bold red]MISMATCH[/]: see the report for the differences ({report.seconds:.1f} s)")
 
 
+def _indented(text: str, lines: int | None = None) -> str:
+    kept = text.rstrip("\n").splitlines()
+    if lines is not None:
+        kept = kept[-lines:]
+    return "\n".join(f"    {line}" for line in kept) if kept else "    (no output)"
+
+
+def _print_failure(report: RunReport, console: Console) -> None:
+    failure = report.failure
+    assert failure is not None
+    if failure.log_tail:
+        console.print("the end of fivetran debug's output (configuration values redacted):", highlight=False)
+        console.print(_indented(failure.log_tail, 25), highlight=False, markup=False)
+    for sync in report.syncs:
+        if sync.compared:
+            console.print(f"sync {sync.number}: {sync.verdict}", highlight=False)
+    console.print(f"[bold red]FAILED[/]: {failure.headline()} ({report.seconds:.1f} s)", highlight=False)
+
+
+def _fenced(text: str) -> list[str]:
+    """`text` as a Markdown code block whose fence no line of it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", text.rstrip("\n"), fence]
+
+
 def _print_problems(console: Console, prefix: str, problems: list[str], tables: list[TableResult]) -> None:
     for problem in problems:
         console.print(f"[red]{prefix}problem:[/] {problem}", highlight=False)
@@ -160,13 +222,20 @@ def _cell(text: str) -> str:
 
 def markdown(report: RunReport) -> str:
     lines = [
-        f"# fivetran-e2e run {report.run_id}: {'FULL MATCH' if report.ok else 'MISMATCH'}",
+        f"# fivetran-e2e run {report.run_id}: {report.verdict}",
         "",
         f"- Connector: `{report.connector}`",
         f"- CrateDB: {report.cratedb}",
         f"- Destination: {report.destination}",
         f"- Started {report.started}, finished {report.finished} ({report.seconds:.1f} s)",
         "",
+    ]
+    if report.failure is not None:
+        lines += ["## Failure", "", f"**{_cell(report.failure.headline())}**", ""]
+        if report.failure.log_tail:
+            lines += ["The end of fivetran debug's output (configuration values redacted):", ""]
+            lines += [*_fenced(report.failure.log_tail), ""]
+    lines += [
         "## Syncs",
         "",
         "| sync | result | operations | committed | capture | fivetran debug s | replay s | compare s "
@@ -179,6 +248,10 @@ def markdown(report: RunReport) -> str:
             f"{sync.committed_operations} | {_cell(sync.capture)} | {sync.debug_seconds:.1f} | "
             f"{sync.replay_seconds:.1f} | {sync.compare_seconds:.1f} | {_cell(sync.verdict)} |"
         )
+    for sync in report.syncs:
+        if sync.failure and (report.failure is None or report.failure.sync != sync.number):
+            lines += ["", f"Sync {sync.number}: {_cell(sync.failure)}; the end of its output:", ""]
+            lines += _fenced(sync.log_tail)
     lines += ["", f"Comparison: {report.compare_seconds:.1f} s in all."]
     last = report.syncs[-1] if report.syncs else None
     for sync in report.syncs:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -40,7 +42,7 @@ from . import recorder
 from .core import Core, CoreError, environment_flag
 from .cratedb_reader import CrateReader
 from .destination_client import DestinationClient, DestinationError
-from .report import RunReport, SyncSummary, print_summary, write_reports
+from .report import RunFailure, RunReport, SyncSummary, print_summary, write_reports
 from .table_compare import compare_table
 from .warehouse import Warehouse, WarehouseTable, table_from_json
 
@@ -65,6 +67,55 @@ class RunOptions:
 
 class RunError(Exception):
     """The run could not be carried out (as opposed to a comparison that found differences)."""
+
+
+class _Stopped(Exception):
+    """`fivetran debug` failed so that nothing can be compared; `Runner.report.failure` says why."""
+
+
+LOG_TAIL_LINES = 40
+LOG_TAIL_CHARS = 6_000
+REDACTED = "[redacted]"
+
+
+def redact(text: str, configuration: dict[str, str]) -> str:
+    """`text` without the configuration's values (they may be credentials), also as JSON or repr() would
+    quote them. A value of three characters or fewer is replaced only where it stands alone (not inside a
+    longer word or number), so short settings do not wipe out the log."""
+    variants: set[str] = set()
+    for value in configuration.values():
+        value = str(value)
+        if not value.strip():
+            continue
+        variants |= {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    for variant in sorted(variants, key=len, reverse=True):
+        if len(variant) > 3:
+            text = text.replace(variant, REDACTED)
+        else:
+            text = re.sub(rf"(?<![\w.]){re.escape(variant)}(?![\w.])", REDACTED, text)
+    return text
+
+
+def _error_line(tail: str) -> str:
+    """The SDK's one-line summary of why a sync failed ("Error: ..."), if the tail has one."""
+    for line in reversed(tail.splitlines()):
+        found = re.search(r"\bError: (.+)", line)
+        if found:
+            return found.group(1).strip()[:500]
+    return ""
+
+
+def log_tail(path: Path, configuration: dict[str, str]) -> str:
+    """The end of a `fivetran debug` log (at most LOG_TAIL_LINES lines), the configuration redacted."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 4 * LOG_TAIL_CHARS))
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError as error:
+        return f"(cannot read {path.name}: {error})"
+    # Redact before cutting, so a value is never cut in half at the start of the tail.
+    tail = "\n".join(redact(text, configuration).splitlines()[-LOG_TAIL_LINES:])
+    return tail[-LOG_TAIL_CHARS:]
 
 
 def _fivetran_executable() -> str:
@@ -180,16 +231,46 @@ class Runner:
         self.console.print(message, highlight=False)
 
     def run(self) -> int:
+        """Exit code 0 on a full match, 1 on differences, 2 when the harness or fivetran debug failed (the
+        report then says which, in which sync, and why)."""
         started = time.monotonic()
-        window_start = time.time_ns() // 1_000_000 - SYNCED_SLACK_MS
         options = self.options
         connector = options.connector.resolve()
         if not (connector / "connector.py").is_file():
             raise RunError(f"{connector}: no connector.py (pass --connector DIR of a Connector SDK project)")
         configuration_path = (options.configuration or connector / "configuration.json").resolve()
         configuration = load_configuration(configuration_path)
+        self._configuration = configuration
+        self._current_sync: int | None = None
+        self._work: Path | None = None
+        try:
+            self._run(connector, configuration_path, configuration)
+        except _Stopped:
+            pass  # self.report.failure says why
+        except Exception as error:  # any failure of the harness ends in a report and exit code 2
+            reason = redact(f"{type(error).__name__}: {error}", configuration)
+            self.report.failure = RunFailure("harness", self._current_sync, reason)
+            if not isinstance(error, RunError | CoreError | DestinationError):
+                frames = traceback.format_exception(error)
+                self.report.notes.append(redact("".join(frames[-6:]), configuration))
+        self.report.seconds = time.monotonic() - started
+        self.report.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        print_summary(self.report, self.console)
+        report_path = self.options.report or Path("reports") / f"e2e-{self.run_id}"
+        json_path, md_path = write_reports(self.report, report_path)
+        self.say(f"report: {json_path} and {md_path}")
+        if self.options.keep and self._work is not None:
+            self.say(f"kept the scratch project and recordings in {self._work}")
+        if self.report.failure is not None:
+            return 2
+        return 0 if self.report.ok else 1
+
+    def _run(self, connector: Path, configuration_path: Path, configuration: dict[str, str]) -> None:
+        """Everything from the scratch copy to the last comparison (the work folder is `self._work`)."""
+        options = self.options
+        window_start = time.time_ns() // 1_000_000 - SYNCED_SLACK_MS
         with ExitStack() as stack:
-            work = Path(tempfile.mkdtemp(prefix=f"fivetran-e2e-{self.run_id}-"))
+            work = self._work = Path(tempfile.mkdtemp(prefix=f"fivetran-e2e-{self.run_id}-"))
             if not options.keep:
                 stack.callback(shutil.rmtree, work, True)
             scratch = work / "project"
@@ -215,24 +296,16 @@ class Runner:
                 stack.callback(self._drop_schemas, url, core)
 
             for number in range(1, options.syncs + 1):
+                self._current_sync = number
                 summary = self._sync(number, scratch, work, configuration_path, configuration, hook, core)
                 # warehouse.db as fivetran debug left it after this sync against CrateDB after its replay.
                 self._compare(summary, scratch, url, core, window_start)
+            self._current_sync = None
             self.report.tables = self.report.syncs[-1].tables
             if not self.report.tables:
                 self.report.problems.append("warehouse.db holds no tables: nothing was compared")
             self.report.replay = self._replay_stats(core, client)
             self.report.compare_seconds = sum(sync.compare_seconds for sync in self.report.syncs)
-
-            self.report.seconds = time.monotonic() - started
-            self.report.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            print_summary(self.report, self.console)
-            report_path = options.report or Path("reports") / f"e2e-{self.run_id}"
-            json_path, md_path = write_reports(self.report, report_path)
-            self.say(f"report: {json_path} and {md_path}")
-            if options.keep:
-                self.say(f"kept the scratch project and recordings in {work}")
-        return 0 if self.report.ok else 1
 
     # -- resources --------------------------------------------------------------------------------
 
@@ -326,13 +399,21 @@ class Runner:
         succeeded = returncode == 0
         debug_seconds = time.monotonic() - started
         streamed = core.stats.operations - operations_before
-        if not warehouse_path.exists() and succeeded:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise RunError(
-                f"sync {number}: fivetran debug wrote no warehouse.db (exit {returncode}):\n{tail}"
-            )
+        failure, tail, reason = "", "", ""
+        if not succeeded or not warehouse_path.exists():
+            tail = log_tail(log_path, self._configuration)
+            error = _error_line(tail)
+            reason = f"exit code {returncode}" + (f": {error}" if error else "")
+            failure = f"fivetran debug {'failed' if not succeeded else 'succeeded'} ({reason})"
+            if self.report.failure is None:  # the first failure is the run's (exit code 2)
+                self.report.failure = RunFailure("fivetran debug", number, reason, tail)
+        if not warehouse_path.exists():
+            # Nothing to compare with: the run stops here and the report says why.
+            reason += "; it left no files/warehouse.db to compare with"
+            self.report.failure = RunFailure("fivetran debug", number, reason, tail)
+            raise _Stopped
         if not succeeded:
-            self.say(f"sync {number}: fivetran debug FAILED (exit {returncode}); replaying what it committed")
+            self.say(f"sync {number}: {failure}; replaying what it committed")
             self.report.notes.append(f"sync {number}: fivetran debug failed; its log is {log_path.name}")
         tables: list[WarehouseTable] = []
         if warehouse_path.exists():
@@ -378,6 +459,8 @@ class Runner:
             debug_seconds=debug_seconds,
             replay_seconds=time.monotonic() - replay_started,
             replayed_during_debug=streamed,
+            failure=failure,
+            log_tail=tail,
         )
         self.report.syncs.append(summary)
         self.say(
@@ -491,7 +574,8 @@ def _without_credentials(url: str) -> str:
 
 
 def run(options: RunOptions, console: Console | None = None) -> int:
-    """Exit code 0 on a full match, 1 on differences; raises RunError when the run itself fails."""
+    """Exit code 0 on a full match, 1 on differences, 2 when the harness or fivetran debug failed (with a
+    report); raises RunError when the run cannot start (no connector.py, an unreadable configuration)."""
     try:
         return Runner(options, console).run()
     except (CoreError, DestinationError) as error:

@@ -84,3 +84,36 @@ def test_a_difference_in_an_earlier_sync_fails_the_run_although_the_last_sync_ma
     output = console.export_text()
     assert "after sync 1" in output and "per sync: sync 1: MISMATCH" in output and "sync 2: match" in output
     assert "MISMATCH" in output.splitlines()[-1] and "tampered" not in output
+
+
+def test_configuration_values_are_redacted_from_log_tails(tmp_path: Path) -> None:
+    from fivetran_e2e.run import log_tail, redact
+
+    configuration = {"password": 'pa"ss/word', "port": "5", "empty": "", "user": "bob"}
+    text = 'login bob:pa"ss/word failed; json {"password": "pa\\"ss/word"} port 5 at 15:05 bobby 2.5'
+    assert redact(text, configuration) == (
+        'login [redacted]:[redacted] failed; json {"password": "[redacted]"} '
+        "port [redacted] at 15:05 bobby 2.5"
+    )
+    log = tmp_path / "sync-1.log"
+    log.write_text("\n".join(f'line {i} pa"ss/word' for i in range(100)) + "\n")
+    tail = log_tail(log, configuration)
+    assert tail.splitlines()[-1] == "line 99 [redacted]" and len(tail.splitlines()) == 40
+    assert "ss/word" not in tail
+
+
+def test_a_failed_run_says_which_part_failed_where_and_why(tmp_path: Path) -> None:
+    from fivetran_e2e.report import RunFailure
+
+    report = RunReport("abc", "connector", "emulator", "in-process", "t0")
+    report.failure = RunFailure("fivetran debug", 1, "exit code 1: boom", "Error: boom\nmore ``` text")
+    assert not report.ok and report.verdict == "FAILED"
+    text = markdown(report)
+    assert text.startswith("# fivetran-e2e run abc: FAILED")
+    assert "**fivetran debug failed in sync 1: exit code 1: boom**" in text and "````text" in text
+    console = Console(record=True, width=120)
+    print_summary(report, console)
+    output = console.export_text()
+    assert "Error: boom" in output and "FAILED: fivetran debug failed in sync 1: exit code 1: boom" in output
+    data = json.loads(write_reports(report, tmp_path / "r")[0].read_text())
+    assert data["failure"]["by"] == "fivetran debug" and data["verdict"] == "FAILED"
