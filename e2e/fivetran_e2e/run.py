@@ -109,10 +109,14 @@ def log_tail(path: Path, configuration: dict[str, str]) -> str:
     """The end of a `fivetran debug` log (at most LOG_TAIL_LINES lines), the configuration redacted."""
     try:
         with path.open("rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - 4 * LOG_TAIL_CHARS))
-            text = log.read().decode("utf-8", errors="replace")
+            start = max(0, log.seek(0, os.SEEK_END) - 4 * LOG_TAIL_CHARS)
+            log.seek(start)
+            data = log.read()
     except OSError as error:
         return f"(cannot read {path.name}: {error})"
+    if start:  # drop the partial first line: a value cut in half there would escape the redaction
+        data = data.partition(b"\n")[2]
+    text = data.decode("utf-8", errors="replace")
     # Redact before cutting, so a value is never cut in half at the start of the tail.
     tail = "\n".join(redact(text, configuration).splitlines()[-LOG_TAIL_LINES:])
     return tail[-LOG_TAIL_CHARS:]

@@ -117,3 +117,16 @@ def test_a_failed_run_says_which_part_failed_where_and_why(tmp_path: Path) -> No
     assert "Error: boom" in output and "FAILED: fivetran debug failed in sync 1: exit code 1: boom" in output
     data = json.loads(write_reports(report, tmp_path / "r")[0].read_text())
     assert data["failure"]["by"] == "fivetran debug" and data["verdict"] == "FAILED"
+
+
+def test_a_value_cut_in_half_by_the_tail_window_does_not_escape(tmp_path: Path) -> None:
+    from fivetran_e2e.run import LOG_TAIL_CHARS, log_tail
+
+    secret = "x-very-secret-value"
+    log = tmp_path / "sync-1.log"
+    # One long line whose secret straddles the point where the tail's reading starts (byte 15).
+    head = "a" * 5 + secret
+    log.write_text(head + "b" * (4 * LOG_TAIL_CHARS + 15 - len(head) - 11) + "\nlast line\n")
+    assert log.stat().st_size - 4 * LOG_TAIL_CHARS == 15
+    tail = log_tail(log, {"key": secret})
+    assert tail == "last line" and "secret" not in tail
