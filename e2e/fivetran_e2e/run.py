@@ -1,9 +1,11 @@
 """`fivetran-e2e run`: one connector through `fivetran debug` and through our destination, then compared.
 
-Steps: copy the connector project to a scratch folder (the user's `files/` stays untouched) with a recording
-wrapper; per sync run `fivetran debug` (state carried in the copy's files/state.json) and replay what it
-commits into the destination while it runs (the recorder notes warehouse.db's tables after checkpoints);
-finally compare every table of warehouse.db with CrateDB and write the report.
+Steps: copy the connector project unchanged to a scratch folder (the user's `files/` stays untouched) and
+write the recorder's `sitecustomize.py` beside it (first on PYTHONPATH of `fivetran debug`); per sync run
+`fivetran debug` (state carried in the copy's files/state.json) and replay what it commits into the
+destination while it runs (the recorder notes warehouse.db's tables after checkpoints),
+then compare every table of warehouse.db with CrateDB (after every sync, so a difference a later sync
+overwrites is seen too); finally write the report.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -38,7 +42,7 @@ from . import recorder
 from .core import Core, CoreError, environment_flag
 from .cratedb_reader import CrateReader
 from .destination_client import DestinationClient, DestinationError
-from .report import RunReport, SyncSummary, print_summary, write_reports
+from .report import RunFailure, RunReport, SyncSummary, print_summary, write_reports
 from .table_compare import compare_table
 from .warehouse import Warehouse, WarehouseTable, table_from_json
 
@@ -65,6 +69,59 @@ class RunError(Exception):
     """The run could not be carried out (as opposed to a comparison that found differences)."""
 
 
+class _Stopped(Exception):
+    """`fivetran debug` failed so that nothing can be compared; `Runner.report.failure` says why."""
+
+
+LOG_TAIL_LINES = 40
+LOG_TAIL_CHARS = 6_000
+REDACTED = "[redacted]"
+
+
+def redact(text: str, configuration: dict[str, str]) -> str:
+    """`text` without the configuration's values (they may be credentials), also as JSON or repr() would
+    quote them. A value of three characters or fewer is replaced only where it stands alone (not inside a
+    longer word or number), so short settings do not wipe out the log."""
+    variants: set[str] = set()
+    for value in configuration.values():
+        value = str(value)
+        if not value.strip():
+            continue
+        variants |= {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    for variant in sorted(variants, key=len, reverse=True):
+        if len(variant) > 3:
+            text = text.replace(variant, REDACTED)
+        else:
+            text = re.sub(rf"(?<![\w.]){re.escape(variant)}(?![\w.])", REDACTED, text)
+    return text
+
+
+def _error_line(tail: str) -> str:
+    """The SDK's one-line summary of why a sync failed ("Error: ..."), if the tail has one."""
+    for line in reversed(tail.splitlines()):
+        found = re.search(r"\bError: (.+)", line)
+        if found:
+            return found.group(1).strip()[:500]
+    return ""
+
+
+def log_tail(path: Path, configuration: dict[str, str]) -> str:
+    """The end of a `fivetran debug` log (at most LOG_TAIL_LINES lines), the configuration redacted."""
+    try:
+        with path.open("rb") as log:
+            start = max(0, log.seek(0, os.SEEK_END) - 4 * LOG_TAIL_CHARS)
+            log.seek(start)
+            data = log.read()
+    except OSError as error:
+        return f"(cannot read {path.name}: {error})"
+    if start:  # drop the partial first line: a value cut in half there would escape the redaction
+        data = data.partition(b"\n")[2]
+    text = data.decode("utf-8", errors="replace")
+    # Redact before cutting, so a value is never cut in half at the start of the tail.
+    tail = "\n".join(redact(text, configuration).splitlines()[-LOG_TAIL_LINES:])
+    return tail[-LOG_TAIL_CHARS:]
+
+
 def _fivetran_executable() -> str:
     """The `fivetran` CLI next to this interpreter (the venv), else from PATH."""
     local = Path(sys.executable).parent / "fivetran"
@@ -76,8 +133,13 @@ def _fivetran_executable() -> str:
     return found
 
 
-def debug_environment(record_path: Path | None, warehouse_path: Path | None = None) -> dict[str, str]:
-    """`fivetran debug` needs the venv's bin first on PATH (it calls pipreqs); telemetry stays off."""
+def debug_environment(
+    record_path: Path | None, warehouse_path: Path | None = None, hook: Path | None = None
+) -> dict[str, str]:
+    """`fivetran debug` needs the venv's bin first on PATH (it calls pipreqs); telemetry stays off.
+
+    With `hook` (the folder of the recorder's `sitecustomize.py`, see `recorder.write_hook`) first on
+    PYTHONPATH, the process that imports the SDK runtime records into `record_path`."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["DO_NOT_TRACK"] = "1"
@@ -87,6 +149,8 @@ def debug_environment(record_path: Path | None, warehouse_path: Path | None = No
         env[recorder.RECORD_ENV] = str(record_path)
     if warehouse_path is not None:
         env[recorder.WAREHOUSE_ENV] = str(warehouse_path)
+    if hook is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH", "")]))
     return env
 
 
@@ -171,25 +235,51 @@ class Runner:
         self.console.print(message, highlight=False)
 
     def run(self) -> int:
+        """Exit code 0 on a full match, 1 on differences, 2 when the harness or fivetran debug failed (the
+        report then says which, in which sync, and why)."""
         started = time.monotonic()
-        window_start = time.time_ns() // 1_000_000 - SYNCED_SLACK_MS
         options = self.options
         connector = options.connector.resolve()
         if not (connector / "connector.py").is_file():
             raise RunError(f"{connector}: no connector.py (pass --connector DIR of a Connector SDK project)")
         configuration_path = (options.configuration or connector / "configuration.json").resolve()
         configuration = load_configuration(configuration_path)
+        self._configuration = configuration
+        self._current_sync: int | None = None
+        self._work: Path | None = None
+        try:
+            self._run(connector, configuration_path, configuration)
+        except _Stopped:
+            pass  # self.report.failure says why
+        except Exception as error:  # any failure of the harness ends in a report and exit code 2
+            reason = redact(f"{type(error).__name__}: {error}", configuration)
+            self.report.failure = RunFailure("harness", self._current_sync, reason)
+            if not isinstance(error, RunError | CoreError | DestinationError):
+                frames = traceback.format_exception(error)
+                self.report.notes.append(redact("".join(frames[-6:]), configuration))
+        self.report.seconds = time.monotonic() - started
+        self.report.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        print_summary(self.report, self.console)
+        report_path = self.options.report or Path("reports") / f"e2e-{self.run_id}"
+        json_path, md_path = write_reports(self.report, report_path)
+        self.say(f"report: {json_path} and {md_path}")
+        if self.options.keep and self._work is not None:
+            self.say(f"kept the scratch project and recordings in {self._work}")
+        if self.report.failure is not None:
+            return 2
+        return 0 if self.report.ok else 1
+
+    def _run(self, connector: Path, configuration_path: Path, configuration: dict[str, str]) -> None:
+        """Everything from the scratch copy to the last comparison (the work folder is `self._work`)."""
+        options = self.options
+        window_start = time.time_ns() // 1_000_000 - SYNCED_SLACK_MS
         with ExitStack() as stack:
-            work = Path(tempfile.mkdtemp(prefix=f"fivetran-e2e-{self.run_id}-"))
+            work = self._work = Path(tempfile.mkdtemp(prefix=f"fivetran-e2e-{self.run_id}-"))
             if not options.keep:
                 stack.callback(shutil.rmtree, work, True)
             scratch = work / "project"
-            try:
-                wrapped = recorder.prepare_scratch_project(connector, scratch)
-            except recorder.WrapError as error:
-                self.report.notes.append(f"{error}; operations are captured by a second, in-process run")
-                shutil.rmtree(scratch, ignore_errors=True)
-                wrapped = recorder.prepare_scratch_project(connector, scratch, wrap=False)
+            recorder.prepare_scratch_project(connector, scratch)
+            hook = recorder.write_hook(work / "hook")  # outside the project copy: pipreqs never sees it
 
             url, prefix = self._start_cratedb(stack)
             address = self._start_destination(stack)
@@ -210,24 +300,16 @@ class Runner:
                 stack.callback(self._drop_schemas, url, core)
 
             for number in range(1, options.syncs + 1):
-                self._sync(number, scratch, work, configuration_path, configuration, wrapped, core)
-            for (schema, table), problems in core.verify_tables().items():
-                self.report.problems += [f"{schema}.{table}: {problem}" for problem in problems]
+                self._current_sync = number
+                summary = self._sync(number, scratch, work, configuration_path, configuration, hook, core)
+                # warehouse.db as fivetran debug left it after this sync against CrateDB after its replay.
+                self._compare(summary, scratch, url, core, window_start)
+            self._current_sync = None
+            self.report.tables = self.report.syncs[-1].tables
+            if not self.report.tables:
+                self.report.problems.append("warehouse.db holds no tables: nothing was compared")
             self.report.replay = self._replay_stats(core, client)
-            window = (window_start, time.time_ns() // 1_000_000 + SYNCED_SLACK_MS)
-            compare_started = time.monotonic()
-            self._compare(scratch, url, core, window)
-            self.report.compare_seconds = time.monotonic() - compare_started
-
-            self.report.seconds = time.monotonic() - started
-            self.report.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            print_summary(self.report, self.console)
-            report_path = options.report or Path("reports") / f"e2e-{self.run_id}"
-            json_path, md_path = write_reports(self.report, report_path)
-            self.say(f"report: {json_path} and {md_path}")
-            if options.keep:
-                self.say(f"kept the scratch project and recordings in {work}")
-        return 0 if self.report.ok else 1
+            self.report.compare_seconds = sum(sync.compare_seconds for sync in self.report.syncs)
 
     # -- resources --------------------------------------------------------------------------------
 
@@ -290,9 +372,9 @@ class Runner:
         work: Path,
         configuration_path: Path,
         configuration: dict[str, str],
-        wrapped: bool,
+        hook: Path,
         core: Core,
-    ) -> None:
+    ) -> SyncSummary:
         """One `fivetran debug` run; what it commits is replayed while it still runs (see `_follow`)."""
         started = time.monotonic()
         state = _read_state(scratch)
@@ -300,7 +382,7 @@ class Runner:
         log_path = work / f"sync-{number}.log"
         warehouse_path = scratch / "files" / "warehouse.db"
         command = [_fivetran_executable(), "debug", str(scratch), "--configuration", str(configuration_path)]
-        env = debug_environment(record_path if wrapped else None, warehouse_path if wrapped else None)
+        env = debug_environment(record_path, warehouse_path, hook)
         follower = recorder.RecordingFollower(record_path)
         operations_before = core.stats.operations
         with self._progress() as progress, log_path.open("w", encoding="utf-8") as log:
@@ -321,13 +403,21 @@ class Runner:
         succeeded = returncode == 0
         debug_seconds = time.monotonic() - started
         streamed = core.stats.operations - operations_before
-        if not warehouse_path.exists() and succeeded:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise RunError(
-                f"sync {number}: fivetran debug wrote no warehouse.db (exit {returncode}):\n{tail}"
-            )
+        failure, tail, reason = "", "", ""
+        if not succeeded or not warehouse_path.exists():
+            tail = log_tail(log_path, self._configuration)
+            error = _error_line(tail)
+            reason = f"exit code {returncode}" + (f": {error}" if error else "")
+            failure = f"fivetran debug {'failed' if not succeeded else 'succeeded'} ({reason})"
+            if self.report.failure is None:  # the first failure is the run's (exit code 2)
+                self.report.failure = RunFailure("fivetran debug", number, reason, tail)
+        if not warehouse_path.exists():
+            # Nothing to compare with: the run stops here and the report says why.
+            reason += "; it left no files/warehouse.db to compare with"
+            self.report.failure = RunFailure("fivetran debug", number, reason, tail)
+            raise _Stopped
         if not succeeded:
-            self.say(f"sync {number}: fivetran debug FAILED (exit {returncode}); replaying what it committed")
+            self.say(f"sync {number}: {failure}; replaying what it committed")
             self.report.notes.append(f"sync {number}: fivetran debug failed; its log is {log_path.name}")
         tables: list[WarehouseTable] = []
         if warehouse_path.exists():
@@ -339,7 +429,7 @@ class Runner:
         try:
             if follower.declared is None and (not record_path.exists() or succeeded):
                 capture = FALLBACK_CAPTURE
-                self.say(f"sync {number}: the recording wrapper did not run; {capture}")
+                self.say(f"sync {number}: the recorder did not run in fivetran debug; {capture}")
                 self.report.notes.append(f"sync {number}: {capture}")
                 fallback_ok = capture_in_process(scratch, configuration, state, record_path)
                 if fallback_ok != succeeded:
@@ -363,23 +453,25 @@ class Runner:
         except (CoreError, DestinationError) as error:
             raise RunError(f"sync {number}: {error}") from None
         seconds = time.monotonic() - started
-        self.report.syncs.append(
-            SyncSummary(
-                number,
-                succeeded,
-                capture,
-                operations,
-                committed,
-                seconds,
-                debug_seconds=debug_seconds,
-                replay_seconds=time.monotonic() - replay_started,
-                replayed_during_debug=streamed,
-            )
+        summary = SyncSummary(
+            number,
+            succeeded,
+            capture,
+            operations,
+            committed,
+            seconds,
+            debug_seconds=debug_seconds,
+            replay_seconds=time.monotonic() - replay_started,
+            replayed_during_debug=streamed,
+            failure=failure,
+            log_tail=tail,
         )
+        self.report.syncs.append(summary)
         self.say(
             f"sync {number}: {'succeeded' if succeeded else 'FAILED'}, "
             f"{operations} operations ({committed} committed), {len(tables)} tables, {seconds:.1f} s"
         )
+        return summary
 
     def _follow(
         self, process: subprocess.Popen[bytes], follower: recorder.RecordingFollower, core: Core
@@ -431,35 +523,49 @@ class Runner:
 
     # -- comparison -------------------------------------------------------------------------------
 
-    def _compare(self, scratch: Path, url: str, core: Core, window: tuple[int, int]) -> None:
-        with Warehouse(scratch / "files" / "warehouse.db") as warehouse, CrateReader(url) as reader:
-            sources = warehouse.tables()
-            total = sum(2 * warehouse.row_count(table) for table in sources)
-            with self._progress() as progress:
-                task = progress.add_task("compare warehouse.db with CrateDB", total=total)
-                for source in sources:
-                    target = core.targets.get((source.schema, source.name))
-                    if target is None:
-                        self.report.problems.append(f"{source}: the core never saw this table")
-                        continue
-                    result = compare_table(
-                        warehouse,
-                        reader,
-                        source,
-                        target,
-                        window,
-                        self.options.max_diffs,
-                        lambda n: progress.advance(task, n),
-                    )
-                    self.report.tables.append(result)
+    def _compare(self, sync: SyncSummary, scratch: Path, url: str, core: Core, window_start: int) -> None:
+        """Compare warehouse.db as `fivetran debug` left it after `sync` with CrateDB after its replay.
+
+        `_fivetran_synced` must lie between the run's start and now (both with some slack): rows written by
+        earlier syncs keep their earlier times."""
+        started = time.monotonic()
+        window = (window_start, time.time_ns() // 1_000_000 + SYNCED_SLACK_MS)
+        number = sync.number
+        for (schema, table), problems in core.verify_tables().items():
+            sync.problems += [f"{schema}.{table}: {problem}" for problem in problems]
+        warehouse_path = scratch / "files" / "warehouse.db"
+        if warehouse_path.exists():
+            with Warehouse(warehouse_path) as warehouse, CrateReader(url) as reader:
+                sources = warehouse.tables()
+                total = sum(2 * warehouse.row_count(table) for table in sources)
+                with self._progress() as progress:
+                    task = progress.add_task(f"sync {number}: compare warehouse.db with CrateDB", total=total)
+                    for source in sources:
+                        target = core.targets.get((source.schema, source.name))
+                        if target is None:
+                            sync.problems.append(f"{source}: the core never saw this table")
+                            continue
+                        result = compare_table(
+                            warehouse,
+                            reader,
+                            source,
+                            target,
+                            window,
+                            self.options.max_diffs,
+                            lambda n: progress.advance(task, n),
+                        )
+                        sync.tables.append(result)
         expected = {(t.schema, t.name) for t in core.targets.values()}
         for schema, name in core.tables:
             if (schema, name) not in expected:
-                self.report.problems.append(
-                    f"{schema}.{name} exists in the destination but not in warehouse.db"
-                )
-        if not self.report.tables:
-            self.report.problems.append("warehouse.db holds no tables: nothing was compared")
+                sync.problems.append(f"{schema}.{name} exists in the destination but not in warehouse.db")
+        sync.compared = True
+        sync.compare_seconds = time.monotonic() - started
+        rows = sum(result.warehouse_rows for result in sync.tables)
+        self.say(
+            f"sync {number}: compared {len(sync.tables)} tables ({rows} rows) with CrateDB: {sync.verdict}, "
+            f"{sync.compare_seconds:.1f} s"
+        )
 
 
 def _without_credentials(url: str) -> str:
@@ -472,7 +578,8 @@ def _without_credentials(url: str) -> str:
 
 
 def run(options: RunOptions, console: Console | None = None) -> int:
-    """Exit code 0 on a full match, 1 on differences; raises RunError when the run itself fails."""
+    """Exit code 0 on a full match, 1 on differences, 2 when the harness or fivetran debug failed (with a
+    report); raises RunError when the run cannot start (no connector.py, an unreadable configuration)."""
     try:
         return Runner(options, console).run()
     except (CoreError, DestinationError) as error:

@@ -206,9 +206,14 @@ def test_a_failed_sync_is_replayed_up_to_its_last_checkpoint(tmp_path: Path) -> 
         ["run", "--connector", str(project), "--syncs", "3", "--report", str(report), "--no-progress"]
     )
     data = _report(report)
-    assert code == 0, json.dumps(data, indent=1)[-4000:]
+    # fivetran debug failed in sync 2: exit code 2, but every sync is still replayed and compared.
+    assert code == 2, json.dumps(data, indent=1)[-4000:]
+    assert (data["failure"]["by"], data["failure"]["sync"]) == ("fivetran debug", 2)
+    assert "the source went away" in data["failure"]["reason"]
+    assert "the source went away" in data["syncs"][1]["failure"]
     # Sync 2 fails after its checkpoint; sync 3 resumes from that checkpoint's state and succeeds.
     assert [sync["succeeded"] for sync in data["syncs"]] == [True, False, True]
+    assert [sync["verdict"] for sync in data["syncs"]] == ["match"] * 3
     assert [(s["operations"], s["committed_operations"]) for s in data["syncs"]][1] == (7, 6)
     (table,) = data["tables"]
     assert table["warehouse_rows"] == 15 and table["ok"]
@@ -228,9 +233,14 @@ def test_an_explicit_cratedb_gets_prefixed_schemas_that_are_removed(tmp_path: Pa
         assert reader.tables(f"{prefix}tester") == []
 
 
-def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path) -> None:
+def test_when_the_recorder_does_not_run_the_capture_falls_back_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. a `fivetran` whose Python cannot import fivetran_e2e: the hook is there but records nothing."""
+    from fivetran_e2e import recorder
+
+    monkeypatch.setattr(recorder, "SITECUSTOMIZE_SOURCE", "# records nothing\n")
     project = _project(tmp_path, FAILING_CONNECTOR, {})
-    (project / "fivetran_e2e_user_connector.py").write_text("# the name the wrapper would need\n")
     report = tmp_path / "report"
     code = main(
         ["run", "--connector", str(project), "--syncs", "1", "--report", str(report), "--no-progress"]
@@ -239,3 +249,209 @@ def test_a_project_that_cannot_be_wrapped_falls_back_and_says_so(tmp_path: Path)
     assert code == 0, json.dumps(data, indent=1)[-4000:]
     assert data["syncs"][0]["capture"].startswith("FALLBACK")
     assert any("FALLBACK" in note for note in data["notes"])
+
+
+# Several of Fivetran's public examples split a connector into modules that `import connector` back.
+CIRCULAR_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+
+    import helpers
+
+    TABLE = "items"
+
+
+    def schema(configuration):
+        return [{"table": TABLE, "primary_key": ["id"], "columns": {"id": "INT"}}]
+
+
+    def update(configuration, state):
+        helpers.sync(state)
+
+
+    connector = Connector(update=update, schema=schema)
+    """
+)
+CIRCULAR_HELPERS = textwrap.dedent(
+    """
+    import connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def sync(state):
+        number = state.get("sync", 0) + 1
+        for i in range(4):
+            op.upsert(connector.TABLE, {"id": number * 10 + i, "sync": number})
+        op.checkpoint({"sync": number})
+    """
+)
+
+
+def test_a_helper_module_that_imports_connector_runs_as_under_plain_fivetran_debug(tmp_path: Path) -> None:
+    project = _project(tmp_path, CIRCULAR_CONNECTOR, {})
+    (project / "helpers.py").write_text(CIRCULAR_HELPERS, encoding="utf-8")
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 0, json.dumps(data, indent=1)[-4000:]
+    assert [sync["capture"] for sync in data["syncs"]] == ["recorded in the fivetran debug run"] * 2
+    assert [sync["verdict"] for sync in data["syncs"]] == ["match", "match"]
+    (table,) = data["tables"]
+    assert table["warehouse_rows"] == 8 and table["ok"]
+    assert sorted(path.name for path in project.iterdir()) == [
+        "configuration.json",
+        "connector.py",
+        "helpers.py",
+    ]
+
+
+OVERWRITING_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+    from fivetran_connector_sdk import Operations as op
+
+
+    def schema(configuration):
+        return [{"table": "items", "primary_key": ["id"], "columns": {"id": "INT", "value": "STRING"}}]
+
+
+    def update(configuration, state):
+        sync = state.get("sync", 0) + 1
+        for i in range(3):
+            op.upsert("items", {"id": i, "value": f"sync {sync}"})
+        op.checkpoint({"sync": sync})
+
+
+    connector = Connector(update=update, schema=schema)
+    """
+)
+
+
+def test_every_sync_is_compared_so_a_difference_a_later_sync_overwrites_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stand-in for a destination bug: after sync 1's replay one CrateDB row is changed behind the core's
+    back; sync 2 upserts every row again, so only the comparison after sync 1 can see it."""
+    from fivetran_e2e import run as run_module
+
+    urls: list[str] = []
+    start_cratedb = run_module.Runner._start_cratedb
+    sync = run_module.Runner._sync
+
+    def remember_url(self: Any, stack: Any) -> tuple[str, str]:
+        url, prefix = start_cratedb(self, stack)
+        urls.append(url)
+        return url, prefix
+
+    def tamper_after_sync_1(self: Any, number: int, *args: Any) -> Any:
+        summary = sync(self, number, *args)
+        if number == 1:
+            with CrateReader(urls[0]) as reader:
+                reader.execute('UPDATE "tester"."items" SET "value" = \'tampered\' WHERE "id" = 1')
+        return summary
+
+    monkeypatch.setattr(run_module.Runner, "_start_cratedb", remember_url)
+    monkeypatch.setattr(run_module.Runner, "_sync", tamper_after_sync_1)
+    project = _project(tmp_path, OVERWRITING_CONNECTOR, {})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 1, json.dumps(data, indent=1)[-4000:]
+    assert data["ok"] is False and all(table["ok"] for table in data["tables"])  # the last sync matches
+    assert [sync["verdict"] for sync in data["syncs"]] == ["MISMATCH: 1 table(s) differ", "match"]
+    (table,) = data["syncs"][0]["tables"]
+    assert table["different"] == 1 and table["diffs"][0]["cells"][0]["cratedb"] == "tampered"
+
+
+SECRET = "s3cr3t-Token/value"
+RAISING_CONNECTOR = textwrap.dedent(
+    """
+    from fivetran_connector_sdk import Connector
+
+
+    def update(configuration, state):
+        raise RuntimeError(f"cannot log in with {configuration['api_key']} to {configuration['host']}")
+
+
+    connector = Connector(update=update)
+    """
+)
+
+
+def test_a_connector_that_raises_fails_the_run_with_the_reason_and_no_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path, RAISING_CONNECTOR, {"api_key": SECRET, "host": "db.example.com", "n": "7"})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "3", "--report", str(report), "--no-progress"]
+    )
+    console = capsys.readouterr().out
+    data = _report(report)
+    markdown = report.with_suffix(".md").read_text(encoding="utf-8")
+    assert code == 2, json.dumps(data, indent=1)[-4000:]
+    failure = data["failure"]
+    assert (failure["by"], failure["sync"], data["verdict"], data["ok"]) == (
+        "fivetran debug",
+        1,
+        "FAILED",
+        False,
+    )
+    assert (
+        failure["reason"]
+        == "exit code 1: failed while executing update() error: cannot log in with [redacted] to [redacted]"
+    )
+    assert "cannot log in with [redacted] to [redacted]" in failure["log_tail"]
+    assert [sync["succeeded"] for sync in data["syncs"]] == [False] * 3  # an empty warehouse.db each time
+    assert "# fivetran-e2e run" in markdown and "## Failure" in markdown
+    assert "fivetran debug failed in sync 1" in markdown and "cannot log in with [redacted]" in markdown
+    assert "FAILED" in console and "fivetran debug failed in sync 1" in console
+    assert "cannot log in with [redacted]" in console
+    for text in (json.dumps(data), markdown, console):
+        assert SECRET not in text and "db.example.com" not in text
+        assert "Traceback" not in text or "FileNotFoundError" not in text
+
+
+def test_a_harness_failure_says_so_with_its_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fivetran_e2e import run as run_module
+    from fivetran_e2e.core import Core, CoreError
+
+    end_sync = Core.end_sync
+    calls = [0]
+
+    def failing_end_sync(self: Any) -> None:
+        calls[0] += 1
+        if calls[0] == 2:
+            raise CoreError("the destination said no")
+        end_sync(self)
+
+    monkeypatch.setattr(run_module.Core, "end_sync", failing_end_sync)
+    project = _project(tmp_path, OVERWRITING_CONNECTOR, {})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "3", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 2, json.dumps(data, indent=1)[-4000:]
+    assert (data["failure"]["by"], data["failure"]["sync"]) == ("harness", 2)
+    assert "the destination said no" in data["failure"]["reason"]
+    assert [sync["verdict"] for sync in data["syncs"]] == ["match"]
+    assert "harness failed in sync 2" in report.with_suffix(".md").read_text(encoding="utf-8")
+
+
+def test_a_connector_that_cannot_be_loaded_stops_the_run_with_exit_code_2(tmp_path: Path) -> None:
+    """No files/warehouse.db at all (it used to end in a FileNotFoundError traceback and no report)."""
+    project = _project(tmp_path, 'raise RuntimeError("broken at import")\n', {})
+    report = tmp_path / "report"
+    code = main(
+        ["run", "--connector", str(project), "--syncs", "2", "--report", str(report), "--no-progress"]
+    )
+    data = _report(report)
+    assert code == 2, json.dumps(data, indent=1)[-4000:]
+    assert (data["failure"]["by"], data["failure"]["sync"]) == ("fivetran debug", 1)
+    assert "left no files/warehouse.db" in data["failure"]["reason"]
+    assert "broken at import" in data["failure"]["log_tail"] and data["syncs"] == []

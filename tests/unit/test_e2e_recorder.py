@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +60,76 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
-def test_scratch_copy_wraps_the_connector_and_leaves_files_behind(tmp_path: Path) -> None:
+def test_scratch_copy_leaves_files_behind_and_the_code_unchanged(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
-    assert recorder.prepare_scratch_project(_project(tmp_path), scratch)
+    recorder.prepare_scratch_project(_project(tmp_path), scratch)
     assert not (scratch / "files").exists()
     assert (scratch / "helpers" / "__init__.py").exists()
-    assert (scratch / f"{recorder.USER_MODULE}.py").read_text() == "connector = None\n"
-    assert (scratch / "connector.py").read_text() == recorder.WRAPPER_SOURCE
+    assert (scratch / "connector.py").read_text() == "connector = None\n"
+    assert sorted(path.name for path in scratch.iterdir()) == [
+        "configuration.json",
+        "connector.py",
+        "helpers",
+    ]
 
 
-def test_wrapper_imports_only_the_standard_library() -> None:
-    """pipreqs scans every .py of the project; an import statement of a package would cost a PyPI lookup."""
+def test_the_hook_imports_only_the_standard_library() -> None:
+    """It runs at the start of every Python process of the fivetran debug run, pipreqs included."""
     imported = set()
-    for node in ast.walk(ast.parse(recorder.WRAPPER_SOURCE)):
+    for node in ast.walk(ast.parse(recorder.SITECUSTOMIZE_SOURCE)):
         if isinstance(node, ast.Import):
             imported |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module or "")
-    assert imported == {"importlib", "os"}
+    assert imported == {"importlib.abc", "importlib.machinery", "importlib.util", "os", "sys"}
 
 
-def test_a_project_that_already_uses_the_module_name_cannot_be_wrapped(tmp_path: Path) -> None:
-    project = _project(tmp_path)
-    (project / f"{recorder.USER_MODULE}.py").write_text("")
-    with pytest.raises(recorder.WrapError):
-        recorder.prepare_scratch_project(project, tmp_path / "scratch")
+def _python(hook: Path, code: str, record: Path, extra_path: str = "") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env[recorder.RECORD_ENV] = str(record)
+    env.pop(recorder.WAREHOUSE_ENV, None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), extra_path]))
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_the_hook_records_only_in_the_process_that_installs_a_sink(tmp_path: Path) -> None:
+    hook = recorder.write_hook(tmp_path / "hook")
+    record = tmp_path / "rec.jsonl"
+    record.write_text("kept\n")
+    # A process that never imports the runtime (pipreqs, say), and one that imports it without installing
+    # a sink: neither truncates the recording.
+    assert _python(hook, "import json", record).returncode == 0
+    done = _python(
+        hook, "import fivetran_connector_sdk_cli.runtime as r; print(r.install._fivetran_e2e)", record
+    )
+    assert done.stdout.strip() == "True", done.stderr
+    assert record.read_text() == "kept\n"
+    code = (
+        "from fivetran_connector_sdk_cli import runtime\n"
+        "from fivetran_connector_sdk_cli.records import Checkpoint\n"
+        "class Inner:\n"
+        "    def checkpoint(self, value): pass\n"
+        "runtime.install(Inner())\n"
+        "runtime.current().checkpoint(Checkpoint(state_json='{\"n\": 1}'))\n"
+        "runtime.install(None)\n"
+    )
+    done = _python(hook, code, record)
+    assert done.returncode == 0, done.stderr
+    recording = recorder.read_recording(record)
+    assert recording.wrapped and recording.operation_count == recording.committed_count == 1
+
+
+def test_the_hook_runs_the_sitecustomize_it_shadows(tmp_path: Path) -> None:
+    hook = recorder.write_hook(tmp_path / "hook")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import builtins\nbuiltins.SHADOWED_RAN = True\n")
+    done = _python(
+        hook, "import builtins; print(getattr(builtins, 'SHADOWED_RAN', False))", tmp_path / "r", str(other)
+    )
+    assert done.stdout.strip() == "True", done.stderr
 
 
 def test_missing_connector_is_a_clear_error(tmp_path: Path) -> None:
