@@ -3,10 +3,11 @@
 A history-mode table is loaded with one version per record (a replace file), then one batch like a typical
 incremental sync: an earliest_start file and an update file for every record (each update modifies one
 column and leaves the others unmodified, so every row needs its previous version), and a delete file for
-every tenth record. The destination (in this process, through gRPC) and the emulator share the CPU.
+every tenth record. The destination (the console script in a subprocess, through gRPC) and the emulator
+(in this process, with the cost model of docs/emulator.md#cost-model unless --no-cost) share the CPU.
 
     .venv/bin/python bench/bench_history.py                      # 2,000 and 20,000 records
-    .venv/bin/python bench/bench_history.py --records 5000
+    .venv/bin/python bench/bench_history.py --records 5000 --no-cost
 
 After the batch the table is checked: every record has two versions and the new one carries the values
 of the old one where the update left them unmodified.
@@ -15,17 +16,28 @@ of the old one where the update left them unmodified.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from common import create_table, new_format, table_definition, write_file
+from common import (
+    ServerProcess,
+    add_cost_options,
+    cost_model,
+    create_table,
+    new_format,
+    print_cluster_table,
+    table_definition,
+    write_file,
+)
 from crate.client import connect
 from cratedb_destination.batch import UNMODIFIED, Cell
 from cratedb_emulator import Emulator
-from fivetran_e2e.destination_client import Stub, serve_in_process
+from fivetran_e2e.destination_client import Stub
+from fivetran_e2e.destination_client import connect as connect_destination
 from fivetran_proto import common_pb2, destination_sdk_pb2
 
 SCHEMA = "bench_history"
@@ -71,8 +83,9 @@ def deletes(records: int) -> Iterator[list[Cell]]:
 
 
 class Bench:
-    def __init__(self, emulator: Emulator, stub: Stub, directory: Path) -> None:
+    def __init__(self, emulator: Emulator, stub: Stub, server: ServerProcess, directory: Path) -> None:
         self.emulator = emulator
+        self.server = server
         self.stub = stub
         self.directory = directory
         self.fmt = new_format()
@@ -84,7 +97,7 @@ class Bench:
 
     def batch(
         self, table: Any, **files: list[tuple[Sequence[str], Iterator[Sequence[Cell]]]]
-    ) -> tuple[int, float, dict[str, Any]]:
+    ) -> tuple[int, float, float, dict[str, Any]]:
         keys: dict[str, bytes] = {}
         paths = {
             f"{kind}_files": [self.file(columns, rows, keys) for columns, rows in entries]
@@ -99,11 +112,13 @@ class Bench:
             **paths,
         )
         self.emulator.reset_stats()
+        cpu = self.server.cpu_seconds()
         started = time.perf_counter()
         answer = self.stub.WriteHistoryBatch(request, timeout=3600)
         elapsed = time.perf_counter() - started
         assert answer.success, answer
-        return sum(len(p) for p in paths.values()), elapsed, self.emulator.stats()
+        cpu = self.server.cpu_seconds() - cpu
+        return sum(len(p) for p in paths.values()), elapsed, cpu, self.emulator.stats()
 
 
 def check(url: str, table: str, records: int) -> None:
@@ -134,30 +149,21 @@ def check(url: str, table: str, records: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, nargs="+", default=[2000, 20000])
+    add_cost_options(parser)
     args = parser.parse_args()
-    results: list[tuple[str, int, int, float, dict[str, Any]]] = []
+    model = cost_model(args)
+    results: list[tuple[str, int, int, float, float, dict[str, Any]]] = []
+    server = ServerProcess()
+    channel, stub = connect_destination(f"127.0.0.1:{server.port}")
     with (
-        serve_in_process() as stub,
-        Emulator(host="127.0.0.1", port=0) as emulator,
+        Emulator(host="127.0.0.1", port=0, cost=model) as emulator,
         tempfile.TemporaryDirectory() as tmp,
+        contextlib.closing(channel),
     ):
-        bench = Bench(emulator, stub, Path(tmp))
-        for records in args.records:
-            name = f"versions_{records}"
-            table = table_proto(name)
-            create_table(stub, bench.configuration, SCHEMA, table)
-            files, seconds, stats = bench.batch(
-                table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
-            )
-            results.append(("initial load", records, files, seconds, stats))
-            files, seconds, stats = bench.batch(
-                table,
-                earliest_start=[(KEYS, earliest(records))],
-                update=[(NAMES, updates(records))],
-                delete=[(["id", "_fivetran_end"], deletes(records))],
-            )
-            results.append(("earliest+update+delete", records, files, seconds, stats))
-            check(emulator.url, name, records)
+        try:
+            run(Bench(emulator, stub, server, Path(tmp)), args.records, results)
+        finally:
+            server.stop()
 
     # Query jobs: executions CrateDB plans as a query on the shards (a by-query bulk UPDATE/DELETE runs one
     # per bulk row); key lookups: executions answered by primary key. Both as the emulator counts them.
@@ -165,13 +171,42 @@ def main() -> int:
         f"{'batch':<24} {'records':>8} {'files':>6} {'seconds':>8} {'HTTP req':>9} {'query jobs':>11} "
         f"{'key lookups':>12}  statements"
     )
-    for step, records, files, seconds, stats in results:
+    for step, records, files, seconds, _, stats in results:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(stats["statements"].items()) if count)
         print(
             f"{step:<24} {records:>8,} {files:>6} {seconds:>8.2f} {stats['http_requests']:>9} "
             f"{stats['query_jobs']:>11,} {stats['pk_lookups']:>12,}  {kinds}"
         )
+    print_cluster_table(
+        model,
+        [
+            (f"{step[:15]} {records:,}", cpu, seconds, stats)
+            for step, records, _, seconds, cpu, stats in results
+        ],
+    )
     return 0
+
+
+def run(
+    bench: Bench, sizes: Sequence[int], results: list[tuple[str, int, int, float, float, dict[str, Any]]]
+) -> None:
+    stub, emulator = bench.stub, bench.emulator
+    for records in sizes:
+        name = f"versions_{records}"
+        table = table_proto(name)
+        create_table(stub, bench.configuration, SCHEMA, table)
+        files, seconds, cpu, stats = bench.batch(
+            table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
+        )
+        results.append(("initial load", records, files, seconds, cpu, stats))
+        files, seconds, cpu, stats = bench.batch(
+            table,
+            earliest_start=[(KEYS, earliest(records))],
+            update=[(NAMES, updates(records))],
+            delete=[(["id", "_fivetran_end"], deletes(records))],
+        )
+        results.append(("earliest+update+delete", records, files, seconds, cpu, stats))
+        check(emulator.url, name, records)
 
 
 if __name__ == "__main__":

@@ -6,10 +6,14 @@ them (CSV -> zstd -> AES-256).
 
     .venv/bin/python bench/bench_writes.py                  # 100,000 rows per file kind + a 100 MB file
     .venv/bin/python bench/bench_writes.py --rows 20000 --big-mb 20   # quicker
+    .venv/bin/python bench/bench_writes.py --no-cost        # the emulator answers at once
 
-Prints one table. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU); "dest. CPU s"
-is the CPU time the destination process spent (reading, decrypting, decompressing, converting, sending),
-so "dest. rows/CPU s" is the rate at which one core of the destination can feed CrateDB.
+Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
+--no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
+cluster, docs/emulator.md#cost-model); "dest. CPU s" is the CPU time the destination process spent
+(reading, decrypting, decompressing, converting, sending), so "dest. rows/CPU s" is the rate at which one
+core of the destination can feed CrateDB. The second table shows the cluster's work per file: HTTP
+requests, rows written, key lookups and query jobs, and the modelled server time.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from typing import Any
 
 from common import (
     ServerProcess,
+    add_cost_options,
+    cost_model,
     create_table,
     new_format,
+    print_cluster_table,
     table_definition,
     write_file,
     write_request,
@@ -102,11 +109,13 @@ def main() -> int:
     parser.add_argument(
         "--big-mb", type=int, default=100, help="uncompressed size of the memory-test file (MB)"
     )
+    add_cost_options(parser)
     args = parser.parse_args()
+    model = cost_model(args)
 
     fmt = new_format()
     results: list[tuple[str, int, float, float, dict[str, Any]]] = []
-    with Emulator(host="127.0.0.1", port=0) as emulator, tempfile.TemporaryDirectory() as tmp:
+    with Emulator(host="127.0.0.1", port=0, cost=model) as emulator, tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         server = ServerProcess()
         channel, stub = connect(f"127.0.0.1:{server.port}")
@@ -171,6 +180,7 @@ def main() -> int:
         "HTTP requests include the one REFRESH TABLE per WriteBatch; statement kinds of the last run:",
         {k: v for k, v in results[-1][4]["statements"].items() if v},
     )
+    print_cluster_table(model, [(kind, cpu, elapsed, stats) for kind, _, elapsed, cpu, stats in results])
     return 0
 
 

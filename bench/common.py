@@ -8,6 +8,7 @@ The scripts run as `python bench/<script>.py`, which puts this directory on sys.
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from typing import Any
 import psutil
 import pyarrow as pa
 from cratedb_destination.batch import Cell, FileFormat
+from cratedb_emulator import CostModel
+from cratedb_emulator.cost import BENCHMARK, OFF
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from fivetran_e2e.destination_client import Stub
 from fivetran_proto import common_pb2, destination_sdk_pb2
@@ -157,3 +160,53 @@ class ServerProcess:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The emulator's cost model: wall time as a CrateDB cluster might make it
+# ---------------------------------------------------------------------------------------------------------
+
+
+def add_cost_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cost",
+        default=BENCHMARK.spec(),
+        metavar="SPEC",
+        help="the emulator's cost model: each answer sleeps for its modelled server time "
+        f"(default {BENCHMARK.spec()}, assumptions for a small cluster: docs/emulator.md#cost-model)",
+    )
+    parser.add_argument("--no-cost", action="store_true", help="no cost model (the emulator answers at once)")
+
+
+def cost_model(options: argparse.Namespace) -> CostModel:
+    if options.no_cost:
+        return OFF
+    try:
+        return CostModel.parse(options.cost)
+    except ValueError as exc:
+        raise SystemExit(f"--cost: {exc}") from None
+
+
+def print_cluster_table(
+    model: CostModel, runs: Sequence[tuple[str, float | None, float, Mapping[str, Any]]]
+) -> None:
+    """Per run (label, destination CPU seconds or None, wall seconds, emulator statistics): the time and the
+    work a CrateDB cluster would see.
+
+    "emulator s" is the emulator's own computing (`sql_seconds`, DuckDB on this machine), "modelled s" the
+    time answers slept under the cost model (`cost_seconds`); "wall-emu s" is wall minus the emulator's
+    computing, the wall time had the server's work taken only the modelled time (requests sent one at a
+    time; concurrent requests make it an underestimate).
+    """
+    print(f"\ncluster work; cost model: {model.spec()}")
+    header = ("run", "dest. CPU s", "wall s", "emulator s", "modelled s", "wall-emu s")
+    header += ("HTTP req", "rows", "key lookups", "query jobs")
+    print("{:<24} {:>11} {:>8} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>10}".format(*header))
+    for label, cpu, wall, stats in runs:
+        emulator = float(stats["sql_seconds"])
+        cpu_text = "-" if cpu is None else f"{cpu:.2f}"
+        print(
+            f"{label:<24} {cpu_text:>11} {wall:>8.2f} {emulator:>10.2f} {stats['cost_seconds']:>10.2f} "
+            f"{max(wall - emulator, 0.0):>10.2f} {stats['http_requests']:>9,} {stats['rows_received']:>9,} "
+            f"{stats['pk_lookups']:>11,} {stats['query_jobs']:>10,}"
+        )

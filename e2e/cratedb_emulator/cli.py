@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .cost import CostModel
 from .server import Emulator
 from .versions import DEFAULT_VERSION, Version
 
@@ -30,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--user", default=None, help="require this user (Basic auth)")
     parser.add_argument("--password", default=None, help="password of --user")
+    parser.add_argument(
+        "--cost",
+        default="off",
+        metavar="SPEC",
+        help="sleep before each answer for its modelled server time: request_ms=2,row_us=20,"
+        "pk_lookup_us=30,query_job_ms=5 (missing ones 0), 'benchmark' (that set) or 'off' (default)",
+    )
     return parser
 
 
@@ -41,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().error(str(exc))
     if options.password is not None and options.user is None:
         _parser().error("--password needs --user")
+    try:
+        cost = CostModel.parse(options.cost)
+    except ValueError as exc:
+        _parser().error(f"--cost: {exc}")
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -56,9 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         data=options.data,
         user=options.user,
         password=options.password,
+        cost=cost,
     )
     with emulator:
         mode = "lenient" if options.lenient else "strict"
+        if cost.enabled:
+            mode += f", cost model {cost.spec()}"
         print(f"CrateDB emulator {options.version} ({mode}) listening on {emulator.url}", flush=True)
         stop.wait()
     return 0

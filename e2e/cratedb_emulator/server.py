@@ -1,7 +1,10 @@
 """CrateDB's HTTP endpoint (`GET /`, `POST /_sql`) on a threaded server, plus the emulator's admin routes.
 
 Admin routes (not part of CrateDB): `GET /_emulator/stats`, `POST /_emulator/stats/reset`,
-`GET|POST|DELETE /_emulator/faults`.
+`GET|POST|DELETE /_emulator/faults`, `GET|POST|DELETE /_emulator/cost`.
+
+With a cost model (`cost.py`) every request to a CrateDB route sleeps, just before its answer is written,
+for the modelled server time of the work it did; the statement has run and released the engine's locks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import threading
 import time
 import traceback
 import zlib
+from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from . import errors, results
+from .cost import OFF, CostModel
 from .engine import Engine, Session
 from .faults import Faults
 from .versions import DEFAULT_VERSION
@@ -61,6 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.session: Session | None = None
         self._sql_started: float | None = None
+        self._work: Counter[str] | None = None
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -87,6 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         close: bool = False,
     ) -> None:
         self._count_sql_time()
+        self._pay_cost()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -98,6 +106,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    @contextlib.contextmanager
+    def _request(self) -> Iterator[None]:
+        """Collect the statistics this request adds, for the cost model (not for admin routes)."""
+        with self.emulator.engine.stats.track() as work:
+            if not urlsplit(self.path).path.startswith("/_emulator/"):
+                self._work = work
+            try:
+                yield
+            finally:
+                self._work = None
+
+    def _pay_cost(self) -> None:
+        """Sleep for the modelled server time of this request's work, once, before its answer leaves.
+
+        Nothing is locked here: the statement has finished, so other connections are served meanwhile.
+        """
+        work, self._work = self._work, None
+        model = self.emulator.cost
+        if work is not None and model.enabled:
+            self.emulator.engine.stats.cost_time(model.apply(work))
 
     def _send_json(self, status: int, payload: Any) -> None:
         self._send(status, results.dumps(payload))
@@ -151,6 +180,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        with self._request():
+            self._get()
+
+    def _get(self) -> None:
         self.emulator.engine.stats.count("http_requests")
         path = urlsplit(self.path).path
         if path == "/_emulator/stats":
@@ -158,6 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path == "/_emulator/faults":
             self._send_json(200, self.emulator.faults.describe())
+            return
+        if path == "/_emulator/cost":
+            self._send_json(200, self.emulator.cost.describe())
             return
         if path != "/":
             self._send_json(404, {"error": {"message": f"No handler found for uri [{path}]", "code": 4040}})
@@ -183,11 +219,20 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_DELETE(self) -> None:
+        with self._request():
+            self._delete()
+
+    def _delete(self) -> None:
         self.emulator.engine.stats.count("http_requests")
         self._drain()
-        if urlsplit(self.path).path == "/_emulator/faults":
+        path = urlsplit(self.path).path
+        if path == "/_emulator/faults":
             self.emulator.faults.clear()
             self._send_json(200, self.emulator.faults.describe())
+            return
+        if path == "/_emulator/cost":
+            self.emulator.cost = OFF
+            self._send_json(200, self.emulator.cost.describe())
             return
         self._send_json(404, {"error": {"message": "No handler found", "code": 4040}})
 
@@ -196,6 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def do_POST(self) -> None:
+        with self._request():
+            self._post()
+
+    def _post(self) -> None:
         stats = self.emulator.engine.stats
         stats.count("http_requests")
         parts = urlsplit(self.path)
@@ -356,6 +405,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send_json(200, emulator.faults.describe())
             return
+        if path == "/_emulator/cost":
+            try:
+                document = orjson.loads(raw or b"{}")
+                if not isinstance(document, dict):
+                    raise ValueError("expected a JSON object")
+                emulator.cost = CostModel.from_dict(document)
+            except (ValueError, TypeError) as exc:
+                self._send_json(400, {"error": {"message": f"invalid cost model: {exc}", "code": 4000}})
+                return
+            self._send_json(200, emulator.cost.describe())
+            return
         self._send_json(404, {"error": {"message": f"No handler found for uri [{path}]", "code": 4040}})
 
 
@@ -391,7 +451,9 @@ class Emulator:
 
     `strict` fails non-primary-key reads of tables written since their last REFRESH TABLE; `strict=False`
     models the periodic refresh instead. `data` keeps tables in a DuckDB file (catalog included).
-    `user`/`password` turn on Basic authentication. `seed` seeds the fault-injection RNG.
+    `user`/`password` turn on Basic authentication. `seed` seeds the fault-injection RNG. `cost` makes
+    every answer wait for the modelled server time of its work (`cost.py`; off by default); replace
+    `emulator.cost` at any time.
     """
 
     def __init__(
@@ -405,6 +467,7 @@ class Emulator:
         password: str | None = None,
         max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
         seed: int = 0,
+        cost: CostModel | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -413,6 +476,7 @@ class Emulator:
         self.max_content_length = max_content_length
         self.engine = Engine(version=version, strict=strict, data=data)
         self.faults = Faults(seed)
+        self.cost: CostModel = cost if cost is not None else OFF
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

@@ -109,6 +109,7 @@ def _fold(stmt: str) -> str:
 ENV_VAR = "CRATEDB_EMULATOR_INVENTORY"
 EXAMPLE_MAX_CHARS = 1_000_000
 
+
 class Recorder:
     """Counts shapes in memory; `flush` merges them into the JSON file."""
 

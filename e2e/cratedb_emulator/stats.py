@@ -12,8 +12,10 @@ How CrateDB executes statements, counted the way its planner splits them:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -24,11 +26,36 @@ class Stats:
         self._statements: Counter[str] = Counter()
         self._error_codes: Counter[int] = Counter()
         self._sql_seconds = 0.0
+        self._cost_seconds = 0.0
+        self._local = threading.local()
 
     def count(self, name: str, amount: int = 1) -> None:
         if amount:
             with self._lock:
                 self._counters[name] += amount
+            work: Counter[str] | None = getattr(self._local, "work", None)
+            if work is not None:
+                work[name] += amount
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[Counter[str]]:
+        """Also collect what this thread counts from now on, e.g. the work of one HTTP request.
+
+        The server answers each connection on its own thread and runs the statement on it, so the counter
+        holds exactly that request's deltas, whatever other connections do meanwhile.
+        """
+        work: Counter[str] = Counter()
+        previous = getattr(self._local, "work", None)
+        self._local.work = work
+        try:
+            yield work
+        finally:
+            self._local.work = previous
+
+    def cost_time(self, seconds: float) -> None:
+        """Time one request slept under the cost model (modelled server time)."""
+        with self._lock:
+            self._cost_seconds += seconds
 
     def statement(self, kind: str) -> None:
         with self._lock:
@@ -59,6 +86,7 @@ class Stats:
                 "query_jobs": self._counters["query_jobs"],
                 "faults_injected": self._counters["faults_injected"],
                 "sql_seconds": self._sql_seconds,
+                "cost_seconds": self._cost_seconds,
                 "statements": dict(self._statements),
                 "errors": {str(code): n for code, n in self._error_codes.items()},
             }
@@ -72,3 +100,4 @@ class Stats:
             self._statements.clear()
             self._error_codes.clear()
             self._sql_seconds = 0.0
+            self._cost_seconds = 0.0
