@@ -73,16 +73,22 @@ def describe(session: Session, metadata: MetadataStore, ref: TableRef) -> TableS
 
 def with_stored_storage(session: Session, metadata: MetadataStore, table: TableSchema) -> TableSchema:
     """`table` as a write request defines it, with the storage variant each column has in CrateDB (JSON
-    stored as OBJECT): the request carries Fivetran's types only. Free for tables without such types."""
+    stored as OBJECT): the request carries Fivetran's types only. Free for tables without such types; one
+    primary-key read of the metadata record otherwise, a full DescribeTable only without a record."""
     if not any(storage_variants(spec.type.data_type) for spec in table.columns):
         return table
-    stored = describe(session, metadata, table.ref)
-    if stored is None:
-        return table
+    recorded = metadata.read(session, table.ref)
+    if recorded is not None:
+        current = {name: ColumnSpec(name, entry.type) for name, entry in recorded.items()}
+    else:
+        stored = describe(session, metadata, table.ref)
+        if stored is None:
+            return table
+        current = {spec.name: spec for spec in stored.columns}
     return TableSchema(
         table.ref,
         tuple(
-            keep_json_storage(spec, current) if (current := stored.column(spec.name)) is not None else spec
+            keep_json_storage(spec, current[spec.name]) if spec.name in current else spec
             for spec in table.columns
         ),
     )
