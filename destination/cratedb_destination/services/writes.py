@@ -18,15 +18,23 @@ exist; only rows whose key exists (they failed for another reason) are sent agai
 enough for CrateDB to detail every failure. A chunk of 10,000 missing keys costs 3 requests.
 Replaying a batch gives the same table contents: every statement is idempotent. A value too long for an
 indexed text column first switches that column to unlimited storage (`services/long_text.py`).
+
+Pipelining: a background thread reads and converts chunk N+1 while this thread sends chunk N (see
+`Prefetched`); the requests of one file still go one after the other, in file order, and memory holds at
+most two chunks: the one being sent and the one being prepared.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
 from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
 from cratedb_destination.client import BulkRequestRejected, BulkResult, BulkRowsFailed, Session
@@ -62,6 +70,8 @@ _CELL_OVERHEAD = 4
 class WriteOptions:
     batch_rows: int = 10000
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    # Prepare chunk N+1 in a background thread while chunk N is sent (False: one after the other).
+    pipeline: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,101 @@ def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int,
             size += row_size
         yield first + start, chunk[start:] if start else chunk
         first += len(chunk)
+
+
+T = TypeVar("T")
+
+
+class Prefetched(Generic[T]):
+    """`items` produced in a background thread, at most one item ahead of the consumer.
+
+    The producer starts item N+1 when the consumer takes item N, and then waits until the consumer takes
+    N+1: at any time there is at most one item being consumed and one being produced (or produced and
+    waiting). The consumer should drop its reference to an item before asking for the next one.
+
+    An exception in `items` is raised to the consumer when it asks for that item, after every earlier item.
+    Leaving the `with` block (normally or by an exception, e.g. a failed request) stops the producer: it
+    finishes at most the item it is producing, closes `items` and is joined, so no thread outlives the
+    block and the first error the consumer meets is the one that propagates. `items` runs in a copy of the
+    caller's context variables.
+    """
+
+    _DONE: Any = object()
+
+    def __init__(self, items: Iterator[T], name: str = "prefetch") -> None:
+        self._items = items
+        self._handoff: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
+        self._turn = threading.Semaphore(1)  # the producer may start one more item
+        self._stop = threading.Event()
+        context = contextvars.copy_context()
+        self.thread = threading.Thread(target=context.run, args=(self._produce,), name=name, daemon=True)
+
+    def _produce(self) -> None:
+        items = self._items
+        try:
+            while True:
+                self._turn.acquire()
+                if self._stop.is_set():
+                    return
+                try:
+                    item = next(items)
+                except StopIteration:
+                    self._handoff.put((self._DONE, None))
+                    return
+                self._handoff.put((item, None))
+                del item
+        except BaseException as exc:  # delivered to the consumer, which raises it
+            self._handoff.put((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> Prefetched[T]:
+        self.thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item, error = self._handoff.get()
+            if error is not None:
+                raise error
+            if item is self._DONE:
+                return
+            self._turn.release()  # the producer prepares the next item while this one is consumed
+            yield item
+            del item
+
+    def close(self) -> None:
+        """Stop the producer and wait for it (it finishes at most the item it is producing)."""
+        self._stop.set()
+        self._turn.release()  # wakes a producer waiting for its turn
+        if self.thread.ident is not None:  # started
+            self.thread.join()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+@dataclass
+class _Request:
+    statement: str
+    args: list[list[Any]]
+    row_numbers: Sequence[int]
+    parameters: Sequence[str]
+    by_key: bool
+
+
+@dataclass
+class _Chunk:
+    """One chunk of a file, converted: its requests in order, its row count and the indexed text columns
+    that received a value too long for them (switched to unlimited storage before the first request)."""
+
+    requests: list[_Request]
+    rows: int
+    oversized: tuple[str, ...]
 
 
 class BatchFileWriter:
@@ -214,13 +319,18 @@ class BatchFileWriter:
 
     # -- sending ---------------------------------------------------------------------------------------
 
-    def _make_room(self) -> None:
-        """Switch the columns that received too long a value to unlimited storage; stop measuring them."""
+    def _take_oversized(self) -> tuple[str, ...]:
+        """The columns that received too long a value since the last call; they are no longer measured
+        (the caller switches them to unlimited storage before sending the values)."""
         indexes = sorted(self._oversized)
-        self.long_text.make_room(self.header[index] for index in indexes)
         for index in indexes:
             self.converters[index] = self._plain[index]
         self._oversized.clear()
+        return tuple(self.header[index] for index in indexes)
+
+    def _make_room(self) -> None:
+        """Switch the columns that received too long a value to unlimited storage; stop measuring them."""
+        self.long_text.make_room(self._take_oversized())
 
     def send(
         self,
@@ -238,6 +348,17 @@ class BatchFileWriter:
         """
         if self._oversized:
             self._make_room()
+        return self._deliver(statement, args, row_numbers, parameters, by_key)
+
+    def _deliver(
+        self,
+        statement: str,
+        args: list[list[Any]],
+        row_numbers: Sequence[int],
+        parameters: Sequence[str],
+        by_key: bool,
+    ) -> int:
+        """One bulk request plus the settling of rows answered without details; the summed row counts."""
         result = self._bulk(statement, args, row_numbers, parameters, by_key)
         if not result.unexplained:
             return result.total
@@ -338,7 +459,47 @@ class BatchFileWriter:
         self.summary.requests += 2
         return {self._key_of(row) for row in rows}
 
+    # -- the three kinds of file: chunks are prepared (read, converted) apart from being sent -----------
+
     def replace(self, options: WriteOptions) -> None:
+        self._apply(self._replace_chunks(options), options)
+
+    def update(self, options: WriteOptions) -> None:
+        self._apply(self._update_chunks(options), options)
+
+    def delete(self, options: WriteOptions) -> None:
+        self._apply(self._delete_chunks(options), options)
+
+    def _apply(self, chunks: Iterator[_Chunk], options: WriteOptions) -> None:
+        """Send the prepared chunks in order; with `options.pipeline`, chunk N+1 is read and converted in
+        a background thread while chunk N is sent. Preparation only reads the file and converts cells
+        (it never uses the session); requests, long-text switches and the summary stay on this thread."""
+        if not options.pipeline:
+            for chunk in chunks:
+                self._send_chunk(chunk)
+            return
+        with Prefetched(chunks, name=f"prepare {self.kind} {self.table.ref}") as prepared:
+            for chunk in prepared:
+                self._send_chunk(chunk)
+                del chunk  # hold at most the chunk being prepared while waiting for the next one
+
+    def _send_chunk(self, chunk: _Chunk) -> None:
+        """The chunk's requests, one after the other, after the long-text switch its values need."""
+        if chunk.oversized:
+            self.long_text.make_room(chunk.oversized)
+        changed = 0
+        for request in chunk.requests:
+            changed += self._deliver(
+                request.statement, request.args, request.row_numbers, request.parameters, request.by_key
+            )
+        if self.kind is FileKind.REPLACE:
+            self.summary.replaced += chunk.rows
+        elif self.kind is FileKind.UPDATE:
+            self.summary.updated += changed
+        else:
+            self.summary.deleted += changed
+
+    def _replace_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         null_columns = [name for name in self.table.names if name not in self.position]
         statement = dml.upsert(self.table.ref, self.header, self.keys, null_columns)
         value = self.value
@@ -351,17 +512,17 @@ class BatchFileWriter:
                     if row[index] is None or row[index] is UNMODIFIED:
                         raise self.invalid(number, index, "a primary-key column has no value")
                 args.append([value(cell, index, number) for index, cell in enumerate(row)])
-            self.send(statement, args, range(first, first + len(rows)), self.header)
-            self.summary.replaced += len(rows)
+            request = _Request(statement, args, range(first, first + len(rows)), self.header, False)
+            yield _Chunk([request], len(rows), self._take_oversized())
 
-    def delete(self, options: WriteOptions) -> None:
+    def _delete_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         statement = dml.delete_by_key(self.table.ref, self.keys)
         for first, rows in sized_chunks(self.batch, options):
             args = [self.key_values(row, first + offset) for offset, row in enumerate(rows)]
-            numbers = range(first, first + len(rows))
-            self.summary.deleted += self.send(statement, args, numbers, self.keys, by_key=True)
+            request = _Request(statement, args, range(first, first + len(rows)), self.keys, True)
+            yield _Chunk([request], len(rows), self._take_oversized())
 
-    def update(self, options: WriteOptions) -> None:
+    def _update_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         key_set = set(self.key_indexes)
         others = [index for index in range(len(self.header)) if index not in key_set]
         for first, rows in sized_chunks(self.batch, options):
@@ -371,12 +532,13 @@ class BatchFileWriter:
                 if modified:  # a row that changes nothing needs no statement
                     groups.setdefault(modified, []).append((first + offset, row))
             if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
-                for modified, members in groups.items():
-                    self._update_group(modified, members)
+                requests = [self._update_group(modified, members) for modified, members in groups.items()]
             else:
-                self._update_selective(others, [member for members in groups.values() for member in members])
+                members = [member for members in groups.values() for member in members]
+                requests = [self._update_selective(others, members)]
+            yield _Chunk(requests, len(rows), self._take_oversized())
 
-    def _update_group(self, modified: tuple[int, ...], members: list[tuple[int, Row]]) -> None:
+    def _update_group(self, modified: tuple[int, ...], members: list[tuple[int, Row]]) -> _Request:
         assigned = [self.header[i] for i in modified]
         statement = dml.update_by_key(self.table.ref, assigned, self.keys)
         args = [
@@ -384,9 +546,9 @@ class BatchFileWriter:
             for number, row in members
         ]
         numbers = [number for number, _ in members]
-        self.summary.updated += self.send(statement, args, numbers, [*assigned, *self.keys], by_key=True)
+        return _Request(statement, args, numbers, [*assigned, *self.keys], True)
 
-    def _update_selective(self, others: list[int], members: list[tuple[int, Row]]) -> None:
+    def _update_selective(self, others: list[int], members: list[tuple[int, Row]]) -> _Request:
         columns = [(self.header[index], self.specs[index].type) for index in others]
         statement = dml.update_by_key_selective(self.table.ref, columns, self.keys)
         args = []
@@ -401,7 +563,7 @@ class BatchFileWriter:
             args.append(values + self.key_values(row, number))
         parameters = [name for name, _ in columns for _flag_and_value in (0, 1)] + list(self.keys)
         numbers = [number for number, _ in members]
-        self.summary.updated += self.send(statement, args, numbers, parameters, by_key=True)
+        return _Request(statement, args, numbers, parameters, True)
 
 
 def binary_warnings(table: TableRef) -> Callable[[str], Callable[[], None]]:
