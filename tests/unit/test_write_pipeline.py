@@ -1,0 +1,308 @@
+"""Pipelined writes: chunk N+1 is read and converted in a background thread while chunk N is sent.
+
+A recording session stands in for CrateDB, so the tests see every request, in order, and when it is sent
+relative to the reading of the file and the long-text switch.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cratedb_destination import type_mapping as tm
+from cratedb_destination.batch import UNMODIFIED, BatchFileError, Cell, FileFormat, open_batch
+from cratedb_destination.client import BulkResult
+from cratedb_destination.domain import FileKind, TableSchema
+from cratedb_destination.errors import InvalidValue, RowsRejected, TransientFailure
+from cratedb_destination.services.writes import (
+    BatchFileWriter,
+    Prefetched,
+    WriteOptions,
+    WriteSummary,
+    binary_warnings,
+)
+from cratedb_destination.sql.identifiers import TableRef
+from cratedb_destination.type_mapping import ColumnSpec, FivetranType
+from fivetran_e2e.batch_writer import random_token, write_batch_file
+
+REF = TableRef("s", "t")
+TABLE = TableSchema(
+    REF,
+    (
+        ColumnSpec("id", FivetranType(tm.INT), True),
+        ColumnSpec("name", FivetranType(tm.STRING)),
+        ColumnSpec("amount", FivetranType(tm.DECIMAL, precision=10, scale=2)),
+        ColumnSpec("flag", FivetranType(tm.BOOLEAN)),
+    ),
+)
+HEADER = ["id", "name", "amount", "flag"]
+
+
+def pipeline_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("prepare ")]
+
+
+class Recorder:
+    """Session and LongTextColumns stand-in: records bulk requests and long-text switches as events."""
+
+    def __init__(self, fail_at: int | None = None, error: Exception | None = None, delay: float = 0.0):
+        self.events: list[tuple[Any, ...]] = []
+        self.fail_at = fail_at  # the 1-based bulk request that raises `error`
+        self.error = error
+        self.delay = delay
+        self.batch: FakeBatch | None = None
+
+    # Session
+    def bulk(self, statement: str, rows: Sequence[Sequence[Any]], **kwargs: Any) -> BulkResult:
+        number = sum(1 for event in self.events if event[0] == "bulk") + 1
+        read = self.batch.yielded if self.batch else None
+        event = ("bulk", statement, [list(row) for row in rows], read)
+        if self.delay:
+            time.sleep(self.delay)  # lets a producer that could run ahead do so
+        self.events.append((*event, self.batch.yielded if self.batch else None))
+        if number == self.fail_at:
+            assert self.error is not None
+            raise self.error
+        return BulkResult([1] * len(rows), [])
+
+    # LongTextColumns
+    def watches(self, spec: ColumnSpec) -> bool:
+        return spec.name == "name"
+
+    def make_room(self, names: Any) -> None:
+        self.events.append(("make_room", list(names)))
+
+    @property
+    def bulks(self) -> list[tuple[Any, ...]]:
+        return [event for event in self.events if event[0] == "bulk"]
+
+
+class FakeBatch:
+    """A batch file of given rows; `fail_after` chunks, reading raises like a corrupt file."""
+
+    def __init__(self, rows: list[tuple[Cell, ...]], fail_after: int | None = None) -> None:
+        self.path = "file.csv"
+        self.columns = list(HEADER)
+        self.rows = rows
+        self.fail_after = fail_after
+        self.yielded = 0
+
+    def chunks(self, max_rows: int) -> Iterator[list[tuple[Cell, ...]]]:
+        for start in range(0, len(self.rows), max_rows):
+            if self.fail_after is not None and self.yielded >= self.fail_after:
+                raise BatchFileError(self.path, "corrupt zstd frame")
+            self.yielded += 1
+            yield self.rows[start : start + max_rows]
+
+
+def rows(count: int) -> list[tuple[Cell, ...]]:
+    return [(str(i), f"name {i}", f"{i}.25", "true" if i % 2 else "false") for i in range(count)]
+
+
+def update_rows(count: int, column_sets: int) -> list[tuple[Cell, ...]]:
+    out: list[tuple[Cell, ...]] = []
+    for i in range(count):
+        shape = i % column_sets
+        out.append(
+            (
+                str(i),
+                f"new {i}" if shape != 1 else UNMODIFIED,
+                "9.99" if shape != 0 else UNMODIFIED,
+                "true" if shape == 2 else UNMODIFIED,
+            )
+        )
+    return out
+
+
+def apply(
+    kind: FileKind,
+    batch: FakeBatch,
+    recorder: Recorder,
+    *,
+    pipeline: bool = True,
+    batch_rows: int = 7,
+) -> WriteSummary:
+    recorder.batch = batch
+    summary = WriteSummary()
+    writer = BatchFileWriter(
+        recorder,  # type: ignore[arg-type]
+        TABLE,
+        batch,  # type: ignore[arg-type]
+        kind,
+        summary,
+        binary_warnings(REF),
+        recorder,  # type: ignore[arg-type]
+    )
+    options = WriteOptions(batch_rows=batch_rows, pipeline=pipeline)
+    {FileKind.REPLACE: writer.replace, FileKind.UPDATE: writer.update, FileKind.DELETE: writer.delete}[kind](
+        options
+    )
+    return summary
+
+
+FILES = {
+    "replace": (FileKind.REPLACE, lambda: rows(50)),
+    "update, two column sets": (FileKind.UPDATE, lambda: update_rows(50, 2)),
+    "update, three column sets": (FileKind.UPDATE, lambda: update_rows(50, 3)),
+    "delete": (FileKind.DELETE, lambda: rows(50)),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_pipelined_requests_are_those_sent_one_after_the_other(name: str) -> None:
+    kind, make = FILES[name]
+    before = threading.active_count()
+    serial, pipelined = Recorder(), Recorder(delay=0.002)
+    serial_summary = apply(kind, FakeBatch(make()), serial, pipeline=False)
+    pipelined_summary = apply(kind, FakeBatch(make()), pipelined)
+    strip = [event[:3] for event in serial.events]
+    assert [event[:3] for event in pipelined.events] == strip
+    assert len(serial.bulks) >= 8  # 50 rows in chunks of 7 (update: up to two requests per chunk)
+    assert pipelined_summary == serial_summary
+    assert threading.active_count() == before and not pipeline_threads()
+
+
+def test_memory_holds_at_most_the_chunk_being_sent_and_the_next() -> None:
+    """While chunk N is sent, the reader has given at most N+1 chunks, however slow the server is."""
+    recorder = Recorder(delay=0.01)
+    apply(FileKind.REPLACE, FakeBatch(rows(70)), recorder, batch_rows=7)
+    assert len(recorder.bulks) == 10
+    for number, (*_, read_before, read_after) in enumerate(recorder.bulks, start=1):
+        assert read_before <= number + 1 and read_after <= number + 1
+    assert recorder.bulks[0][4] == 2  # and it does read ahead: chunk 2 is prepared while 1 is sent
+
+
+def test_conversion_error_in_chunk_2_stops_before_its_request() -> None:
+    data = rows(30)
+    data[9] = ("9", "nine", "not a number", "true")  # row 10 of the file: chunk 2 with 7-row chunks
+    recorder = Recorder(delay=0.01)
+    batch = FakeBatch(data)
+    with pytest.raises(InvalidValue) as caught:
+        apply(FileKind.REPLACE, batch, recorder)
+    message = str(caught.value)
+    assert "row 10" in message and "'amount'" in message and "file.csv" in message
+    assert "not a number" not in message
+    assert len(recorder.bulks) == 1  # chunk 1 only
+    assert batch.yielded == 2  # chunk 3 was never read
+    assert not pipeline_threads()
+
+
+def test_conversion_error_in_a_key_of_a_delete_file() -> None:
+    data = rows(30)
+    data[20] = (None, None, None, None)  # row 21: chunk 3
+    recorder = Recorder()
+    with pytest.raises(InvalidValue, match="row 21"):
+        apply(FileKind.DELETE, FakeBatch(data), recorder)
+    assert len(recorder.bulks) == 2
+    assert not pipeline_threads()
+
+
+@pytest.mark.parametrize(
+    "error", [RowsRejected("CrateDB rejected row 3"), TransientFailure("retries exhausted")], ids=repr
+)
+def test_request_failure_in_chunk_1_stops_the_preparation(error: Exception) -> None:
+    before = threading.active_count()
+    data = rows(70)
+    data[9] = ("9", "nine", "not a number", "true")  # chunk 2 cannot be converted either
+    recorder = Recorder(fail_at=1, error=error, delay=0.05)
+    batch = FakeBatch(data)
+    with pytest.raises(type(error)) as caught:  # the first error, not chunk 2's InvalidValue
+        apply(FileKind.REPLACE, batch, recorder)
+    assert caught.value is error or str(error) in str(caught.value)
+    assert len(recorder.bulks) == 1
+    assert batch.yielded <= 2  # at most the chunk being prepared was read
+    assert threading.active_count() == before and not pipeline_threads()
+
+
+def test_request_failure_in_chunk_1_of_an_update_file() -> None:
+    before = threading.active_count()
+    recorder = Recorder(fail_at=1, error=TransientFailure("unreachable"), delay=0.05)
+    batch = FakeBatch(update_rows(70, 2))
+    with pytest.raises(TransientFailure):
+        apply(FileKind.UPDATE, batch, recorder)
+    assert len(recorder.bulks) == 1 and batch.yielded <= 2
+    assert threading.active_count() == before
+
+
+def test_reader_failure_stops_after_the_chunks_read_before_it() -> None:
+    recorder = Recorder()
+    batch = FakeBatch(rows(50), fail_after=3)
+    with pytest.raises(BatchFileError, match="corrupt"):
+        apply(FileKind.REPLACE, batch, recorder)
+    assert len(recorder.bulks) == 3  # the chunks read before the defect, as without pipelining
+    assert not pipeline_threads()
+
+
+def test_truncated_file_fails_like_without_pipelining(tmp_path: Path) -> None:
+    fmt = FileFormat("zstd", "none", random_token("null"), random_token("unmod"))
+    path = tmp_path / "t.csv.zst"
+    data = [[str(i), os.urandom(100).hex(), "1.00", "true"] for i in range(20_000)]  # ~4 MB, incompressible
+    write_batch_file(str(path), HEADER, data, fmt=fmt, key=None)
+    compressed = path.read_bytes()
+    path.write_bytes(compressed[: len(compressed) // 2])
+    key = None
+    results = []
+    for pipeline in (False, True):
+        recorder = Recorder()
+        with open_batch(str(path), key, fmt) as batch, pytest.raises(BatchFileError) as caught:
+            writer = BatchFileWriter(
+                recorder,  # type: ignore[arg-type]
+                TABLE,
+                batch,
+                FileKind.REPLACE,
+                WriteSummary(),
+                binary_warnings(REF),
+                recorder,  # type: ignore[arg-type]
+            )
+            writer.replace(WriteOptions(batch_rows=1000, pipeline=pipeline))
+        results.append((str(caught.value), [event[:3] for event in recorder.events]))
+    assert results[0] == results[1]
+    assert results[1][1]  # some chunks were sent before the defect
+    assert not pipeline_threads()
+
+
+def test_long_text_switch_comes_after_the_previous_request_and_before_its_own() -> None:
+    data = rows(30)
+    data[16] = ("16", "x" * 40_000, "1.00", "true")  # chunk 3 (rows 15..21)
+    data[25] = ("25", "y" * 40_000, "1.00", "true")  # chunk 4: the column is switched already
+    recorder = Recorder(delay=0.01)
+    apply(FileKind.REPLACE, FakeBatch(data), recorder)
+    kinds = [event[0] for event in recorder.events]
+    assert kinds == ["bulk", "bulk", "make_room", "bulk", "bulk", "bulk"]
+    assert recorder.events[2] == ("make_room", ["name"])
+    assert any(row[1] == "x" * 40_000 for row in recorder.events[3][2])
+
+
+class TestPrefetched:
+    def test_items_in_order_and_errors_after_earlier_items(self) -> None:
+        def items() -> Iterator[int]:
+            yield 1
+            yield 2
+            raise ValueError("third")
+
+        got = []
+        with pytest.raises(ValueError, match="third"), Prefetched(items()) as prefetched:
+            for item in prefetched:
+                got.append(item)
+        assert got == [1, 2]
+        assert not prefetched.thread.is_alive()
+
+    def test_leaving_early_closes_the_producer(self) -> None:
+        closed = threading.Event()
+
+        def items() -> Iterator[int]:
+            try:
+                yield from range(1000)
+            finally:
+                closed.set()
+
+        with Prefetched(items()) as prefetched:
+            for item in prefetched:
+                if item == 3:
+                    break
+        assert closed.is_set() and not prefetched.thread.is_alive()
