@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,60 @@ class TestPrefetched:
                 if item == 3:
                     break
         assert closed.is_set() and not prefetched.thread.is_alive()
+
+
+class CountingSession:
+    """Keeps nothing of the requests: only the rows seen, so memory is the writer's own."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def bulk(self, statement: str, rows: Sequence[Sequence[Any]], **kwargs: Any) -> BulkResult:
+        self.rows += len(rows)
+        time.sleep(0.002)
+        return BulkResult([1] * len(rows), [])
+
+    def watches(self, spec: ColumnSpec) -> bool:
+        return False
+
+
+@pytest.mark.slow
+def test_writer_memory_is_bounded_by_two_chunks(tmp_path: Path) -> None:
+    """A ~60 MB file written in 500-row chunks of ~1.5 MB: the pipelined writer's peak is at most about
+    one chunk above the serial writer's (one chunk sent, one prepared) and far below the file."""
+    mb = 1 << 20
+    fmt = FileFormat("zstd", "none", random_token("null"), random_token("unmod"))
+    path = tmp_path / "big.csv.zst"
+    count = 20_000
+    write_batch_file(
+        str(path),
+        HEADER,
+        ([str(i), os.urandom(1500).hex(), "1.00", "true"] for i in range(count)),
+        fmt=fmt,
+        key=None,
+    )
+    peaks = {}
+    for pipeline in (False, True):
+        session = CountingSession()
+        tracemalloc.start()
+        try:
+            with open_batch(str(path), None, fmt) as batch:
+                writer = BatchFileWriter(
+                    session,  # type: ignore[arg-type]
+                    TABLE,
+                    batch,
+                    FileKind.REPLACE,
+                    WriteSummary(),
+                    binary_warnings(REF),
+                    session,  # type: ignore[arg-type]
+                )
+                writer.replace(WriteOptions(batch_rows=500, pipeline=pipeline))
+            _, peaks[pipeline] = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert session.rows == count
+    chunk = 500 * 3000
+    print(f"writer peak: serial {peaks[False] / mb:.1f} MB, pipelined {peaks[True] / mb:.1f} MB")
+    assert peaks[True] < peaks[False] + 2 * chunk, peaks
+    assert peaks[True] < 20 * mb, f"peak {peaks[True] / mb:.1f} MB for a {count * 3000 / mb:.0f} MB file"
+    assert not pipeline_threads()
