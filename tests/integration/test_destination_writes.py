@@ -405,6 +405,39 @@ def test_small_chunks_still_write_every_row(dest: Dest) -> None:
         assert row[4] is (i % 5 == 0)
 
 
+def test_failure_in_a_later_chunk_then_replay_gives_the_contents_of_a_clean_write(dest: Dest) -> None:
+    """Pipelined chunks: a bad cell in chunk 3 of the update file fails the batch after chunks 1-2 were
+    applied; the corrected batch, replayed, ends exactly as if it had been written once."""
+    dest.configuration["batch_size_rows"] = "7"
+    ok(dest.create(T))
+    base = [[str(i), f"n{i}", f"{i}.00", SYNCED_1, "false"] for i in range(60)]
+    ok(dest.write(T, replace=[(NAMES, base)]))
+    U = UNMODIFIED
+    updates = [[str(i), f"u{i}" if i % 2 else U, U, SYNCED_2, U] for i in range(60)]
+    batch = dict(
+        replace=[(NAMES, [[str(i), f"r{i}", "1.00", SYNCED_2, "false"] for i in range(60, 80)])],
+        update=[(NAMES, updates)],
+        delete=[(NAMES, [[str(i), None, None, SYNCED_2, None] for i in range(0, 60, 4)])],
+    )
+    broken = [row[:] for row in updates]
+    broken[16][2] = "not a number"  # file row 17: the third chunk of 7 rows
+    response = dest.write(T, **{**batch, "update": [(NAMES, broken)]})
+    assert response.WhichOneof("response") == "task"
+    assert "row 17" in response.task.message and "'amount'" in response.task.message
+    dest.http.run(f'REFRESH TABLE "{dest.schema}"."t"')  # a failed batch is not refreshed
+    partial = amounts(dest)
+    assert [row[1] for row in partial[:14]] == [f"u{i}" if i % 2 else f"n{i}" for i in range(14)]
+    assert [row[1] for row in partial[14:21]] == [f"n{i}" for i in range(14, 21)]  # chunk 3 not sent
+    ok(dest.write(T, **batch))
+    replayed = amounts(dest)
+    ok(dest.write(T, **batch))
+    assert amounts(dest) == replayed
+    assert len(replayed) == 80 - 15
+    assert [row[1] for row in replayed if row[0] < 60] == [
+        f"u{i}" if i % 2 else f"n{i}" for i in range(60) if i % 4
+    ]
+
+
 @pytest.mark.emulator_only
 def test_bulk_requests_per_10000_rows(emulator_dest: Dest, emulator: Any) -> None:
     dest = emulator_dest
