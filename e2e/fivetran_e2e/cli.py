@@ -1,5 +1,5 @@
-"""`fivetran-e2e`: the end-to-end harness (`run`), the destination-tester scenario runner (`scenarios`) and
-the CrateDB emulator (`emulator`)."""
+"""`fivetran-e2e`: the end-to-end harness (`run`), the destination-tester scenario runner (`scenarios`),
+the CrateDB emulator (`emulator`) and the planted-bug checker (`mutants`)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if arguments[:1] == ["scenarios"]:
         return _delegate("fivetran_e2e.scenarios", arguments[1:], "scenario runner")
+    if arguments[:1] == ["mutants"]:
+        return _delegate("fivetran_e2e.mutants", arguments[1:], "planted-bug checker")
     if arguments[:1] == ["emulator"]:
         return _delegate("cratedb_emulator.cli", arguments[1:], "CrateDB emulator")
 
@@ -131,6 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _run_parser(subparsers)
     subparsers.add_parser("scenarios", help="run destination-tester scenario files (PATH...)", add_help=False)
     subparsers.add_parser("emulator", help="start the CrateDB emulator", add_help=False)
+    subparsers.add_parser(
+        "mutants",
+        help="plant one bug at a time in a copy of the destination and check it is caught",
+        add_help=False,
+    )
     args = parser.parse_args(arguments)
 
     from rich.console import Console
