@@ -156,8 +156,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "if existing is not None and self._key_of(args[index]) not in existing]",
            "the settle path retries the missing keys and drops the existing ones"),
     Mutant("delete_ignored", "file: delete", "services/writes.py",
-           "    def delete(self, options: WriteOptions) -> None:\n        statement",
-           "    def delete(self, options: WriteOptions) -> None:\n        return\n        statement",
+           "    def delete(self, options: WriteOptions) -> None:\n        self._apply(",
+           "    def delete(self, options: WriteOptions) -> None:\n        return\n        self._apply(",
            "delete files are ignored", skip_run_because=NO_HARD_DELETE),
     # -- truncate ----------------------------------------------------------------------------------------
     Mutant("truncate_hard_noop", "truncate: hard", "services/truncate.py",
