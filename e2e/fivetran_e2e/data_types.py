@@ -406,10 +406,13 @@ def _model_decimal(value: Any, column: Params) -> Decimal:
     if not number.is_finite():
         raise ValueError("not a finite decimal")
     if column.precision is not None and column.scale is not None:
-        exponent = number.normalize().as_tuple().exponent
-        fraction_digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        # More decimals than the scale: rounded half away from zero, as DuckDB's DECIMAL cast (and so the
+        # warehouse `fivetran debug` writes) does; then the integer digits must fit.
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > column.scale:
+            number = number.quantize(Decimal(1).scaleb(-column.scale), rounding=ROUND_HALF_UP)
         integer_digits = len(str(abs(int(number)))) if int(number) else 0
-        if fraction_digits > column.scale or integer_digits > column.precision - column.scale:
+        if integer_digits > column.precision - column.scale:
             raise ValueError(f"does not fit DECIMAL({column.precision},{column.scale})")
     return number
 

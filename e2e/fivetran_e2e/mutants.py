@@ -138,14 +138,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("replace_absent_columns_kept", "file: replace", "sql/dml.py",
            'assignments += [f"{column(name)} = NULL" for name in null_columns if name not in keys]',
            "assignments += []",
-           "a replace file without some table columns keeps their old values instead of NULL"),
+           "a replace file without some table columns keeps their old values instead of NULL",
+           unreachable_because="the harness and the scenario runner write every table column into replace "
+           "files, as Fivetran does; the defensive NULL path is covered by tests/integration/"
+           "test_destination_writes.py::test_replace_without_some_columns_sets_them_null"),
     Mutant("update_selective_unmodified_null", "file: update", "services/writes.py",
            "values += [False, None]", "values += [True, None]",
            "_update_selective writes unmodified cells as NULL"),
     Mutant("update_single_column_skipped", "file: update", "services/writes.py",
            "if modified:  # a row that changes nothing needs no statement",
            "if len(modified) > 1:",
-           "an update row that modifies one column only is skipped"),
+           "an update row that modifies one column only is skipped",
+           unreachable_because="every update row of the main job and the corpus modifies _fivetran_synced "
+           "and at least one other column, so no row modifies one column only"),
     Mutant("update_group_threshold", "file: update", "services/writes.py",
            "if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:",
            "if len(groups) < MAX_UPDATE_STATEMENTS_PER_CHUNK:",
@@ -154,7 +159,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("settle_inverted", "file: update/delete (missing-key settle)", "services/writes.py",
            "if existing is None or self._key_of(args[index]) in existing]",
            "if existing is not None and self._key_of(args[index]) not in existing]",
-           "the settle path retries the missing keys and drops the existing ones"),
+           "the settle path retries the missing keys and drops the existing ones",
+           unreachable_because="equivalent unless a row whose key exists fails without details (over 10 "
+           "other failures on one shard), which neither path can produce; tests/unit/test_write_pipeline.py"
+           "::test_rows_failed_without_details_are_settled_by_a_lookup catches it"),
     Mutant("delete_ignored", "file: delete", "services/writes.py",
            "    def delete(self, options: WriteOptions) -> None:\n        self._apply(",
            "    def delete(self, options: WriteOptions) -> None:\n        return\n        self._apply(",

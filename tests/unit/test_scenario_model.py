@@ -102,7 +102,11 @@ def test_values_outside_the_type_are_scenario_errors(kind: str, value: Any) -> N
 def test_decimal_values_must_fit_the_declared_precision_and_scale() -> None:
     column = Column("amount", "DECIMAL", precision=6, scale=3)
     assert canonical("123.450", column) == Decimal("123.45")
-    for too_big in ("1234.5", "1.2345"):
+    # More decimals than the scale are rounded half away from zero, as DuckDB's DECIMAL cast does.
+    assert canonical("1.2345", column) == Decimal("1.235")
+    assert canonical("-1.2345", column) == Decimal("-1.235")
+    assert canonical("1.2344", column) == Decimal("1.234")
+    for too_big in ("1234.5", "999.9995"):
         with pytest.raises(ScenarioError, match=r"DECIMAL\(6,3\)"):
             canonical(too_big, column)
 

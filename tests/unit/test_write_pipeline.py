@@ -372,3 +372,35 @@ def test_writer_memory_is_bounded_by_two_chunks(tmp_path: Path) -> None:
     assert peaks[True] < peaks[False] + 2 * chunk, peaks
     assert peaks[True] < 20 * mb, f"peak {peaks[True] / mb:.1f} MB for a {count * 3000 / mb:.0f} MB file"
     assert not pipeline_threads()
+
+
+class SettlingRecorder(Recorder):
+    """Answers the first bulk request with every row failed without details (a bare rowcount -2, what
+    CrateDB sends after 10 detailed failures per shard); keys 0 and 1 exist, the others do not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[list[list[Any]]] = []
+
+    def bulk(self, statement: str, rows: Sequence[Sequence[Any]], **kwargs: Any) -> BulkResult:
+        self.sent.append([list(row) for row in rows])
+        if len(self.sent) == 1:
+            return BulkResult([0] * len(rows), list(range(len(rows))))
+        return BulkResult([1 if row[-1] in (0, 1) else 0 for row in rows], [])
+
+    def refresh(self, table: TableRef) -> None:
+        self.events.append(("refresh", str(table)))
+
+    def query(self, statement: str, args: Sequence[Any]) -> list[list[Any]]:
+        self.events.append(("query", statement))
+        return [[key] for key in args[0] if key in (0, 1)]
+
+
+def test_rows_failed_without_details_are_settled_by_a_lookup() -> None:
+    """Missing keys among them are no-ops; rows whose key exists are sent again, in groups of at most 10
+    rows, so that each failure carries its code (`BatchFileWriter._settle`)."""
+    recorder = SettlingRecorder()
+    summary = apply(FileKind.DELETE, FakeBatch(rows(25)), recorder, batch_rows=100)
+    assert [event[0] for event in recorder.events] == ["refresh", "query"]
+    assert recorder.sent[1:] == [[[0], [1]]]  # only the existing keys are re-sent
+    assert summary.deleted == 2
