@@ -32,7 +32,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -196,8 +196,11 @@ class Prefetched(Generic[T]):
         self.close()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Request:
+    """One bulk request and what messages about it need: the file row of each parameter row, the column
+    of each parameter, and whether missing keys are no-ops (an UPDATE/DELETE by key)."""
+
     statement: str
     args: list[list[Any]]
     row_numbers: Sequence[int]
@@ -348,48 +351,32 @@ class BatchFileWriter:
         """
         if self._oversized:
             self._make_room()
-        return self._deliver(statement, args, row_numbers, parameters, by_key)
+        return self._deliver(_Request(statement, args, row_numbers, parameters, by_key))
 
-    def _deliver(
-        self,
-        statement: str,
-        args: list[list[Any]],
-        row_numbers: Sequence[int],
-        parameters: Sequence[str],
-        by_key: bool,
-    ) -> int:
+    def _deliver(self, request: _Request) -> int:
         """One bulk request plus the settling of rows answered without details; the summed row counts."""
-        result = self._bulk(statement, args, row_numbers, parameters, by_key)
+        result = self._bulk(request)
         if not result.unexplained:
             return result.total
-        return result.total + self._settle(statement, args, row_numbers, parameters, result.unexplained)
+        return result.total + self._settle(request, result.unexplained)
 
-    def _bulk(
-        self,
-        statement: str,
-        args: list[list[Any]],
-        row_numbers: Sequence[int],
-        parameters: Sequence[str],
-        by_key: bool,
-    ) -> BulkResult:
+    def _bulk(self, request: _Request) -> BulkResult:
         """One bulk request, its failures turned into Tasks that name file rows and columns."""
         try:
-            result = self.session.bulk(statement, args, missing_ok=by_key)
+            result = self.session.bulk(request.statement, request.args, missing_ok=request.by_key)
         except BulkRowsFailed as exc:
-            raise self._rows_rejected(exc, row_numbers, parameters) from None
+            raise self._rows_rejected(exc, request) from None
         except BulkRequestRejected as exc:
-            raise self._request_rejected(exc, row_numbers, parameters) from None
+            raise self._request_rejected(exc, request) from None
         self.summary.requests += 1
         return result
 
-    def _rows_rejected(
-        self, exc: BulkRowsFailed, row_numbers: Sequence[int], parameters: Sequence[str]
-    ) -> RowsRejected:
-        failed = [row_numbers[failure.index] for failure in exc.failures]
+    def _rows_rejected(self, exc: BulkRowsFailed, request: _Request) -> RowsRejected:
+        failed = [request.row_numbers[failure.index] for failure in exc.failures]
         first = exc.failures[0]
         shown = ", ".join(map(str, failed[:10])) + (" ..." if len(failed) > 10 else "")
         rows = "row" if len(failed) == 1 else f"{len(failed)} rows"
-        columns = sorted({parameters[index] for index in first.quoted})
+        columns = sorted({request.parameters[index] for index in first.quoted})
         column = f", column {', '.join(map(repr, columns))}" if columns else ""
         return RowsRejected(
             f"CrateDB rejected {rows} of {self.kind} file {self.path} for table {self.table.ref} "
@@ -399,11 +386,10 @@ class BatchFileWriter:
             first.code,
         )
 
-    def _request_rejected(
-        self, exc: BulkRequestRejected, row_numbers: Sequence[int], parameters: Sequence[str]
-    ) -> RowsRejected:
+    def _request_rejected(self, exc: BulkRequestRejected, request: _Request) -> RowsRejected:
         """CrateDB refused a whole request: name the file rows and columns whose values it quoted."""
-        spots = sorted({(row_numbers[spot.row], parameters[spot.parameter]) for spot in exc.quoted})
+        row_numbers = request.row_numbers
+        spots = sorted({(row_numbers[spot.row], request.parameters[spot.parameter]) for spot in exc.quoted})
         if spots:
             shown = "; ".join(f"row {number}, column {name!r}" for number, name in spots[:5])
             where = f"({shown}{' ...' if len(spots) > 5 else ''})"
@@ -415,25 +401,18 @@ class BatchFileWriter:
             exc.code,
         )
 
-    def _settle(
-        self,
-        statement: str,
-        args: list[list[Any]],
-        row_numbers: Sequence[int],
-        parameters: Sequence[str],
-        unexplained: Sequence[int],
-    ) -> int:
+    def _settle(self, request: _Request, unexplained: Sequence[int]) -> int:
         """Rows of a by-key UPDATE/DELETE that failed without details: after a REFRESH, look up which of
         their keys exist; a missing key was a no-op, the others are sent again in groups small enough to
         carry every failure's code. Returns the rows those groups changed."""
-        width = len(self.keys)
+        args, width = request.args, len(self.keys)
         existing = self._existing_keys([args[index][-width:] for index in unexplained])
         again = [index for index in unexplained if existing is None or self._key_of(args[index]) in existing]
         changed = 0
         for offset in range(0, len(again), BULK_ERRORS_PER_SHARD):
             group = again[offset : offset + BULK_ERRORS_PER_SHARD]
-            numbers = [row_numbers[i] for i in group]
-            result = self._bulk(statement, [args[i] for i in group], numbers, parameters, by_key=True)
+            numbers = [request.row_numbers[i] for i in group]
+            result = self._bulk(replace(request, args=[args[i] for i in group], row_numbers=numbers))
             if result.unexplained:  # cannot happen with at most 10 rows; never let a row pass unseen
                 failed = [numbers[index] for index in result.unexplained]
                 raise RowsRejected(
@@ -489,9 +468,7 @@ class BatchFileWriter:
             self.long_text.make_room(chunk.oversized)
         changed = 0
         for request in chunk.requests:
-            changed += self._deliver(
-                request.statement, request.args, request.row_numbers, request.parameters, request.by_key
-            )
+            changed += self._deliver(request)
         if self.kind is FileKind.REPLACE:
             self.summary.replaced += chunk.rows
         elif self.kind is FileKind.UPDATE:
