@@ -26,7 +26,7 @@ from typing import Any
 
 from fivetran_proto import common_pb2
 
-from cratedb_destination import timestamps
+from cratedb_destination import fast_columns, timestamps
 from cratedb_destination.errors import UserActionRequired
 from cratedb_destination.limits import DEFAULT_DECIMAL, MAX_DECIMAL_PRECISION, MAX_INDEXED_TEXT_BYTES
 
@@ -518,7 +518,8 @@ class TypeRow:
     - `instant`: stored as epoch milliseconds, sent as ISO text;
     - `converter`: batch-file text -> statement parameter; `reader`: stored value -> Python value;
     - `to_parameter`: stored value (as `read_expression` returns it) -> parameter, when not the value itself;
-    - `storage`: the storage variant this row stands for (`FivetranType.storage`), None for the type's own.
+    - `storage`: the storage variant this row stands for (`FivetranType.storage`), None for the type's own;
+    - `column`: the whole-column fast path of `converter` (`fast_columns`), None where there is none.
     """
 
     data_type: DataType
@@ -532,10 +533,28 @@ class TypeRow:
     instant: bool = False
     to_parameter: Callable[[Any], Any] | None = None
     storage: str | None = None
+    column: Callable[[FivetranType], fast_columns.ColumnValues] | None = None
+
+
+def _same(values: fast_columns.ColumnValues) -> Callable[[FivetranType], fast_columns.ColumnValues]:
+    return lambda _ftype: values
+
+
+def _integers(data_type: DataType) -> Callable[[FivetranType], fast_columns.ColumnValues]:
+    return _same(fast_columns.integers(*_INTEGER_RANGES[data_type]))
 
 
 _ROWS = (
-    TypeRow(BOOLEAN, "BOOLEAN", "boolean", _fixed(_to_bool), bool, ("boolean",), array_match=True),
+    TypeRow(
+        BOOLEAN,
+        "BOOLEAN",
+        "boolean",
+        _fixed(_to_bool),
+        bool,
+        ("boolean",),
+        array_match=True,
+        column=_same(fast_columns.booleans),
+    ),
     TypeRow(
         SHORT,
         "SMALLINT",
@@ -544,9 +563,28 @@ _ROWS = (
         int,
         ("smallint", "byte"),
         array_match=True,
+        column=_integers(SHORT),
     ),
-    TypeRow(INT, "INTEGER", "integer", _fixed(_integer_converter(INT)), int, ("integer",), array_match=True),
-    TypeRow(LONG, "BIGINT", "bigint", _fixed(_integer_converter(LONG)), int, ("bigint",), array_match=True),
+    TypeRow(
+        INT,
+        "INTEGER",
+        "integer",
+        _fixed(_integer_converter(INT)),
+        int,
+        ("integer",),
+        array_match=True,
+        column=_integers(INT),
+    ),
+    TypeRow(
+        LONG,
+        "BIGINT",
+        "bigint",
+        _fixed(_integer_converter(LONG)),
+        int,
+        ("bigint",),
+        array_match=True,
+        column=_integers(LONG),
+    ),
     TypeRow(
         DECIMAL,
         "NUMERIC",
@@ -554,10 +592,19 @@ _ROWS = (
         lambda ftype, _warn: _decimal_converter(ftype),
         lambda value: decimal.Decimal(str(value)),
         ("numeric",),
+        column=lambda ftype: fast_columns.decimals(*decimal_params(ftype)),
     ),
-    TypeRow(FLOAT, "REAL", "real", _fixed(_to_float_text), float, ("real",)),
     TypeRow(
-        DOUBLE, "DOUBLE PRECISION", "double precision", _fixed(_to_float_text), float, ("double precision",)
+        FLOAT, "REAL", "real", _fixed(_to_float_text), float, ("real",), column=_same(fast_columns.FLOAT_TEXT)
+    ),
+    TypeRow(
+        DOUBLE,
+        "DOUBLE PRECISION",
+        "double precision",
+        _fixed(_to_float_text),
+        float,
+        ("double precision",),
+        column=_same(fast_columns.FLOAT_TEXT),
     ),
     TypeRow(
         NAIVE_DATE,
@@ -568,6 +615,7 @@ _ROWS = (
         ("date",),
         array_match=True,
         instant=True,
+        column=_same(fast_columns.dates),
     ),
     TypeRow(
         NAIVE_DATETIME,
@@ -578,6 +626,7 @@ _ROWS = (
         ("timestamp without time zone",),
         array_match=True,
         instant=True,
+        column=_same(fast_columns.local_datetimes),
     ),
     TypeRow(
         UTC_DATETIME,
@@ -588,14 +637,48 @@ _ROWS = (
         ("timestamp with time zone",),
         array_match=True,
         instant=True,
+        column=_same(fast_columns.instants),
     ),
     TypeRow(
-        BINARY, "TEXT", "text", lambda _ftype, warn: _binary_converter(warn), base64.b64decode, long_text=True
+        BINARY,
+        "TEXT",
+        "text",
+        lambda _ftype, warn: _binary_converter(warn),
+        base64.b64decode,
+        long_text=True,
+        column=_same(fast_columns.BASE64),
     ),
-    TypeRow(XML, "TEXT", "text", _fixed(_identity), str, long_text=True, array_match=True),
-    TypeRow(STRING, "TEXT", "text", _fixed(_identity), str, array_match=True),
-    TypeRow(JSON, "TEXT", "text", _fixed(_to_json_text), json.loads, long_text=True),
-    TypeRow(NAIVE_TIME, "TEXT", "text", _fixed(_to_naive_time), _read_time, array_match=True),
+    TypeRow(
+        XML,
+        "TEXT",
+        "text",
+        _fixed(_identity),
+        str,
+        long_text=True,
+        array_match=True,
+        column=_same(fast_columns.identity),
+    ),
+    TypeRow(
+        STRING, "TEXT", "text", _fixed(_identity), str, array_match=True, column=_same(fast_columns.identity)
+    ),
+    TypeRow(
+        JSON,
+        "TEXT",
+        "text",
+        _fixed(_to_json_text),
+        json.loads,
+        long_text=True,
+        column=_same(fast_columns.json_text),
+    ),
+    TypeRow(
+        NAIVE_TIME,
+        "TEXT",
+        "text",
+        _fixed(_to_naive_time),
+        _read_time,
+        array_match=True,
+        column=_same(fast_columns.TIME_OF_DAY),
+    ),
 )
 # Storage variants, chosen per column by a setting and kept in the metadata record (`FivetranType.storage`).
 # OBJECT(IGNORED): sub-keys are neither indexed nor typed, so values of mixed types never conflict (CrateDB
@@ -735,6 +818,13 @@ def value_converter(ftype: FivetranType, on_invalid_base64: Callable[[], None] |
     if row is None:
         raise ConversionError(f"unsupported data type {type_name(ftype.data_type)}")
     return row.converter(ftype, on_invalid_base64 or (lambda: None))
+
+
+def column_converter(ftype: FivetranType) -> fast_columns.ColumnValues | None:
+    """The whole-column fast path of `value_converter(ftype)` (see `fast_columns`), None where there is
+    none: a column it returns None for is converted cell by cell."""
+    row = _row(ftype)
+    return None if row is None or row.column is None else row.column(ftype)
 
 
 def read_value(ftype: FivetranType, value: Any) -> Any:

@@ -61,6 +61,14 @@ class ColumnChunk:
         """The row tuples of the row interface (`BatchFile.chunks`)."""
         return list(zip(*self.columns(), strict=True))
 
+    def slice(self, start: int, length: int) -> ColumnChunk:
+        """Rows `start` to `start + length` (zero-copy)."""
+        return ColumnChunk(
+            length,
+            [array.slice(start, length) for array in self.arrays],
+            [None if mark is None else mark.slice(start, length) for mark in self.unmodified],
+        )
+
     def __len__(self) -> int:
         return self.num_rows
 

@@ -27,6 +27,7 @@ most two chunks: the one being sent and the one being prepared.
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import queue
 import threading
@@ -36,11 +37,21 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from cratedb_destination.batch import UNMODIFIED, BatchFile, Cell, FileFormat, key_for, open_batch
+import pyarrow.compute as pc
+
+from cratedb_destination.batch import (
+    UNMODIFIED,
+    BatchFile,
+    Cell,
+    ColumnChunk,
+    FileFormat,
+    key_for,
+    open_batch,
+)
 from cratedb_destination.client import BulkRequestRejected, BulkResult, BulkRowsFailed, Session
 from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
-from cratedb_destination.limits import BULK_ERRORS_PER_SHARD
+from cratedb_destination.limits import BULK_ERRORS_PER_SHARD, MAX_INDEXED_TEXT_BYTES
 from cratedb_destination.metadata import MetadataStore
 from cratedb_destination.services import schema
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
@@ -51,6 +62,7 @@ from cratedb_destination.type_mapping import (
     ConversionError,
     Converter,
     array_matchable,
+    column_converter,
     comparable,
     text_bytes_over_limit,
     value_converter,
@@ -103,21 +115,38 @@ class WriteSummary:
 Row = tuple[Cell, ...]
 
 
-def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int, list[Row]]]:
-    """(number of the first row in the file, rows) with at most `batch_rows` rows and about
-    `max_request_bytes` of text per chunk. Rows are numbered from 1 (the header is not counted)."""
+def sized_column_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int, ColumnChunk]]:
+    """(number of the first row in the file, chunk) with at most `batch_rows` rows and about
+    `max_request_bytes` of text per chunk. Rows are numbered from 1 (the header is not counted). The one
+    place where files are cut into requests."""
     first = 1
-    for chunk in batch.chunks(options.batch_rows):
-        start = 0
-        size = 0
-        for index, row in enumerate(chunk):
-            row_size = sum(len(cell) + _CELL_OVERHEAD for cell in row if isinstance(cell, str))
-            if size and size + row_size > options.max_request_bytes:
-                yield first + start, chunk[start:index]
-                start, size = index, 0
-            size += row_size
-        yield first + start, chunk[start:] if start else chunk
-        first += len(chunk)
+    for chunk in batch.column_chunks(options.batch_rows):
+        for start, stop in _byte_bounded(chunk, options.max_request_bytes):
+            yield first + start, chunk.slice(start, stop - start)
+        first += chunk.num_rows
+
+
+def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int, list[Row]]]:
+    """`sized_column_chunks` as row tuples (history mode and the reference path of every writer)."""
+    for first, chunk in sized_column_chunks(batch, options):
+        yield first, chunk.rows()
+
+
+def _byte_bounded(chunk: ColumnChunk, budget: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) row ranges of `chunk` whose text (plus a per-cell overhead; NULL and unmodified
+    cells count nothing) stays within `budget`; a row larger than the budget gets a range of its own."""
+    lengths = [pc.add(pc.utf8_length(array), _CELL_OVERHEAD) for array in chunk.arrays]
+    if sum(pc.sum(length).as_py() or 0 for length in lengths) <= budget:
+        yield 0, chunk.num_rows
+        return
+    sizes = functools.reduce(pc.add, [pc.fill_null(length, 0) for length in lengths]).to_pylist()
+    start = size = 0
+    for index, row_size in enumerate(sizes):
+        if size and size + row_size > budget:
+            yield start, index
+            start, size = index, 0
+        size += row_size
+    yield start, len(sizes)
 
 
 T = TypeVar("T")
@@ -196,13 +225,45 @@ class Prefetched(Generic[T]):
         self.close()
 
 
+class _Irregular(Exception):
+    """A chunk the columnar conversion leaves to the row-by-row reference path."""
+
+
+# Update rows are grouped by a bit mask of the columns they modify, one bit per non-key column.
+_MAX_SIGNATURE_BITS = 62
+
+
+def _pick(values: list[Any], rows: list[int]) -> list[Any]:
+    return values if len(rows) == len(values) else [values[row] for row in rows]
+
+
+def _modified_groups(chunk: ColumnChunk, others: list[int]) -> list[tuple[tuple[int, ...], list[int]]]:
+    """(non-key columns a row modifies, its rows) in order of first appearance, without rows that modify
+    nothing: an unmodified cell is one whose `chunk.unmodified` mark is set."""
+    marked = [(bit, chunk.unmodified[index]) for bit, index in enumerate(others)]
+    terms = [pc.if_else(mark, 0, 1 << bit) for bit, mark in marked if mark is not None]
+    if not others:
+        return []
+    if not terms:
+        return [(tuple(others), list(range(chunk.num_rows)))]
+    always = sum(1 << bit for bit, mark in marked if mark is None)
+    signatures = pc.add(functools.reduce(pc.add, terms), always)
+    groups = []
+    for signature in pc.unique(signatures).to_pylist():
+        if signature:
+            modified = tuple(index for bit, index in enumerate(others) if signature >> bit & 1)
+            rows = pc.indices_nonzero(pc.equal(signatures, signature)).to_pylist()
+            groups.append((modified, rows))
+    return groups
+
+
 @dataclass(frozen=True)
 class _Request:
     """One bulk request and what messages about it need: the file row of each parameter row, the column
     of each parameter, and whether missing keys are no-ops (an UPDATE/DELETE by key)."""
 
     statement: str
-    args: list[list[Any]]
+    args: Sequence[Sequence[Any]]
     row_numbers: Sequence[int]
     parameters: Sequence[str]
     by_key: bool
@@ -271,6 +332,9 @@ class BatchFileWriter:
         ]
         self.key_indexes = [self.position[key] for key in self.keys]
         self.key_specs: list[ColumnSpec] = [self.specs[index] for index in self.key_indexes]
+        key_set = set(self.key_indexes)
+        self.others = [index for index in range(len(self.header)) if index not in key_set]
+        self._fast = [column_converter(spec.type) for spec in self.specs]
 
     # -- conversion ------------------------------------------------------------------------------------
 
@@ -427,7 +491,7 @@ class BatchFileWriter:
         types = [spec.type for spec in self.key_specs]
         return tuple(comparable(ftype, value) for ftype, value in zip(types, row[-width:], strict=True))
 
-    def _existing_keys(self, keys: list[list[Any]]) -> set[tuple[Any, ...]] | None:
+    def _existing_keys(self, keys: Sequence[Sequence[Any]]) -> set[tuple[Any, ...]] | None:
         """Which of `keys` exist in the table (None: the key types cannot be matched as arrays)."""
         typed = [(spec.name, spec.type) for spec in self.key_specs]
         if not all(array_matchable(ftype) for _, ftype in typed):
@@ -476,44 +540,164 @@ class BatchFileWriter:
         else:
             self.summary.deleted += changed
 
+    # Chunks are converted a column at a time (`_column_values`); a chunk that needs a per-cell decision
+    # (a cell the fast paths do not take and the reference refuses, a missing key, an unmodified cell
+    # where none may be) is converted again row by row by the reference path (`_*_rows`), which raises the
+    # error of the first bad cell in file order, exactly as if there were no columnar path.
+
     def _replace_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         null_columns = [name for name in self.table.names if name not in self.position]
         statement = dml.upsert(self.table.ref, self.header, self.keys, null_columns)
-        value = self.value
-        key_indexes = set(self.key_indexes)
-        for first, rows in sized_chunks(self.batch, options):
-            args = []
-            for offset, row in enumerate(rows):
-                number = first + offset
-                for index in key_indexes:
-                    if row[index] is None or row[index] is UNMODIFIED:
-                        raise self.invalid(number, index, "a primary-key column has no value")
-                args.append([value(cell, index, number) for index, cell in enumerate(row)])
-            request = _Request(statement, args, range(first, first + len(rows)), self.header, False)
-            yield _Chunk([request], len(rows), self._take_oversized())
+        for first, chunk in sized_column_chunks(self.batch, options):
+            args: Sequence[Sequence[Any]]
+            try:
+                args = self._replace_args(chunk)
+            except _Irregular:
+                args = self._replace_rows(first, chunk.rows())
+            numbers = range(first, first + chunk.num_rows)
+            yield _Chunk(
+                [_Request(statement, args, numbers, self.header, False)],
+                chunk.num_rows,
+                self._take_oversized(),
+            )
 
     def _delete_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         statement = dml.delete_by_key(self.table.ref, self.keys)
-        for first, rows in sized_chunks(self.batch, options):
-            args = [self.key_values(row, first + offset) for offset, row in enumerate(rows)]
-            request = _Request(statement, args, range(first, first + len(rows)), self.keys, True)
-            yield _Chunk([request], len(rows), self._take_oversized())
+        for first, chunk in sized_column_chunks(self.batch, options):
+            try:
+                args: Sequence[Sequence[Any]] = list(zip(*self._key_columns(chunk), strict=True))
+            except _Irregular:
+                args = [self.key_values(row, first + offset) for offset, row in enumerate(chunk.rows())]
+            numbers = range(first, first + chunk.num_rows)
+            yield _Chunk(
+                [_Request(statement, args, numbers, self.keys, True)], chunk.num_rows, self._take_oversized()
+            )
 
     def _update_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
-        key_set = set(self.key_indexes)
-        others = [index for index in range(len(self.header)) if index not in key_set]
-        for first, rows in sized_chunks(self.batch, options):
-            groups: dict[tuple[int, ...], list[tuple[int, Row]]] = {}
-            for offset, row in enumerate(rows):
-                modified = tuple(index for index in others if row[index] is not UNMODIFIED)
-                if modified:  # a row that changes nothing needs no statement
-                    groups.setdefault(modified, []).append((first + offset, row))
-            if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
-                requests = [self._update_group(modified, members) for modified, members in groups.items()]
-            else:
-                members = [member for members in groups.values() for member in members]
-                requests = [self._update_selective(others, members)]
-            yield _Chunk(requests, len(rows), self._take_oversized())
+        for first, chunk in sized_column_chunks(self.batch, options):
+            try:
+                requests = self._update_requests(first, chunk)
+            except _Irregular:
+                requests = self._update_rows(first, chunk.rows())
+            yield _Chunk(requests, chunk.num_rows, self._take_oversized())
+
+    # -- columnar conversion -----------------------------------------------------------------------------
+
+    def _column_values(self, chunk: ColumnChunk, index: int) -> list[Any]:
+        """The parameters of one column of `chunk`: None for NULL and unmodified cells. The type's fast
+        path (`fast_columns`) where it takes the column, else the reference converter per cell."""
+        array = chunk.arrays[index]
+        fast = self._fast[index]
+        values = fast(array) if fast is not None else None
+        if values is None:
+            convert = self._plain[index]
+            try:
+                values = [None if cell is None else convert(cell) for cell in array.to_pylist()]
+            except ConversionError:
+                raise _Irregular from None
+        if self.converters[index] is not self._plain[index]:  # measured for the indexed-text limit
+            self._measure(index, values)
+        return values
+
+    def _measure(self, index: int, values: list[Any]) -> None:
+        """Note a column that received a value too long for its index (a key: leave it to the row path,
+        which names the row). Values of measured columns are text."""
+        longest = max(map(len, filter(None, values)), default=0)
+        if longest * 4 <= MAX_INDEXED_TEXT_BYTES:  # no code point takes more than 4 bytes
+            return
+        if any(value is not None and text_bytes_over_limit(value) is not None for value in values):
+            if self.specs[index].primary_key:
+                raise _Irregular
+            self._oversized.add(index)
+
+    def _key_columns(self, chunk: ColumnChunk) -> list[list[Any]]:
+        """The key columns' parameters; every key cell must have a value."""
+        if any(chunk.arrays[index].null_count for index in self.key_indexes):
+            raise _Irregular
+        return [self._column_values(chunk, index) for index in self.key_indexes]
+
+    def _replace_args(self, chunk: ColumnChunk) -> list[tuple[Any, ...]]:
+        if any(mark is not None and pc.any(mark).as_py() for mark in chunk.unmodified):
+            raise _Irregular  # 'unmodified' is not allowed in a replace file
+        self._key_columns(chunk)
+        columns = [self._column_values(chunk, index) for index in range(len(self.header))]
+        return list(zip(*columns, strict=True))
+
+    def _update_requests(self, first: int, chunk: ColumnChunk) -> list[_Request]:
+        """Rows grouped by the columns they modify (in order of first appearance); at most
+        MAX_UPDATE_STATEMENTS_PER_CHUNK groups become one UPDATE each, more become one CASE statement."""
+        others = self.others
+        if len(others) > _MAX_SIGNATURE_BITS:
+            raise _Irregular
+        keys = self._key_columns(chunk)
+        values = {index: self._column_values(chunk, index) for index in others}
+        groups = _modified_groups(chunk, others)
+        if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
+            return [self._group_request(first, modified, rows, values, keys) for modified, rows in groups]
+        members = sorted(row for _, rows in groups for row in rows)  # file order: a later row of a key wins
+        return [self._selective_request(first, chunk, members, values, keys)]
+
+    def _group_request(
+        self,
+        first: int,
+        modified: tuple[int, ...],
+        rows: list[int],
+        values: dict[int, list[Any]],
+        keys: list[list[Any]],
+    ) -> _Request:
+        assigned = [self.header[index] for index in modified]
+        statement = dml.update_by_key(self.table.ref, assigned, self.keys)
+        columns = [_pick(values[index], rows) for index in modified] + [_pick(key, rows) for key in keys]
+        args = list(zip(*columns, strict=True))
+        return _Request(statement, args, [first + row for row in rows], [*assigned, *self.keys], True)
+
+    def _selective_request(
+        self,
+        first: int,
+        chunk: ColumnChunk,
+        rows: list[int],
+        values: dict[int, list[Any]],
+        keys: list[list[Any]],
+    ) -> _Request:
+        others = self.others
+        statement = dml.update_by_key_selective(
+            self.table.ref, [(self.header[index], self.specs[index].type) for index in others], self.keys
+        )
+        columns: list[list[Any]] = []
+        for index in others:
+            mark = chunk.unmodified[index]
+            flags = [True] * chunk.num_rows if mark is None else pc.invert(mark).to_pylist()
+            columns += [_pick(flags, rows), _pick(values[index], rows)]
+        columns += [_pick(key, rows) for key in keys]
+        args = list(zip(*columns, strict=True))
+        parameters = [self.header[index] for index in others for _flag_and_value in (0, 1)] + list(self.keys)
+        return _Request(statement, args, [first + row for row in rows], parameters, True)
+
+    # -- the reference path: row by row ------------------------------------------------------------------
+
+    def _replace_rows(self, first: int, rows: list[Row]) -> list[list[Any]]:
+        value = self.value
+        key_indexes = set(self.key_indexes)
+        args = []
+        for offset, row in enumerate(rows):
+            number = first + offset
+            for index in key_indexes:
+                if row[index] is None or row[index] is UNMODIFIED:
+                    raise self.invalid(number, index, "a primary-key column has no value")
+            args.append([value(cell, index, number) for index, cell in enumerate(row)])
+        return args
+
+    def _update_rows(self, first: int, rows: list[Row]) -> list[_Request]:
+        others = self.others
+        groups: dict[tuple[int, ...], list[tuple[int, Row]]] = {}
+        for offset, row in enumerate(rows):
+            modified = tuple(index for index in others if row[index] is not UNMODIFIED)
+            if modified:  # a row that changes nothing needs no statement
+                groups.setdefault(modified, []).append((first + offset, row))
+        if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
+            return [self._update_group(modified, members) for modified, members in groups.items()]
+        members = sorted((member for members in groups.values() for member in members), key=lambda m: m[0])
+        return [self._update_selective(others, members)]
 
     def _update_group(self, modified: tuple[int, ...], members: list[tuple[int, Row]]) -> _Request:
         assigned = [self.header[i] for i in modified]

@@ -1,0 +1,156 @@
+"""Whole-column fast paths of the batch-file text -> statement parameter conversion.
+
+Each function takes one column of a chunk as an Arrow string array (NULL cells are Arrow nulls) and
+returns the parameter values of all its cells (None for NULL), computed in Arrow, or None when some
+cell is not in the plain form the fast path knows. The caller then converts that column cell by cell
+with the type's reference converter (`type_mapping.value_converter`), which also words every error.
+
+The rule that keeps this exact: a fast path accepts only text whose reference conversion it reproduces
+to the character, so accepting less is always safe. `tests/unit/test_fast_columns.py` checks that
+against the reference converters with generated text. Which DataType uses which path is said in the
+type registry (`TypeRow.column` in `type_mapping.py`); nothing here knows DataTypes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ColumnValues = Callable[[pa.ChunkedArray], "list[Any] | None"]
+
+_FRACTION = r"(?:\.[0-9]{1,9})?"
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+_INSTANT = f"^{_DATE}T{_TIME}{_FRACTION}Z$"
+_LOCAL = f"^{_DATE}T{_TIME}{_FRACTION}$"
+_DATE_ONLY = f"^{_DATE}$"
+_TIME_OF_DAY = f"^(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]{_FRACTION}$"
+_FLOAT = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+_INTEGER = r"^-?[0-9]{1,18}$"  # fits an int64 whatever the digits
+_BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_BOOLEANS = pa.array(["true", "false"], pa.string())
+
+
+def _all_match(array: pa.ChunkedArray, pattern: str) -> bool:
+    """Whether every non-NULL cell matches `pattern` (RE2 syntax; `[0-9]` is ASCII only)."""
+    hits = pc.sum(pc.match_substring_regex(array, pattern)).as_py() or 0
+    return bool(hits == len(array) - array.null_count)
+
+
+def identity(array: pa.ChunkedArray) -> list[Any]:
+    """The text itself (STRING, XML)."""
+    return array.to_pylist()
+
+
+def matching(pattern: str) -> ColumnValues:
+    """The text itself when every cell matches `pattern` (floating-point numbers, times, base64)."""
+
+    def convert(array: pa.ChunkedArray) -> list[Any] | None:
+        return array.to_pylist() if _all_match(array, pattern) else None
+
+    return convert
+
+
+FLOAT_TEXT = matching(_FLOAT)
+TIME_OF_DAY = matching(_TIME_OF_DAY)
+BASE64 = matching(_BASE64)
+
+
+def integers(low: int, high: int) -> ColumnValues:
+    """Python ints for plain decimal digits (an optional minus) within [low, high]."""
+
+    def convert(array: pa.ChunkedArray) -> list[Any] | None:
+        if not _all_match(array, _INTEGER):
+            return None
+        numbers = pc.cast(array, pa.int64())
+        if array.null_count < len(array):
+            bounds = pc.min_max(numbers).as_py()
+            if bounds["min"] < low or bounds["max"] > high:
+                return None
+        return numbers.to_pylist()
+
+    return convert
+
+
+def booleans(array: pa.ChunkedArray) -> list[Any] | None:
+    """True/False for the exact texts `true` and `false`."""
+    hits = pc.sum(pc.is_in(array, value_set=_BOOLEANS)).as_py() or 0
+    if hits != len(array) - array.null_count:
+        return None
+    return pc.equal(array, "true").to_pylist()
+
+
+def decimals(precision: int, scale: int) -> ColumnValues:
+    """The text itself when it already has the form the reference sends: no leading zeros, at most
+    `scale` decimals and at most `precision - scale` integer digits (nothing to round, nothing to refuse)."""
+    whole = precision - scale
+    integer = "0" if whole < 1 else f"(?:0|[1-9][0-9]{{0,{whole - 1}}})"
+    fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
+    return matching(f"^-?{integer}{fraction}$")
+
+
+def _valid_clock(heads: pa.ChunkedArray, unit_type: pa.DataType) -> bool:
+    """Whether every head (date, or date and time of day) names a real calendar day and time; Arrow's
+    ISO-8601 cast refuses days past the month's end, hour 24 and second 60."""
+    try:
+        pc.cast(heads, unit_type)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _millisecond_text(array: pa.ChunkedArray, suffix: str) -> list[Any]:
+    """`YYYY-MM-DDTHH:MM:SS.fff` + suffix from text of that form with 0 to 9 fraction digits: the first
+    three digits, padded with zeros (CrateDB keeps milliseconds; the rest is cut, not rounded)."""
+    lengths = pc.min_max(pc.utf8_length(array)).as_py()
+    if lengths["min"] == lengths["max"] == 23 + len(suffix):  # already exactly three digits
+        return array.to_pylist()
+    head = pc.utf8_slice_codeunits(array, 0, 19)
+    digits = pc.utf8_slice_codeunits(array, 20, 23)
+    if suffix:
+        digits = pc.replace_substring(digits, suffix, "")
+    fraction = pc.utf8_rpad(digits, 3, "0")
+    return pc.binary_join_element_wise(head, ".", fraction, suffix, "").to_pylist()
+
+
+def instants(array: pa.ChunkedArray) -> list[Any] | None:
+    """UTC_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]Z` as the same instant with exactly three fraction digits."""
+    if not _all_match(array, _INSTANT):
+        return None
+    if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
+        return None
+    return _millisecond_text(array, "Z")
+
+
+def local_datetimes(array: pa.ChunkedArray) -> list[Any] | None:
+    """NAIVE_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]` with exactly three fraction digits."""
+    if not _all_match(array, _LOCAL):
+        return None
+    if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
+        return None
+    return _millisecond_text(array, "")
+
+
+def dates(array: pa.ChunkedArray) -> list[Any] | None:
+    """NAIVE_DATE: `YYYY-MM-DD` as the timestamp text of its midnight."""
+    if not _all_match(array, _DATE_ONLY) or not _valid_clock(array, pa.date32()):
+        return None
+    return pc.binary_join_element_wise(array, "T00:00:00.000", "").to_pylist()
+
+
+def json_text(array: pa.ChunkedArray) -> list[Any] | None:
+    """The text itself when orjson parses every cell. orjson is stricter than Python's json module (the
+    reference), never laxer, so a cell it refuses goes to the reference, which decides."""
+    texts = array.to_pylist()
+    loads = orjson.loads
+    try:
+        for text in texts:
+            if text is not None:
+                loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return texts
