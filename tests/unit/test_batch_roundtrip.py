@@ -26,15 +26,27 @@ def fmt_for(kind: str, compression: str, encryption: str) -> FileFormat:
     return FileFormat(compression, encryption, NULL, UNMOD, kind)  # type: ignore[arg-type]
 
 
+def rows_both_ways(path: Path, key: bytes | None, fmt: FileFormat, max_rows: int) -> list[tuple[Cell, ...]]:
+    """The rows through `chunks`, checked to equal those through `column_chunks` (what writers use)."""
+    with open_batch(str(path), key, fmt) as batch:
+        chunks = list(batch.chunks(max_rows))
+    with open_batch(str(path), key, fmt) as batch:
+        columnar = list(batch.column_chunks(max_rows))
+    assert [len(chunk) for chunk in columnar] == [len(chunk) for chunk in chunks]
+    assert all(0 < len(chunk) <= max_rows for chunk in chunks)
+    rows = [row for chunk in chunks for row in chunk]
+    assert [row for chunk in columnar for row in chunk.rows()] == rows
+    return rows
+
+
 def write_and_read(
     path: Path, columns: Sequence[str], rows: Sequence[Sequence[Cell]], fmt: FileFormat, max_rows: int = 3
 ) -> tuple[list[str], list[tuple[Cell, ...]]]:
     key = new_key() if fmt.encryption == "aes" else None
     write_batch_file(str(path), columns, rows, fmt=fmt, key=key)
+    read = rows_both_ways(path, key, fmt, max_rows)
     with open_batch(str(path), key, fmt) as batch:
-        chunks = list(batch.chunks(max_rows))
-        assert all(0 < len(chunk) <= max_rows for chunk in chunks)
-        return batch.columns, [row for chunk in chunks for row in chunk]
+        return batch.columns, read
 
 
 SAMPLE_COLUMNS = ["id", "text, with comma", 'quote "q"', "_fivetran_synced"]
@@ -198,8 +210,7 @@ def test_parquet_typed_columns_read_as_csv_text(tmp_path: Path) -> None:
     key = new_key()
     fmt = fmt_for("parquet", "off", "aes")
     write_batch_file(str(tmp_path / "f"), columns, rows, fmt=fmt, key=key, parquet_types=types)
-    with open_batch(str(tmp_path / "f"), key, fmt) as batch:
-        got = [row for chunk in batch.chunks(10) for row in chunk]
+    got = rows_both_ways(tmp_path / "f", key, fmt, 10)
     expected = list(rows)
     expected[0] = (*rows[0][:10], "10:15:30.250", "text")  # Java-style fraction: 3, 6 or 9 digits
     expected[1] = (*rows[1][:8], "2024-01-24T23:11:39.100Z", *rows[1][9:])
@@ -266,8 +277,7 @@ def test_parquet_string_columns_real_nulls_tokens_and_dictionaries(tmp_path: Pat
         {"plain": plain, "dict": plain.dictionary_encode(), "large": plain.cast(pa.large_string())}
     )
     pq.write_table(table, tmp_path / "f")
-    with open_batch(str(tmp_path / "f"), None, fmt_for("parquet", "off", "none")) as batch:
-        rows = [row for chunk in batch.chunks(2) for row in chunk]
+    rows = rows_both_ways(tmp_path / "f", None, fmt_for("parquet", "off", "none"), 2)
     expected = [("a",) * 3, (None,) * 3, (None,) * 3, (UNMODIFIED,) * 3, (f"{NULL}!",) * 3]
     assert rows == expected
 
@@ -299,8 +309,7 @@ def test_parquet_temporal_units_and_zones(tmp_path: Path) -> None:
         }
     )
     pq.write_table(table, tmp_path / "f")
-    with open_batch(str(tmp_path / "f"), None, fmt_for("parquet", "off", "none")) as batch:
-        rows = [row for chunk in batch.chunks(10) for row in chunk]
+    rows = rows_both_ways(tmp_path / "f", None, fmt_for("parquet", "off", "none"), 10)
     assert rows == [
         ("10:15:30.120", "2024-01-24T23:11:39.500Z", "2024-01-24T23:11:39", "1969-12-31", "AAE=", None),
         ("00:00:00", None, None, None, None, None),

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .cells import Cell
-from .columnar import ColumnChunk
+from .columnar import ChunkAssembler, ColumnChunk, TokenMarker
 from .decompression import gzip_chunks, zstd_chunks
 from .decryption import SeekableDecryptedFile, decrypt_chunks
 from .errors import BatchFileError
@@ -147,6 +147,7 @@ class ParquetBatchFile(BatchFile):
         self._batches: Iterator[pa.RecordBatch] | None = None
         self._pending: list[tuple[Cell, ...]] = []
         self._token_values = pa.array([fmt.null_string, fmt.unmodified_string], pa.string())
+        self._marker = TokenMarker(fmt.null_string, fmt.unmodified_string)
         try:
             self._source = self._open_source(key)
             self._file = pq.ParquetFile(self._source, buffer_size=READ_BLOCK, pre_buffer=False)
@@ -235,8 +236,51 @@ class ParquetBatchFile(BatchFile):
             yield chunk
 
     def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
-        for rows in self.chunks(max_rows):
-            yield ColumnChunk.from_rows(rows, len(self.columns))
+        """The same cells as `chunks`, built as Arrow string columns without row tuples. Use one of the
+        two per file."""
+        if max_rows < 1:
+            raise ValueError("max_rows must be positive")
+        if self._batches is None:
+            self._batches = self._file.iter_batches(batch_size=max_rows)
+        assembler = ChunkAssembler(len(self.columns))
+        while True:
+            for chunk in assembler.take(max_rows):
+                self.rows_read += chunk.num_rows
+                yield chunk
+            if not self._add_columns(assembler):
+                break
+        rest = assembler.rest()
+        if rest is not None:
+            self.rows_read += rest.num_rows
+            yield rest
+
+    def _add_columns(self, assembler: ChunkAssembler) -> bool:
+        """The next record batch as string columns with tokens marked; False at the end."""
+        assert self._batches is not None
+        try:
+            batch = next(self._batches, None)
+            if batch is None:
+                return False
+            arrays: list[pa.Array] = []
+            marks: list[pa.Array | None] = []
+            for (convert, may_hold_tokens), array in zip(self._converters, batch.columns, strict=True):
+                if may_hold_tokens:  # a string column: its text as it is, tokens marked
+                    text = pc.cast(
+                        array.dictionary_decode() if pa.types.is_dictionary(array.type) else array,
+                        pa.string(),
+                    )
+                    text, mark = self._marker.mark(text)
+                    marks.append(None if mark is None else mark.fill_null(False))
+                else:
+                    text = pa.array(convert(array), pa.string())
+                    marks.append(None)
+                arrays.append(text)
+        except BatchFileError:
+            raise
+        except (pa.ArrowException, OSError, OverflowError, ValueError) as error:
+            raise self._error(f"cannot read Parquet data ({type(error).__name__})") from None
+        assembler.add(arrays, marks, batch.num_rows)
+        return True
 
     def close(self) -> None:
         parquet = getattr(self, "_file", None)
