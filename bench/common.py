@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pyarrow as pa
@@ -35,8 +35,12 @@ from cratedb_destination.batch import Cell, FileFormat
 from cratedb_emulator import CostModel
 from cratedb_emulator.cost import BENCHMARK, OFF
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_e2e.destination_client import Stub
 from fivetran_proto import common_pb2, destination_sdk_pb2
+
+if TYPE_CHECKING:
+    # Not at run time: the reader process of another revision imports this module with that revision's
+    # cratedb_destination, and the gRPC client imports more of it than the public batch API.
+    from fivetran_e2e.destination_client import Stub
 
 # (name, DataType, primary key)
 ColumnSpec = tuple[str, int, bool]

@@ -298,6 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print()
     print_table(figures, sides)
+    if options.quick:
+        print(
+            "\n--quick: process CPU time comes in 10 ms ticks, so the per-CPU-second figures of such small "
+            "files are coarse; the full run's are the ones to compare"
+        )
     print(f"\ntotal benchmark time {elapsed:.1f} s")
     return 0
 
