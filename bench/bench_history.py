@@ -8,9 +8,12 @@ every tenth record. The destination (the console script in a subprocess, through
 
     .venv/bin/python bench/bench_history.py                      # 2,000 and 20,000 records
     .venv/bin/python bench/bench_history.py --records 5000 --no-cost
+    .venv/bin/python bench/bench_history.py --rev cc614c8       # the destination of another git revision
 
 After the batch the table is checked: every record has two versions and the new one carries the values
-of the old one where the update left them unmodified.
+of the old one where the update left them unmodified. Then a hard Truncate removes every row (Truncate
+is not history-mode specific; a soft one is the same single statement on tables with `_fivetran_deleted`).
+Query jobs and key lookups are also shown per 10,000 records.
 """
 
 from __future__ import annotations
@@ -20,25 +23,29 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common import (
     ServerProcess,
     add_cost_options,
+    add_rev_option,
     cost_model,
     create_table,
     new_format,
     print_cluster_table,
+    revision_site,
     table_definition,
     write_file,
 )
 from crate.client import connect
 from cratedb_destination.batch import UNMODIFIED, Cell
-from cratedb_emulator import Emulator
+from cratedb_emulator import CostModel, Emulator
 from fivetran_e2e.destination_client import Stub
 from fivetran_e2e.destination_client import connect as connect_destination
 from fivetran_proto import common_pb2, destination_sdk_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
 
 SCHEMA = "bench_history"
 COLUMNS = [
@@ -146,14 +153,35 @@ def check(url: str, table: str, records: int) -> None:
         assert carried == records, (carried, records)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, nargs="+", default=[2000, 20000])
-    add_cost_options(parser)
-    args = parser.parse_args()
-    model = cost_model(args)
-    results: list[tuple[str, int, int, float, float, dict[str, Any]]] = []
-    server = ServerProcess()
+# Rows synced before this instant go in the Truncate step: every version of the benchmark's records.
+TRUNCATE_BEFORE = Timestamp(seconds=1_735_689_600)  # 2025-01-01T00:00:00Z
+
+
+@dataclass
+class Step:
+    step: str
+    records: int
+    files: int
+    seconds: float
+    cpu: float  # the destination process's CPU seconds
+    stats: dict[str, Any]  # the emulator's counts during the call
+
+    def per_10k(self, counter: str) -> float:
+        return float(self.stats[counter]) * 10_000 / self.records
+
+
+@dataclass
+class HistoryResults:
+    steps: list[Step] = field(default_factory=list)
+    origin: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+def measure(options: argparse.Namespace, model: CostModel, site: Path | None) -> HistoryResults:
+    """One destination process (with `site` first on PYTHONPATH) against a fresh emulator."""
+    results = HistoryResults()
+    server = ServerProcess(site)
+    results.origin, results.source = server.origin, server.source
     channel, stub = connect_destination(f"127.0.0.1:{server.port}")
     with (
         Emulator(host="127.0.0.1", port=0, cost=model) as emulator,
@@ -161,35 +189,77 @@ def main() -> int:
         contextlib.closing(channel),
     ):
         try:
-            run(Bench(emulator, stub, server, Path(tmp)), args.records, results)
+            steps(Bench(emulator, stub, server, Path(tmp)), options.records, results.steps)
         finally:
             server.stop()
+    return results
 
+
+def run(options: argparse.Namespace, sites: Sequence[Path | None]) -> list[HistoryResults]:
+    model = cost_model(options)
+    return [measure(options, model, site) for site in sites]
+
+
+def print_results(results: HistoryResults, options: argparse.Namespace) -> None:
     # Query jobs: executions CrateDB plans as a query on the shards (a by-query bulk UPDATE/DELETE runs one
     # per bulk row); key lookups: executions answered by primary key. Both as the emulator counts them.
+    print(f"destination: cratedb_destination of {results.source}")
     print(
         f"{'batch':<24} {'records':>8} {'files':>6} {'seconds':>8} {'HTTP req':>9} {'query jobs':>11} "
-        f"{'key lookups':>12}  statements"
+        f"{'jobs/10k rec':>13} {'key lookups':>12} {'lookups/10k':>12}  statements"
     )
-    for step, records, files, seconds, _, stats in results:
+    for step in results.steps:
+        stats = step.stats
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(stats["statements"].items()) if count)
         print(
-            f"{step:<24} {records:>8,} {files:>6} {seconds:>8.2f} {stats['http_requests']:>9} "
-            f"{stats['query_jobs']:>11,} {stats['pk_lookups']:>12,}  {kinds}"
+            f"{step.step:<24} {step.records:>8,} {step.files:>6} {step.seconds:>8.2f} "
+            f"{stats['http_requests']:>9} {stats['query_jobs']:>11,} {step.per_10k('query_jobs'):>13,.1f} "
+            f"{stats['pk_lookups']:>12,} {step.per_10k('pk_lookups'):>12,.0f}  {kinds}"
         )
     print_cluster_table(
-        model,
-        [
-            (f"{step[:15]} {records:,}", cpu, seconds, stats)
-            for step, records, _, seconds, cpu, stats in results
-        ],
+        cost_model(options),
+        [(f"{s.step[:15]} {s.records:,}", s.cpu, s.seconds, s.stats) for s in results.steps],
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, nargs="+", default=[2000, 20000])
+    add_cost_options(parser)
+    add_rev_option(parser)
+    return parser
+
+
+def main() -> int:
+    options = build_parser().parse_args()
+    cost_model(options)  # a wrong --cost fails before anything starts
+    with revision_site(options.rev) as site:
+        [results] = run(options, [site])
+    print_results(results, options)
     return 0
 
 
-def run(
-    bench: Bench, sizes: Sequence[int], results: list[tuple[str, int, int, float, float, dict[str, Any]]]
-) -> None:
+def truncate(bench: Bench, name: str, records: int) -> Step:
+    """A hard Truncate of every row synced before TRUNCATE_BEFORE (all of them)."""
+    request = destination_sdk_pb2.TruncateRequest(
+        configuration=bench.configuration,
+        schema_name=SCHEMA,
+        table_name=name,
+        synced_column="_fivetran_synced",
+        utc_delete_before=TRUNCATE_BEFORE,
+    )
+    bench.emulator.reset_stats()
+    cpu = bench.server.cpu_seconds()
+    started = time.perf_counter()
+    answer = bench.stub.Truncate(request, timeout=3600)
+    elapsed = time.perf_counter() - started
+    assert answer.success, answer
+    return Step(
+        "truncate (hard)", records, 0, elapsed, bench.server.cpu_seconds() - cpu, bench.emulator.stats()
+    )
+
+
+def steps(bench: Bench, sizes: Sequence[int], results: list[Step]) -> None:
     stub, emulator = bench.stub, bench.emulator
     for records in sizes:
         name = f"versions_{records}"
@@ -198,15 +268,16 @@ def run(
         files, seconds, cpu, stats = bench.batch(
             table, earliest_start=[(KEYS, earliest(records))], replace=[(NAMES, initial(records))]
         )
-        results.append(("initial load", records, files, seconds, cpu, stats))
+        results.append(Step("initial load", records, files, seconds, cpu, stats))
         files, seconds, cpu, stats = bench.batch(
             table,
             earliest_start=[(KEYS, earliest(records))],
             update=[(NAMES, updates(records))],
             delete=[(["id", "_fivetran_end"], deletes(records))],
         )
-        results.append(("earliest+update+delete", records, files, seconds, cpu, stats))
+        results.append(Step("earliest+update+delete", records, files, seconds, cpu, stats))
         check(emulator.url, name, records)
+        results.append(truncate(bench, name, records))
 
 
 if __name__ == "__main__":

@@ -1,22 +1,33 @@
 """What the benchmark scripts share: batch files written as Fivetran's core writes them (AES + zstd), table
-definitions and requests, and the destination as the console script in a subprocess (as Fivetran starts
-it, so its CPU time and memory can be measured). gRPC clients, also of a destination served in this
-process, come from `fivetran_e2e.destination_client`.
+definitions and requests, the destination as the console script in a subprocess (as Fivetran starts it, so
+its CPU time and memory can be measured), and the destination package of another git revision (`--rev`).
+gRPC clients, also of a destination served in this process, come from `fivetran_e2e.destination_client`.
 
 The scripts run as `python bench/<script>.py`, which puts this directory on sys.path; `run_all.py` adds it.
+
+Another revision: `checkout(REV)` adds a temporary `git worktree` of REV and yields its `destination/`
+directory (the "site"); a process started with the site first on PYTHONPATH imports that revision's
+`cratedb_destination` and everything else (emulator, harness, proto) from this checkout. Each process
+reports the file it imported the package from, and the scripts refuse to measure a process that did not
+import the site's copy (the idea of `e2e/fivetran_e2e/mutants.py`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 import pyarrow as pa
@@ -24,11 +35,19 @@ from cratedb_destination.batch import Cell, FileFormat
 from cratedb_emulator import CostModel
 from cratedb_emulator.cost import BENCHMARK, OFF
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
-from fivetran_e2e.destination_client import Stub
 from fivetran_proto import common_pb2, destination_sdk_pb2
+
+if TYPE_CHECKING:
+    # Not at run time: the reader process of another revision imports this module with that revision's
+    # cratedb_destination, and the gRPC client imports more of it than the public batch API.
+    from fivetran_e2e.destination_client import Stub
 
 # (name, DataType, primary key)
 ColumnSpec = tuple[str, int, bool]
+
+REPO = Path(__file__).resolve().parent.parent
+# The destination package of this checkout: the site `run_all.py --baseline` gives the current side.
+HERE = REPO / "destination"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -96,27 +115,151 @@ def write_request(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The destination
+# Another revision of the destination package
 # ---------------------------------------------------------------------------------------------------------
 
 
-class ServerProcess:
-    """The destination console script on a free port; RSS sampled in the background."""
+def add_rev_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rev",
+        metavar="REV",
+        help="measure the destination package of git revision REV (a temporary worktree, its destination/ "
+        "first on PYTHONPATH) instead of this checkout's",
+    )
 
-    def __init__(self) -> None:
-        script = Path(sys.executable).with_name("cratedb-fivetran-destination")
-        self.process = subprocess.Popen(
-            [str(script), "--port", "0", "--host", "127.0.0.1", "--log-level", "WARNING"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[tuple[str, Path]]:
+    """`git worktree add --detach` of `rev` in a temporary directory, removed afterwards.
+
+    Yields the revision's short commit hash and its `destination/` directory (the site to put first on
+    PYTHONPATH)."""
+    git = ["git", "-C", str(REPO)]
+    try:
+        found = subprocess.run(
+            [*git, "rev-parse", "--short", f"{rev}^{{commit}}"], capture_output=True, text=True, check=False
         )
-        self.port = self._await_port()
+    except OSError as exc:
+        raise SystemExit(f"--rev/--baseline {rev}: git is not available ({exc})") from None
+    if found.returncode != 0:
+        raise SystemExit(f"--rev/--baseline {rev}: not a commit of this repository ({found.stderr.strip()})")
+    commit = found.stdout.strip()
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-rev-{commit}-"))
+    tree = scratch / "checkout"
+    added = subprocess.run(
+        [*git, "worktree", "add", "--detach", "--quiet", str(tree), commit],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        if added.returncode != 0:
+            raise SystemExit(f"git worktree add of {commit} failed: {added.stderr.strip()}")
+        site = tree / "destination"
+        if not (site / "cratedb_destination" / "__init__.py").is_file():
+            raise SystemExit(f"revision {commit} has no destination/cratedb_destination package")
+        yield commit, site
+    finally:
+        if added.returncode == 0:
+            subprocess.run(
+                [*git, "worktree", "remove", "--force", str(tree)], capture_output=True, check=False
+            )
+        shutil.rmtree(scratch, ignore_errors=True)
+        subprocess.run([*git, "worktree", "prune"], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def revision_site(rev: str | None) -> Iterator[Path | None]:
+    """The site of `--rev` (checked out for the duration), or None: the installed package."""
+    if rev is None:
+        yield None
+        return
+    with checkout(rev) as (_, site):
+        yield site
+
+
+def site_environment(site: Path | None) -> dict[str, str]:
+    """This process's environment, with `site` first on PYTHONPATH."""
+    env = dict(os.environ)
+    if site is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(site), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def check_origin(files: Iterable[str], site: Path | None) -> None:
+    """Raise unless every module file lies in `site` (no check without a site)."""
+    if site is None:
+        return
+    for file in files:
+        if not Path(file).resolve().is_relative_to(site.resolve()):
+            raise RuntimeError(f"the benchmark process imported {file}, not the copy in {site}")
+
+
+def describe_origin(file: str, site: Path | None = None) -> str:
+    """Where a module file comes from, without machine paths."""
+    path = Path(file).resolve()
+    if path.is_relative_to(HERE.resolve()):
+        return "this checkout"
+    if site is not None and path.is_relative_to(site.resolve()):
+        return "the temporary worktree of the other revision"
+    return "an installed copy outside this checkout"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The destination
+# ---------------------------------------------------------------------------------------------------------
+
+# Runs the console script after importing the package and writing down which files it came from (the
+# script's own imports then find the same modules in sys.modules).
+_BOOT = r"""
+import json, runpy, sys
+import cratedb_destination, cratedb_destination.server
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    json.dump([cratedb_destination.__file__, cratedb_destination.server.__file__], out)
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+class ServerProcess:
+    """The destination console script on a free port; RSS sampled in the background.
+
+    With `site`, that directory comes first on PYTHONPATH and the process must prove it imported
+    `cratedb_destination` from there. `origin` holds the package's and the server module's files."""
+
+    def __init__(self, site: Path | None = None) -> None:
+        self.site = site
+        script = Path(sys.executable).with_name("cratedb-fivetran-destination")
+        options = ["--port", "0", "--host", "127.0.0.1", "--log-level", "WARNING"]
+        handle, origin_path = tempfile.mkstemp(prefix="bench-origin-", suffix=".json")
+        os.close(handle)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, origin_path, str(script), *options],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=site_environment(site),
+            )
+            self.port = self._await_port()
+            self.origin: list[str] = json.loads(Path(origin_path).read_text(encoding="utf-8"))
+        finally:
+            os.remove(origin_path)
+        try:
+            check_origin(self.origin, site)
+        except RuntimeError:
+            self.process.kill()
+            self.process.wait()
+            raise
         self.ps = psutil.Process(self.process.pid)
         self.peak = 0
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
+
+    @property
+    def source(self) -> str:
+        return describe_origin(self.origin[0], self.site)
 
     def _await_port(self) -> int:
         assert self.process.stdout is not None
@@ -133,6 +276,7 @@ class ServerProcess:
             if listening:
                 return int(listening[0])
             time.sleep(0.05)
+        self.process.kill()
         raise RuntimeError("server did not start listening")
 
     def _sample(self) -> None:
@@ -160,6 +304,7 @@ class ServerProcess:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -199,7 +344,7 @@ def print_cluster_table(
     time; concurrent requests make it an underestimate).
     """
     print(f"\ncluster work; cost model: {model.spec()}")
-    header = ("run", "dest. CPU s", "wall s", "emulator s", "modelled s", "wall-emu s")
+    header: tuple[str, ...] = ("run", "dest. CPU s", "wall s", "emulator s", "modelled s", "wall-emu s")
     header += ("HTTP req", "rows", "key lookups", "query jobs")
     print("{:<24} {:>11} {:>8} {:>10} {:>10} {:>10} {:>9} {:>9} {:>11} {:>10}".format(*header))
     for label, cpu, wall, stats in runs:
