@@ -342,9 +342,14 @@ class Write:
 
 @dataclass(frozen=True)
 class Truncate:
+    """A truncate_before / soft_truncate_before of one table. `cutoff_op`: the op in whose millisecond the
+    truncate was called (the file's `truncate_cutoff`), else None: a cut-off between the previous op and
+    this one (`Clock.truncate_ms`)."""
+
     op: int
     table: str
     soft: bool
+    cutoff_op: int | None = None
 
 
 @dataclass(frozen=True)
@@ -365,6 +370,11 @@ Step = CreateTable | AlterTable | Write | Truncate | SchemaChange | Describe
 
 WRITE_KINDS = ("upsert", "update", "delete", "soft_delete")
 TRUNCATE_KINDS = {"truncate_before": False, "soft_truncate_before": True}
+# Our extension, a top-level "truncate_cutoff": where each truncate's `utc_delete_before` falls. "between_ops"
+# (the default): after every earlier op's `_fivetran_synced`, so all earlier rows are strictly older.
+# "previous_op_millisecond": the millisecond in which the previous op's rows were synced (the source called
+# truncate in that millisecond and Fivetran delivered those rows first), so they are not older and stay.
+TRUNCATE_CUTOFFS = ("between_ops", "previous_op_millisecond")
 DDL_CHANGES = {
     "add_column": ("table", "column", "data_type"),
     "change_column_data_type": ("table", "column", "data_type"),
@@ -392,6 +402,7 @@ SCENARIO_KEYS = (
     "schema_migration",
     "describe_table",
     "destination_settings",
+    "truncate_cutoff",
 )
 
 
@@ -435,13 +446,16 @@ def parse_scenario(doc: Any) -> list[Step]:
     unknown = set(doc) - set(SCENARIO_KEYS)
     if unknown:
         raise ScenarioError(f"unknown top-level keys {sorted(unknown)}; expected {', '.join(SCENARIO_KEYS)}")
+    cutoff = doc.get("truncate_cutoff", TRUNCATE_CUTOFFS[0])
+    if cutoff not in TRUNCATE_CUTOFFS:
+        raise ScenarioError(f"truncate_cutoff must be one of {', '.join(TRUNCATE_CUTOFFS)}, got {cutoff!r}")
     steps: list[Step] = []
     for table, spec in _mapping(doc, "create_table").items():
         steps.append(CreateTable(table, TableSpec.parse(table, spec)))
     for table, spec in _mapping(doc, "alter_table").items():
         steps.append(AlterTable(table, TableSpec.parse(table, spec)))
     for index, op in enumerate(_list(doc, "ops")):
-        steps += _parse_op(index, op)
+        steps += _parse_op(index, op, same_millisecond=cutoff == "previous_op_millisecond")
     for entry in _list(doc, "schema_migration"):
         if not isinstance(entry, dict):
             raise ScenarioError(f"schema_migration entries are objects, got {entry!r}")
@@ -468,14 +482,19 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _parse_op(index: int, op: Any) -> list[Step]:
+def _parse_op(index: int, op: Any, *, same_millisecond: bool = False) -> list[Step]:
     if not isinstance(op, dict) or len(op) != 1:
         raise ScenarioError(f"ops[{index}] must be an object with exactly one key, got {op!r}")
     ((kind, body),) = op.items()
     if kind in TRUNCATE_KINDS:
         if not isinstance(body, list) or not all(isinstance(name, str) for name in body):
             raise ScenarioError(f"ops[{index}].{kind} must list table names")
-        return [Truncate(index, table, TRUNCATE_KINDS[kind]) for table in body]
+        if same_millisecond and index == 0:
+            raise ScenarioError(
+                f"ops[0].{kind}: truncate_cutoff previous_op_millisecond needs an op before the truncate"
+            )
+        cutoff_op = index - 1 if same_millisecond else None
+        return [Truncate(index, table, TRUNCATE_KINDS[kind], cutoff_op) for table in body]
     if kind not in WRITE_KINDS:
         raise ScenarioError(f"ops[{index}]: unknown operation {kind!r}")
     if not isinstance(body, dict):
@@ -564,7 +583,10 @@ Call = CreateCall | AlterCall | BatchCall | TruncateCall | MigrateCall | Describ
 @dataclass(frozen=True)
 class Clock:
     """Distinct, increasing `_fivetran_synced` per op (inferred from partner tests); sub-ms digits as the
-    tester sends."""
+    tester sends. A truncate's cut-off (`utc_delete_before`, milliseconds: SDK guide, "Truncate") falls on
+    the whole second before its op, after every earlier op's rows, or, with the file's `truncate_cutoff`
+    "previous_op_millisecond", on the millisecond of the previous op's `_fivetran_synced`
+    (`Truncate.cutoff_op`)."""
 
     base_ms: int
 
@@ -618,7 +640,8 @@ class Model:
         if isinstance(step, Write):
             return self._batch(step, clock.synced_text(step.op))
         if isinstance(step, Truncate):
-            return TruncateCall(step.table, clock.truncate_ms(step.op), step.soft)
+            before = clock.truncate_ms(step.op) if step.cutoff_op is None else clock.synced_ms(step.cutoff_op)
+            return TruncateCall(step.table, before, step.soft)
         if isinstance(step, SchemaChange):
             return self._ddl_change(step) if step.kind in DDL_CHANGES else self._migration(step)
         return DescribeCall(step.table)
@@ -928,7 +951,9 @@ class Model:
 
     def _apply_truncate(self, call: TruncateCall) -> None:
         """Truncate (SDK guide, "Truncate"): rows synced before the cut-off are deleted (hard) or flagged
-        deleted (soft, `_fivetran_synced` untouched); a missing table is a no-op."""
+        deleted (soft, `_fivetran_synced` untouched); a missing table is a no-op. Strictly before: a row
+        synced in the cut-off's millisecond stays (the SDK guide's FAQ on a truncate followed by upserts:
+        rows "where `_fivetran_synced` < timestamp when `truncate` is called")."""
         table = self.tables.get(call.table)
         if table is None:
             return
