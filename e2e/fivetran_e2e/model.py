@@ -167,18 +167,31 @@ def parse_type(spec: Any, where: str) -> Column:
 @dataclass(frozen=True)
 class TableSpec:
     """A `create_table` / `alter_table` entry: source columns, PK list, history flag (SDK tester input
-    input.json)."""
+    input.json).
+
+    Our extension: `"fivetran_deleted": false`, a table without `_fivetran_deleted`, as Fivetran keeps the
+    table of a source that never soft-deletes (SDK guide, "System columns": the column is added "if the
+    source soft-deletes a row or a table"). An alter_table entry without the key adds the column.
+    """
 
     columns: tuple[Column, ...]
     history: bool
+    fivetran_deleted: bool = True
 
     @classmethod
     def parse(cls, table: str, spec: Any) -> TableSpec:
         if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
             raise ScenarioError(f"table {table!r}: expected {{'columns': {{...}}, 'primary_key': [...]}}")
-        unknown = set(spec) - {"columns", "primary_key", "history_mode"}
+        unknown = set(spec) - {"columns", "primary_key", "history_mode", "fivetran_deleted"}
         if unknown:
             raise ScenarioError(f"table {table!r}: unknown keys {sorted(unknown)}")
+        fivetran_deleted = spec.get("fivetran_deleted", True)
+        if not isinstance(fivetran_deleted, bool):
+            raise ScenarioError(f"table {table!r}: fivetran_deleted must be true or false")
+        if spec.get("history_mode") and "fivetran_deleted" in spec:
+            raise ScenarioError(
+                f"table {table!r}: history-mode tables have no {DELETED}; omit fivetran_deleted"
+            )
         pk = spec.get("primary_key", [])
         missing = [name for name in pk if name not in spec["columns"]]
         if missing:
@@ -189,7 +202,7 @@ class TableSpec:
                 raise ScenarioError(f"table {table!r}: do not declare system column {name!r}; it is added")
             parsed = parse_type(type_spec, f"table {table!r} column {name!r}")
             columns.append(replace(parsed, name=name, primary_key=name in pk))
-        return cls(tuple(columns), bool(spec.get("history_mode", False)))
+        return cls(tuple(columns), bool(spec.get("history_mode", False)), fivetran_deleted)
 
     def with_system_columns(self, history: bool | None = None) -> list[Column]:
         """The columns Fivetran sends for this table (as partner destinations see the tester send them)."""
@@ -204,7 +217,7 @@ class TableSpec:
                 Column(END, "UTC_DATETIME"),
                 Column(ACTIVE, "BOOLEAN"),
             ]
-        else:
+        elif self.fivetran_deleted:
             columns.append(Column(DELETED, "BOOLEAN"))
         return columns
 
@@ -676,19 +689,20 @@ class Model:
         keys = [tuple(canonical(row[c], table.columns[c]) for c in table.entity_columns) for row in step.rows]
         self._note_merged_keys(step, table, keys)
         columns = tuple(table.columns.values())
-        if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
-            rows = tuple(
-                {c.name: row.get(c.name) for c in columns} | {SYNCED: synced, DELETED: False}
-                for row in step.rows
+        system: Row = {SYNCED: synced}
+        if DELETED in table.columns:
+            system[DELETED] = step.kind == "soft_delete"
+        elif step.kind == "soft_delete":
+            raise ScenarioError(
+                f"ops[{step.op}].soft_delete.{step.table}: the table has no {DELETED} (Fivetran adds it "
+                "before the first soft delete: alter_table the table without fivetran_deleted: false first)"
             )
+        if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
+            rows = tuple({c.name: row.get(c.name) for c in columns} | system for row in step.rows)
             return BatchCall(table.name, columns, False, replace=rows)
         if step.kind in ("update", "soft_delete"):
             # update_files: absent columns unmodified; a soft delete flags _fivetran_deleted (SDK guide)
-            deleted = step.kind == "soft_delete"
-            rows = tuple(
-                {c.name: row.get(c.name, KEEP) for c in columns} | {SYNCED: synced, DELETED: deleted}
-                for row in step.rows
-            )
+            rows = tuple({c.name: row.get(c.name, KEEP) for c in columns} | system for row in step.rows)
             return BatchCall(table.name, columns, False, update=rows)
         rows = tuple(
             {c.name: row.get(c.name) if c.primary_key else None for c in columns} | {SYNCED: synced}

@@ -20,6 +20,7 @@ from fivetran_e2e.model import (
     BatchCall,
     Clock,
     Column,
+    CreateCall,
     Model,
     ScenarioError,
     TruncateCall,
@@ -255,6 +256,49 @@ def test_truncate_before_acts_only_on_rows_synced_earlier(soft: bool) -> None:
     assert rows(model, "items", "id", DELETED) == ([(1, True), *expected] if soft else expected)
     if soft:
         assert model.tables["items"].rows[(1,)][SYNCED] == CLOCK.synced_ms(0)
+
+
+NEVER_SOFT_DELETED = {
+    "t": {"columns": {"id": "INT", "v": "STRING"}, "primary_key": ["id"], "fivetran_deleted": False}
+}
+
+
+def test_a_key_only_update_of_a_table_without_fivetran_deleted_modifies_only_fivetran_synced() -> None:
+    ops: list[dict[str, Any]] = [
+        {"upsert": {"t": [{"id": 1, "v": "a"}]}},
+        {"update": {"t": [{"id": 1}, {"id": 9}]}},
+    ]
+    doc = {"create_table": NEVER_SOFT_DELETED, "ops": ops}
+    model = Model()
+    steps = parse_scenario(doc)
+    calls = []
+    for step in steps:
+        calls.append(model.call_for(step, CLOCK))
+        model.apply(calls[-1])
+    create, _, update = calls
+    assert isinstance(create, CreateCall) and isinstance(update, BatchCall)
+    assert [c.name for c in create.columns] == ["id", "v", SYNCED]
+    assert update.update[0] == {"id": 1, "v": KEEP, SYNCED: CLOCK.synced_text(1)}
+    assert rows(model, "t", "id", "v", SYNCED) == [(1, "a", CLOCK.synced_ms(1))]
+    with pytest.raises(ScenarioError, match="has no _fivetran_deleted"):
+        run({**doc, "ops": [*ops, {"soft_delete": {"t": [{"id": 1}]}}]})
+    altered = run(
+        {**doc, "alter_table": {"t": {"columns": {"id": "INT", "v": "STRING"}, "primary_key": ["id"]}}}
+    )
+    assert DELETED in altered.tables["t"].columns  # an alter_table entry without the key adds it
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"fivetran_deleted": "no"}, "must be true or false"),
+        ({"fivetran_deleted": False, "history_mode": True}, "history-mode tables have no"),
+    ],
+)
+def test_bad_fivetran_deleted_flags_are_refused(spec: dict[str, Any], message: str) -> None:
+    table = {"columns": {"id": "INT"}, "primary_key": ["id"], **spec}
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario({"create_table": {"t": table}})
 
 
 @pytest.mark.parametrize("soft", [False, True])
