@@ -120,6 +120,25 @@ MUTANTS: tuple[Mutant, ...] = (
            'TypeRow(STRING, "TEXT", "text", _fixed(_identity)',
            'TypeRow(STRING, "TEXT", "text", _fixed(str.strip)',
            "STRING values stripped of surrounding whitespace"),
+    Mutant("xml_stripped", "conversion: XML", "type_mapping.py",
+           'TypeRow(XML, "TEXT", "text", _fixed(_identity)',
+           'TypeRow(XML, "TEXT", "text", _fixed(str.strip)',
+           "XML values stripped of surrounding whitespace"),
+    Mutant("xml_line_ends_normalised", "conversion: XML", "type_mapping.py",
+           'TypeRow(XML, "TEXT", "text", _fixed(_identity)',
+           'TypeRow(XML, "TEXT", "text", _fixed(lambda text: text.replace("\\r\\n", "\\n"))',
+           "XML line ends normalised as an XML parser would (CRLF -> LF) instead of kept as sent"),
+    # -- JSON stored as OBJECT (json_storage = object) ------------------------------------------------------
+    Mutant("json_object_setting_ignored", "storage: JSON as OBJECT", "type_mapping.py",
+           "wanted = JSON_OBJECT if json_storage == JSON_OBJECT and not spec.primary_key else None",
+           "wanted = None",
+           "json_storage = object is ignored: new JSON columns are TEXT",
+           skip_run_because="the main job runs with the default json_storage (text)"),
+    Mutant("json_object_envelope_key_kept", "storage: JSON as OBJECT", "type_mapping.py",
+           "if isinstance(parsed, dict) and JSON_ENVELOPE not in parsed:",
+           "if isinstance(parsed, dict):",
+           "an object holding the envelope's own key is stored as is, so it reads back as the envelope",
+           skip_run_because="the main job runs with the default json_storage (text)"),
     # -- chunking --------------------------------------------------------------------------------------
     Mutant("chunk_drops_last_row", "chunking: sized_chunks", "services/writes.py",
            "yield first + start, chunk[start:] if start else chunk",
@@ -153,8 +172,8 @@ MUTANTS: tuple[Mutant, ...] = (
            "if len(modified) > 1:",
            "an update row that modifies one column only is skipped",
            skip_run_because="every update row of the main job modifies _fivetran_synced and "
-           "_fivetran_deleted (the SDK tester's tables all have _fivetran_deleted), so none modifies one "
-           "column only"),
+           "_fivetran_deleted (fivetran debug gives every table _fivetran_deleted), even one that names "
+           "the key alone"),
     Mutant("update_group_threshold", "file: update", "services/writes.py",
            "if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:",
            "if len(groups) < MAX_UPDATE_STATEMENTS_PER_CHUNK:",
