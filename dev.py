@@ -24,6 +24,14 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".dev-stamp"
 INSTALL_INPUTS = ("pyproject.toml", "requirements.txt")
+# The main job. 3 rows per bulk request: every table with more than 3 rows in a sync spans several chunks,
+# and a chunk of updates can still mix three sets of modified columns. 1024 bytes of values per request
+# (the least the destination accepts): chunks of wider rows (devices, firmware releases, type edge cases)
+# are also split by size. `fivetran-e2e mutants` runs the same (tests/e2e/test_mutants.py checks it).
+MAIN_JOB = (
+    *("--connector", "connector", "--syncs", "3"),
+    *("--destination-setting", "batch_size_rows=3", "--destination-setting", "batch_size_bytes=1024"),
+)
 
 
 def _fingerprint() -> str:
@@ -72,10 +80,7 @@ def main(args: list[str]) -> int:
                 return code
         return run(str(BIN / "pytest"), *rest)
     if command == "run":
-        # 3 rows per bulk request: every table with more than 3 rows in a sync spans several chunks, and
-        # a chunk of updates can still mix three sets of modified columns
-        main_job = ["--connector", "connector", "--syncs", "3", "--destination-setting", "batch_size_rows=3"]
-        return run(str(BIN / "fivetran-e2e"), "run", *main_job, *rest)
+        return run(str(BIN / "fivetran-e2e"), "run", *MAIN_JOB, *rest)
     if command == "serve":
         return run(str(BIN / "cratedb-fivetran-destination"), "--port", "50052", *rest)
     if command == "shell":

@@ -9,8 +9,9 @@ Per sync: new readings (the table that scales with `readings_per_sync`), correct
 previous sync's readings (partial updates that modify different sets of columns), re-inserts of some of the
 readings just deleted, device and sensor changes (partial updates, full upserts, deletes and revivals),
 new and completed maintenance events, firmware releases (truncated and reloaded without the withdrawn
-releases every `truncate_every_n_syncs` syncs), a rollout row in an undeclared table, and audit-log rows
-without a key. Some UTC timestamps are emitted with non-UTC offsets (as aware datetimes or as ISO text).
+releases every `truncate_every_n_syncs` syncs), a rollout per channel in an undeclared table, audit-log
+rows without a key, and an update that carries a site's key alone. Some UTC timestamps are emitted with
+non-UTC offsets (as aware datetimes or as ISO text).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ SENSOR_KINDS = (
 )
 SAMPLE_RATES_HZ = (0.5, 1.0, 2.0, 10.0, 12.5, 100.0)  # exact in a 32-bit float
 EVENT_TYPES = ("inspection", "battery_swap", "calibration", "firmware_update", "repair")
+# Every sync rolls a release out to each channel: the newest to the first three, the stable one to the last.
+ROLLOUT_CHANNELS = ("canary", "beta", "early-access", "stable")
 FIRST_RELEASES = 3
 REINSERTED_READINGS = "readings_reinserted"  # a stage name (of table readings), recorded in resume states
 
@@ -188,6 +191,10 @@ class FleetSync:
             },
             tables.OPS_SCHEMA,
         )
+        # a site whose source record changed only in columns this connector does not sync: an update with
+        # the key alone, after which Fivetran has only `_fivetran_synced` to change
+        touched = (index + len(SITES) // 2) % len(SITES)
+        yield Action(UPDATE, tables.SITES, {"site_id": touched + 1}, tables.OPS_SCHEMA)
 
     def _devices_at_site(self, site_index: int) -> int:
         count = self.settings.device_count
@@ -249,18 +256,19 @@ class FleetSync:
 
     def _firmware_rollouts(self) -> Iterator[Action]:
         newest = firmware_version(self._release_count(self.sync) - 1)
-        yield Action(
-            UPSERT,
-            tables.FIRMWARE_ROLLOUTS,
-            {
-                "rollout_id": self.sync,
-                "version": newest,
-                "channel": "beta",
-                "target_share_pct": 5 * (1 + self.sync % 4),
-                "paused": self.sync % 3 == 0,
-                "waves": [{"wave": n, "devices": n * 10} for n in range(1, 3)],
-            },
-        )
+        for number, channel in enumerate(ROLLOUT_CHANNELS):
+            yield Action(
+                UPSERT,
+                tables.FIRMWARE_ROLLOUTS,
+                {
+                    "rollout_id": (self.sync - 1) * len(ROLLOUT_CHANNELS) + number + 1,
+                    "version": self._stable_firmware() if channel == "stable" else newest,
+                    "channel": channel,
+                    "target_share_pct": 5 * (1 + number) * (1 + self.sync % 4),
+                    "paused": (self.sync + number) % 3 == 0,
+                    "waves": [{"wave": n, "devices": n * 10} for n in range(1, 3 + number % 2)],
+                },
+            )
 
     # -- devices
     def _device(self, index: int) -> dict[str, Any]:
@@ -375,7 +383,7 @@ class FleetSync:
     # -- maintenance events
     @property
     def events_per_sync(self) -> int:
-        return max(2, self.settings.device_count // 4)
+        return max(2, self.settings.device_count // 3)
 
     def _event_id(self, sync: int, number: int) -> int:
         return (sync - 1) * self.events_per_sync + number + 1

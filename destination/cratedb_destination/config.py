@@ -28,6 +28,12 @@ TEST_PERMISSIONS = "permissions"
 
 DEFAULT_PORT = 4200
 DEFAULT_BATCH_ROWS = 10000
+# Text of the values one bulk request carries, at most (a single larger row still goes alone). The default
+# is also the upper bound: `services.writes.DEFAULT_MAX_REQUEST_BYTES` (see its comment; not imported, as
+# writes imports this module through client.py; tests/unit/test_config.py keeps the two equal). The lower
+# bound rules out budgets so small that nearly every row would travel alone.
+DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+MIN_BATCH_BYTES = 1024
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_SECONDS = 120.0
@@ -60,6 +66,7 @@ class ConnectionSettings:
     ca_certificate: bytes | None = field(default=None, repr=False)
     request_timeout: float = DEFAULT_TIMEOUT_SECONDS
     batch_rows: int = DEFAULT_BATCH_ROWS
+    batch_bytes: int = DEFAULT_BATCH_BYTES
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_seconds: float = DEFAULT_RETRY_SECONDS
     metadata_schema: str = DEFAULT_METADATA_SCHEMA
@@ -173,6 +180,14 @@ def configuration_form() -> Any:
             "Rows per bulk request",
             "How many rows one bulk request carries (requests are also capped by size).",
             default=str(DEFAULT_BATCH_ROWS),
+        ),
+        _text(
+            "batch_size_bytes",
+            "Bytes per bulk request",
+            f"How much value text one bulk request carries at most, {MIN_BATCH_BYTES} to "
+            f"{DEFAULT_BATCH_BYTES} bytes (8 MiB, the default); a single larger row is sent alone. Lower "
+            "it to keep requests to CrateDB smaller.",
+            default=str(DEFAULT_BATCH_BYTES),
         ),
         _text(
             "request_timeout_seconds",
@@ -294,7 +309,8 @@ def _number(
         kind = "a whole number" if integer else "a number"
         raise ConfigurationError(f"'{label}' must be {kind}, got {raw!r}") from None
     if not minimum <= number <= maximum:
-        raise ConfigurationError(f"'{label}' must be between {minimum:g} and {maximum:g}, got {raw}")
+        low, high = (f"{int(minimum)}", f"{int(maximum)}") if integer else (f"{minimum:g}", f"{maximum:g}")
+        raise ConfigurationError(f"'{label}' must be between {low} and {high}, got {raw}")
     return number
 
 
@@ -507,6 +523,15 @@ def parse_configuration(configuration: Mapping[str, str]) -> ConnectionSettings:
             integer=True,
             minimum=1,
             maximum=1_000_000,
+        ),
+        batch_bytes=_number(
+            configuration,
+            "batch_size_bytes",
+            "Bytes per bulk request",
+            DEFAULT_BATCH_BYTES,
+            integer=True,
+            minimum=MIN_BATCH_BYTES,
+            maximum=DEFAULT_BATCH_BYTES,
         ),
         max_retries=_number(
             configuration,

@@ -190,7 +190,9 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
             fmt,
             request.keys,
             {kind: list(getattr(request, kind.request_field, ())) for kind in FileKind},
-            writes.WriteOptions(batch_rows=call.settings.batch_rows),
+            writes.WriteOptions(
+                batch_rows=call.settings.batch_rows, max_request_bytes=call.settings.batch_bytes
+            ),
         )
 
     # -- RPCs without tables -----------------------------------------------------------------------------

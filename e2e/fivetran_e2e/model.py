@@ -167,18 +167,31 @@ def parse_type(spec: Any, where: str) -> Column:
 @dataclass(frozen=True)
 class TableSpec:
     """A `create_table` / `alter_table` entry: source columns, PK list, history flag (SDK tester input
-    input.json)."""
+    input.json).
+
+    Our extension: `"fivetran_deleted": false`, a table without `_fivetran_deleted`, as Fivetran keeps the
+    table of a source that never soft-deletes (SDK guide, "System columns": the column is added "if the
+    source soft-deletes a row or a table"). An alter_table entry without the key adds the column.
+    """
 
     columns: tuple[Column, ...]
     history: bool
+    fivetran_deleted: bool = True
 
     @classmethod
     def parse(cls, table: str, spec: Any) -> TableSpec:
         if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
             raise ScenarioError(f"table {table!r}: expected {{'columns': {{...}}, 'primary_key': [...]}}")
-        unknown = set(spec) - {"columns", "primary_key", "history_mode"}
+        unknown = set(spec) - {"columns", "primary_key", "history_mode", "fivetran_deleted"}
         if unknown:
             raise ScenarioError(f"table {table!r}: unknown keys {sorted(unknown)}")
+        fivetran_deleted = spec.get("fivetran_deleted", True)
+        if not isinstance(fivetran_deleted, bool):
+            raise ScenarioError(f"table {table!r}: fivetran_deleted must be true or false")
+        if spec.get("history_mode") and "fivetran_deleted" in spec:
+            raise ScenarioError(
+                f"table {table!r}: history-mode tables have no {DELETED}; omit fivetran_deleted"
+            )
         pk = spec.get("primary_key", [])
         missing = [name for name in pk if name not in spec["columns"]]
         if missing:
@@ -189,7 +202,7 @@ class TableSpec:
                 raise ScenarioError(f"table {table!r}: do not declare system column {name!r}; it is added")
             parsed = parse_type(type_spec, f"table {table!r} column {name!r}")
             columns.append(replace(parsed, name=name, primary_key=name in pk))
-        return cls(tuple(columns), bool(spec.get("history_mode", False)))
+        return cls(tuple(columns), bool(spec.get("history_mode", False)), fivetran_deleted)
 
     def with_system_columns(self, history: bool | None = None) -> list[Column]:
         """The columns Fivetran sends for this table (as partner destinations see the tester send them)."""
@@ -204,7 +217,7 @@ class TableSpec:
                 Column(END, "UTC_DATETIME"),
                 Column(ACTIVE, "BOOLEAN"),
             ]
-        else:
+        elif self.fivetran_deleted:
             columns.append(Column(DELETED, "BOOLEAN"))
         return columns
 
@@ -342,9 +355,14 @@ class Write:
 
 @dataclass(frozen=True)
 class Truncate:
+    """A truncate_before / soft_truncate_before of one table. `cutoff_op`: the op in whose millisecond the
+    truncate was called (the file's `truncate_cutoff`), else None: a cut-off between the previous op and
+    this one (`Clock.truncate_ms`)."""
+
     op: int
     table: str
     soft: bool
+    cutoff_op: int | None = None
 
 
 @dataclass(frozen=True)
@@ -365,6 +383,11 @@ Step = CreateTable | AlterTable | Write | Truncate | SchemaChange | Describe
 
 WRITE_KINDS = ("upsert", "update", "delete", "soft_delete")
 TRUNCATE_KINDS = {"truncate_before": False, "soft_truncate_before": True}
+# Our extension, a top-level "truncate_cutoff": where each truncate's `utc_delete_before` falls. "between_ops"
+# (the default): after every earlier op's `_fivetran_synced`, so all earlier rows are strictly older.
+# "previous_op_millisecond": the millisecond in which the previous op's rows were synced (the source called
+# truncate in that millisecond and Fivetran delivered those rows first), so they are not older and stay.
+TRUNCATE_CUTOFFS = ("between_ops", "previous_op_millisecond")
 DDL_CHANGES = {
     "add_column": ("table", "column", "data_type"),
     "change_column_data_type": ("table", "column", "data_type"),
@@ -392,6 +415,7 @@ SCENARIO_KEYS = (
     "schema_migration",
     "describe_table",
     "destination_settings",
+    "truncate_cutoff",
 )
 
 
@@ -435,13 +459,16 @@ def parse_scenario(doc: Any) -> list[Step]:
     unknown = set(doc) - set(SCENARIO_KEYS)
     if unknown:
         raise ScenarioError(f"unknown top-level keys {sorted(unknown)}; expected {', '.join(SCENARIO_KEYS)}")
+    cutoff = doc.get("truncate_cutoff", TRUNCATE_CUTOFFS[0])
+    if cutoff not in TRUNCATE_CUTOFFS:
+        raise ScenarioError(f"truncate_cutoff must be one of {', '.join(TRUNCATE_CUTOFFS)}, got {cutoff!r}")
     steps: list[Step] = []
     for table, spec in _mapping(doc, "create_table").items():
         steps.append(CreateTable(table, TableSpec.parse(table, spec)))
     for table, spec in _mapping(doc, "alter_table").items():
         steps.append(AlterTable(table, TableSpec.parse(table, spec)))
     for index, op in enumerate(_list(doc, "ops")):
-        steps += _parse_op(index, op)
+        steps += _parse_op(index, op, same_millisecond=cutoff == "previous_op_millisecond")
     for entry in _list(doc, "schema_migration"):
         if not isinstance(entry, dict):
             raise ScenarioError(f"schema_migration entries are objects, got {entry!r}")
@@ -468,14 +495,19 @@ def _list(doc: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _parse_op(index: int, op: Any) -> list[Step]:
+def _parse_op(index: int, op: Any, *, same_millisecond: bool = False) -> list[Step]:
     if not isinstance(op, dict) or len(op) != 1:
         raise ScenarioError(f"ops[{index}] must be an object with exactly one key, got {op!r}")
     ((kind, body),) = op.items()
     if kind in TRUNCATE_KINDS:
         if not isinstance(body, list) or not all(isinstance(name, str) for name in body):
             raise ScenarioError(f"ops[{index}].{kind} must list table names")
-        return [Truncate(index, table, TRUNCATE_KINDS[kind]) for table in body]
+        if same_millisecond and index == 0:
+            raise ScenarioError(
+                f"ops[0].{kind}: truncate_cutoff previous_op_millisecond needs an op before the truncate"
+            )
+        cutoff_op = index - 1 if same_millisecond else None
+        return [Truncate(index, table, TRUNCATE_KINDS[kind], cutoff_op) for table in body]
     if kind not in WRITE_KINDS:
         raise ScenarioError(f"ops[{index}]: unknown operation {kind!r}")
     if not isinstance(body, dict):
@@ -564,7 +596,10 @@ Call = CreateCall | AlterCall | BatchCall | TruncateCall | MigrateCall | Describ
 @dataclass(frozen=True)
 class Clock:
     """Distinct, increasing `_fivetran_synced` per op (inferred from partner tests); sub-ms digits as the
-    tester sends."""
+    tester sends. A truncate's cut-off (`utc_delete_before`, milliseconds: SDK guide, "Truncate") falls on
+    the whole second before its op, after every earlier op's rows, or, with the file's `truncate_cutoff`
+    "previous_op_millisecond", on the millisecond of the previous op's `_fivetran_synced`
+    (`Truncate.cutoff_op`)."""
 
     base_ms: int
 
@@ -618,7 +653,8 @@ class Model:
         if isinstance(step, Write):
             return self._batch(step, clock.synced_text(step.op))
         if isinstance(step, Truncate):
-            return TruncateCall(step.table, clock.truncate_ms(step.op), step.soft)
+            before = clock.truncate_ms(step.op) if step.cutoff_op is None else clock.synced_ms(step.cutoff_op)
+            return TruncateCall(step.table, before, step.soft)
         if isinstance(step, SchemaChange):
             return self._ddl_change(step) if step.kind in DDL_CHANGES else self._migration(step)
         return DescribeCall(step.table)
@@ -653,19 +689,20 @@ class Model:
         keys = [tuple(canonical(row[c], table.columns[c]) for c in table.entity_columns) for row in step.rows]
         self._note_merged_keys(step, table, keys)
         columns = tuple(table.columns.values())
-        if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
-            rows = tuple(
-                {c.name: row.get(c.name) for c in columns} | {SYNCED: synced, DELETED: False}
-                for row in step.rows
+        system: Row = {SYNCED: synced}
+        if DELETED in table.columns:
+            system[DELETED] = step.kind == "soft_delete"
+        elif step.kind == "soft_delete":
+            raise ScenarioError(
+                f"ops[{step.op}].soft_delete.{step.table}: the table has no {DELETED} (Fivetran adds it "
+                "before the first soft delete: alter_table the table without fivetran_deleted: false first)"
             )
+        if step.kind == "upsert":  # replace_files: every column, NULL where absent (SDK guide)
+            rows = tuple({c.name: row.get(c.name) for c in columns} | system for row in step.rows)
             return BatchCall(table.name, columns, False, replace=rows)
         if step.kind in ("update", "soft_delete"):
             # update_files: absent columns unmodified; a soft delete flags _fivetran_deleted (SDK guide)
-            deleted = step.kind == "soft_delete"
-            rows = tuple(
-                {c.name: row.get(c.name, KEEP) for c in columns} | {SYNCED: synced, DELETED: deleted}
-                for row in step.rows
-            )
+            rows = tuple({c.name: row.get(c.name, KEEP) for c in columns} | system for row in step.rows)
             return BatchCall(table.name, columns, False, update=rows)
         rows = tuple(
             {c.name: row.get(c.name) if c.primary_key else None for c in columns} | {SYNCED: synced}
@@ -928,7 +965,9 @@ class Model:
 
     def _apply_truncate(self, call: TruncateCall) -> None:
         """Truncate (SDK guide, "Truncate"): rows synced before the cut-off are deleted (hard) or flagged
-        deleted (soft, `_fivetran_synced` untouched); a missing table is a no-op."""
+        deleted (soft, `_fivetran_synced` untouched); a missing table is a no-op. Strictly before: a row
+        synced in the cut-off's millisecond stays (the SDK guide's FAQ on a truncate followed by upserts:
+        rows "where `_fivetran_synced` < timestamp when `truncate` is called")."""
         table = self.tables.get(call.table)
         if table is None:
             return

@@ -73,6 +73,9 @@ RPC_TIMEOUT_SECONDS = 600.0
 # spelling the SDK migration guide leaves open (the ClickHouse destination reads "" or "NULL" as NULL).
 NULL_VALUE = "NULL"
 METADATA_TABLE = TableRef(DEFAULT_METADATA_SCHEMA, "column_types")
+# The destination setting that stores new non-key JSON columns as OBJECT(IGNORED) when it is "object"
+# (docs/destination.md "Configuration"; TEXT otherwise, the default).
+JSON_STORAGE_SETTING, JSON_AS_OBJECT = "json_storage", "object"
 _SHOWN_CHARS = 60
 
 
@@ -542,7 +545,8 @@ class ScenarioRunner:
     def _check_table(self, ref: TableRef, table: Table) -> list[str]:
         # CrateDB's columns by the Fivetran name they should hold (a system column name is stored renamed).
         fivetran_names = {crate_column_name(name): name for name in table.columns}
-        physical = {fivetran_names.get(c.name, c.name) for c in self._reader.columns(ref)}
+        kinds = {fivetran_names.get(c.name, c.name): c.data_type for c in self._reader.columns(ref)}
+        physical = set(kinds)
         problems = [
             f"{table.name}: column {c!r} is missing in CrateDB"
             for c in sorted(table.columns.keys() - physical)
@@ -551,6 +555,9 @@ class ScenarioRunner:
             f"{table.name}: unexpected column {c!r} in CrateDB"
             for c in sorted(physical - table.columns.keys())
         ]
+        if problems:
+            return problems
+        problems = self._json_storage_problems(table, kinds)
         if problems:
             return problems
         self._reader.refresh(ref)
@@ -569,6 +576,24 @@ class ScenarioRunner:
                     row[name] = ("unreadable", str(value)[:_SHOWN_CHARS], str(error)[:_SHOWN_CHARS])
             rows.append(row)
         return compare_rows(table, rows)
+
+    def _json_storage_problems(self, table: Table, kinds: Mapping[str, str]) -> list[str]:
+        """JSON columns stored as the `json_storage` setting says (docs/destination.md "Configuration",
+        docs/types.md "JSON as OBJECT"): OBJECT for non-key columns with "object", else TEXT. Values compare
+        alike either way, so only the column type shows a setting that is not honoured."""
+        as_objects = self.configuration.get(JSON_STORAGE_SETTING, "").strip().lower() == JSON_AS_OBJECT
+        problems = []
+        for name, col in table.columns.items():
+            if col.type != "JSON":
+                continue
+            expected = "object" if as_objects and not col.primary_key else "text"
+            if kinds[name] != expected:
+                setting = f"{JSON_STORAGE_SETTING} {'object' if as_objects else 'text'}"
+                problems.append(
+                    f"{table.name}: JSON column {name!r} is {kinds[name]!r} in CrateDB, expected "
+                    f"{expected!r} ({setting}{', a key column' if col.primary_key else ''})"
+                )
+        return problems
 
     def drop_schema(self, schema: str) -> None:
         """Remove a file's tables and, best effort, the destination's type records for them."""

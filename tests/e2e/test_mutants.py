@@ -6,6 +6,7 @@ what it cannot reach, the scenario corpus) must notice every one. About 2 minute
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,6 +27,14 @@ def test_every_mutant_applies_exactly_once_to_the_current_source() -> None:
     names = [mutant.name for mutant in mutants.MUTANTS]
     assert len(names) == len(set(names))
     assert set(mutants.SUBSETS["fast"]) <= set(names)
+
+
+def test_the_main_job_is_the_one_dev_py_runs() -> None:
+    spec = importlib.util.spec_from_file_location("dev_script", REPO / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert list(dev.MAIN_JOB) == mutants.MAIN_JOB
 
 
 def test_the_fast_subset_is_caught_and_the_repository_is_untouched(tmp_path: Path) -> None:

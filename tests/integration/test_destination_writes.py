@@ -458,3 +458,31 @@ def test_bulk_requests_per_10000_rows(emulator_dest: Dest, emulator: Any) -> Non
     assert update_stats["statements"].get("UPDATE", 0) <= 4
     assert delete_stats["statements"].get("DELETE", 0) <= 2
     assert replace_stats["bulk_rows"] == n and delete_stats["bulk_rows"] == n
+
+
+@pytest.mark.emulator_only
+def test_byte_budget_splits_chunks_without_losing_rows(emulator_dest: Dest, emulator: Any) -> None:
+    """`batch_size_bytes` caps each bulk request: rows of ~400 characters go two per request under a
+    1024-byte budget (within chunks of 7 rows), and every row of every file kind arrives."""
+    dest = emulator_dest
+    dest.configuration.update(batch_size_rows="7", batch_size_bytes="1024")
+    ok(dest.create(T))
+    n = 30
+    emulator.reset_stats()
+    ok(
+        dest.write(
+            T,
+            replace=[
+                (NAMES, [[str(i), f"{i:03d}" + "n" * 400, "1.00", SYNCED_1, "false"] for i in range(n)])
+            ],
+        )
+    )
+    replace_stats = emulator.stats()
+    U = UNMODIFIED
+    ok(dest.write(T, update=[(NAMES, [[str(i), f"{i:03d}" + "u" * 400, U, SYNCED_2, U] for i in range(n)])]))
+    result = amounts(dest)
+    assert [row[0] for row in result] == list(range(n))
+    assert [row[1][:4] for row in result] == [f"{i:03d}u" for i in range(n)]
+    # 5 chunks of 7 rows (the last of 2) split into [2, 2, 2, 1] and [2]: 17 requests instead of 5
+    assert replace_stats["statements"].get("INSERT", 0) == 17
+    assert replace_stats["bulk_rows"] == n

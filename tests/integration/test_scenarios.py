@@ -22,6 +22,7 @@ from fivetran_e2e.model import (
     DDL_CHANGES,
     MIGRATIONS,
     SCENARIO_KEYS,
+    TRUNCATE_CUTOFFS,
     TRUNCATE_KINDS,
     WRITE_KINDS,
     Column,
@@ -179,6 +180,11 @@ def test_the_corpus_covers_every_operation_and_type() -> None:
             seen |= {t if isinstance(t, str) else t["type"] for t in spec["columns"].values()}
             if spec.get("history_mode"):
                 seen.add("history_mode")
+            if spec.get("fivetran_deleted") is False:
+                seen.add("fivetran_deleted")
+        seen.add(doc.get("truncate_cutoff", TRUNCATE_CUTOFFS[0]))
     required = set(SCENARIO_TYPES) | set(DDL_CHANGES) | set(MIGRATIONS) | set(SCENARIO_KEYS)
-    required |= set(TRUNCATE_KINDS) | set(WRITE_KINDS) | {"history_mode"}
+    required |= (
+        set(TRUNCATE_KINDS) | set(WRITE_KINDS) | set(TRUNCATE_CUTOFFS) | {"history_mode", "fivetran_deleted"}
+    )
     assert required - seen == set()

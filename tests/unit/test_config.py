@@ -12,13 +12,16 @@ from typing import Any
 import pytest
 from cratedb_destination import type_mapping as tm
 from cratedb_destination.config import (
+    DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
+    MIN_BATCH_BYTES,
     ConfigurationError,
     configuration_form,
     parse_configuration,
 )
 from cratedb_destination.domain import TableSchema
 from cratedb_destination.errors import UserActionRequired
+from cratedb_destination.services.writes import DEFAULT_MAX_REQUEST_BYTES
 from cratedb_destination.sql.identifiers import TableRef
 from cratedb_destination.table_settings import (
     TableSettings,
@@ -75,7 +78,17 @@ def test_host_and_port() -> None:
     assert settings.url == "http://db.example.com:4200"
     assert settings.username == "crate" and settings.password is None
     assert settings.batch_rows == DEFAULT_BATCH_ROWS
+    assert settings.batch_bytes == DEFAULT_BATCH_BYTES
     assert parse_configuration({"host": "::1", "port": "4201", "tls": "true"}).url == "https://[::1]:4201"
+
+
+def test_request_byte_budget() -> None:
+    """`batch_size_bytes` sets `WriteOptions.max_request_bytes`; its default is the writer's own."""
+    assert DEFAULT_BATCH_BYTES == DEFAULT_MAX_REQUEST_BYTES
+    assert parse_configuration({"host": "h", "batch_size_bytes": f" {MIN_BATCH_BYTES} "}).batch_bytes == 1024
+    assert parse_configuration({"host": "h", "batch_size_bytes": ""}).batch_bytes == DEFAULT_BATCH_BYTES
+    field = next(f for f in configuration_form().fields if f.name == "batch_size_bytes")
+    assert field.default_value == str(DEFAULT_BATCH_BYTES) and not field.required
 
 
 def test_url_wins_and_carries_credentials() -> None:
@@ -115,6 +128,12 @@ def test_password_never_in_repr() -> None:
         ({"host": "h", "port": "70000"}, "HTTP port"),
         ({"host": "h", "tls": "maybe"}, "Use TLS"),
         ({"host": "h", "batch_size_rows": "0"}, "Rows per bulk request"),
+        ({"host": "h", "batch_size_bytes": "1023"}, "Bytes per bulk request"),
+        (
+            {"host": "h", "batch_size_bytes": "8388609"},
+            "Bytes per bulk request' must be between 1024 and 8388608",
+        ),
+        ({"host": "h", "batch_size_bytes": "1k"}, "Bytes per bulk request"),
         ({"host": "h", "request_timeout_seconds": "x"}, "Request timeout"),
         ({"host": "h", "max_retries": "-1"}, "Retries"),
         ({"host": "h", "metadata_schema": "bad.schema"}, "Metadata schema"),

@@ -104,6 +104,34 @@ def test_updates_deletes_and_revivals_touch_existing_rows(syncs: list[CaptureRes
     assert revived.data["device_id"] == deleted_device.data["device_id"]
 
 
+def test_an_update_with_the_key_alone(syncs: list[CaptureResult]) -> None:
+    """Fivetran then changes only `_fivetran_synced` (our observation: `fivetran debug` advances it)."""
+    for result in syncs[1:]:
+        assert any(
+            op.kind is OpKind.UPDATE and op.table == "sites" and set(op.data) == {"site_id"}
+            for op in result.operations
+        )
+
+
+@pytest.mark.parametrize("table", ["firmware_rollouts", "maintenance_events", "audit_log"])
+def test_small_tables_span_several_three_row_chunks_in_some_sync(
+    syncs: list[CaptureResult], table: str
+) -> None:
+    """The main job sends 3 rows per bulk request: more than 3 rows of one file kind in one sync (replace
+    files: upserts; update files: updates and soft deletes) span at least two."""
+    most = Counter[str]()
+    for result in syncs:
+        kinds = Counter(
+            "replace" if op.kind is OpKind.UPSERT else "update"
+            for op in result.operations
+            if op.table == table and op.kind in (OpKind.UPSERT, OpKind.UPDATE, OpKind.DELETE)
+        )
+        most |= kinds
+    assert most["replace"] > 3
+    if table == "maintenance_events":
+        assert most["update"] > 3
+
+
 def test_truncate_then_reload_every_third_sync(syncs: list[CaptureResult]) -> None:
     for number, result in enumerate(syncs, start=1):
         releases = [op for op in result.operations if op.table == "firmware_releases"]

@@ -20,8 +20,10 @@ from fivetran_e2e.model import (
     BatchCall,
     Clock,
     Column,
+    CreateCall,
     Model,
     ScenarioError,
+    TruncateCall,
     canonical,
     cell_text,
     comparable,
@@ -254,6 +256,92 @@ def test_truncate_before_acts_only_on_rows_synced_earlier(soft: bool) -> None:
     assert rows(model, "items", "id", DELETED) == ([(1, True), *expected] if soft else expected)
     if soft:
         assert model.tables["items"].rows[(1,)][SYNCED] == CLOCK.synced_ms(0)
+
+
+NEVER_SOFT_DELETED = {
+    "t": {"columns": {"id": "INT", "v": "STRING"}, "primary_key": ["id"], "fivetran_deleted": False}
+}
+
+
+def test_a_key_only_update_of_a_table_without_fivetran_deleted_modifies_only_fivetran_synced() -> None:
+    ops: list[dict[str, Any]] = [
+        {"upsert": {"t": [{"id": 1, "v": "a"}]}},
+        {"update": {"t": [{"id": 1}, {"id": 9}]}},
+    ]
+    doc = {"create_table": NEVER_SOFT_DELETED, "ops": ops}
+    model = Model()
+    steps = parse_scenario(doc)
+    calls = []
+    for step in steps:
+        calls.append(model.call_for(step, CLOCK))
+        model.apply(calls[-1])
+    create, _, update = calls
+    assert isinstance(create, CreateCall) and isinstance(update, BatchCall)
+    assert [c.name for c in create.columns] == ["id", "v", SYNCED]
+    assert update.update[0] == {"id": 1, "v": KEEP, SYNCED: CLOCK.synced_text(1)}
+    assert rows(model, "t", "id", "v", SYNCED) == [(1, "a", CLOCK.synced_ms(1))]
+    with pytest.raises(ScenarioError, match="has no _fivetran_deleted"):
+        run({**doc, "ops": [*ops, {"soft_delete": {"t": [{"id": 1}]}}]})
+    altered = run(
+        {**doc, "alter_table": {"t": {"columns": {"id": "INT", "v": "STRING"}, "primary_key": ["id"]}}}
+    )
+    assert DELETED in altered.tables["t"].columns  # an alter_table entry without the key adds it
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"fivetran_deleted": "no"}, "must be true or false"),
+        ({"fivetran_deleted": False, "history_mode": True}, "history-mode tables have no"),
+    ],
+)
+def test_bad_fivetran_deleted_flags_are_refused(spec: dict[str, Any], message: str) -> None:
+    table = {"columns": {"id": "INT"}, "primary_key": ["id"], **spec}
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario({"create_table": {"t": table}})
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_row_synced_in_the_cutoffs_millisecond_survives_the_truncate(soft: bool) -> None:
+    """`truncate_cutoff: previous_op_millisecond`: the cut-off is the millisecond of the previous op's
+    `_fivetran_synced`; those rows are not older than it (strictly `<`), earlier ones are."""
+    kind = "soft_truncate_before" if soft else "truncate_before"
+    doc = {
+        "truncate_cutoff": "previous_op_millisecond",
+        "create_table": ITEMS,
+        "ops": [
+            {"upsert": {"items": [{"id": 1, "name": "a"}]}},
+            {"upsert": {"items": [{"id": 2, "name": "b"}]}},
+            {kind: ["items"]},
+        ],
+    }
+    steps = parse_scenario(doc)
+    truncate = Model()
+    for step in steps[:-1]:
+        truncate.apply(truncate.call_for(step, CLOCK))
+    call = truncate.call_for(steps[-1], CLOCK)
+    assert isinstance(call, TruncateCall) and call.before_ms == CLOCK.synced_ms(1)
+    model = run(doc)
+    assert model.tables["items"].rows[(2,)][SYNCED] == call.before_ms
+    expected = [(2, False)]
+    assert rows(model, "items", "id", DELETED) == ([(1, True), *expected] if soft else expected)
+    default = run({**doc, "truncate_cutoff": "between_ops"})
+    assert rows(default, "items", "id", DELETED) == ([(1, True), (2, True)] if soft else [])
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"truncate_cutoff": "same", "ops": []}, "truncate_cutoff must be one of"),
+        (
+            {"truncate_cutoff": "previous_op_millisecond", "ops": [{"truncate_before": ["t"]}]},
+            "needs an op before the truncate",
+        ),
+    ],
+)
+def test_bad_truncate_cutoffs_are_refused(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        parse_scenario(doc)
 
 
 # The "operations on nonexistent records" scenarios of the tester (SDK tester input
