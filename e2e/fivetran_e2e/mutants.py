@@ -67,6 +67,12 @@ class Mutant:
     skip_run_because: str | None = None  # the main job cannot reach it: straight to the scenarios
 
 
+# The whole-column path of the XML row (the STRING row follows it).
+_XML_COLUMN = (
+    "        array_match=True,\n        column=_same(fast_columns.identity),\n"
+    "    ),\n    TypeRow(\n        STRING"
+)
+
 # fmt: off
 MUTANTS: tuple[Mutant, ...] = (
     # -- value conversion ----------------------------------------------------------------------------
@@ -116,18 +122,34 @@ MUTANTS: tuple[Mutant, ...] = (
            'raise ConversionError("not valid JSON") from None\n'
            "    return json.dumps(json.loads(text, parse_int=float))",
            "JSON integers stored as floats (1 -> 1.0)"),
+    # The STRING and XML rows: converter and whole-column path planted alike, as one bug in the row would.
     Mutant("string_stripped", "conversion: STRING", "type_mapping.py",
-           'TypeRow(STRING, "TEXT", "text", _fixed(_identity)',
-           'TypeRow(STRING, "TEXT", "text", _fixed(str.strip)',
+           'STRING, "TEXT", "text", _fixed(_identity), str, array_match=True, '
+           "column=_same(fast_columns.identity)",
+           'STRING, "TEXT", "text", _fixed(str.strip), str, array_match=True, '
+           "column=_same(lambda a: [v if v is None else v.strip() for v in a.to_pylist()])",
            "STRING values stripped of surrounding whitespace"),
     Mutant("xml_stripped", "conversion: XML", "type_mapping.py",
-           'TypeRow(XML, "TEXT", "text", _fixed(_identity)',
-           'TypeRow(XML, "TEXT", "text", _fixed(str.strip)',
+           "        XML,\n        \"TEXT\",\n        \"text\",\n        _fixed(_identity),",
+           "        XML,\n        \"TEXT\",\n        \"text\",\n        _fixed(str.strip),",
+           "XML values stripped of surrounding whitespace by the per-cell converter"),
+    Mutant("xml_stripped_columns", "conversion: XML", "type_mapping.py",
+           _XML_COLUMN,
+           _XML_COLUMN.replace("fast_columns.identity", "lambda a: [v if v is None else v.strip() for v in "
+                               "a.to_pylist()]"),
            "XML values stripped of surrounding whitespace"),
     Mutant("xml_line_ends_normalised", "conversion: XML", "type_mapping.py",
-           'TypeRow(XML, "TEXT", "text", _fixed(_identity)',
-           'TypeRow(XML, "TEXT", "text", _fixed(lambda text: text.replace("\\r\\n", "\\n"))',
+           _XML_COLUMN, _XML_COLUMN.replace("fast_columns.identity", "lambda a: [v if v is None else "
+                                            "v.replace('\\r\\n', '\\n') for v in a.to_pylist()]"),
            "XML line ends normalised as an XML parser would (CRLF -> LF) instead of kept as sent"),
+    # -- whole-column fast paths (fast_columns.py) ------------------------------------------------------
+    Mutant("fast_bool_inverted", "conversion: BOOLEAN (whole column)", "fast_columns.py",
+           'return pc.equal(array, "true").to_pylist()', 'return pc.equal(array, "false").to_pylist()',
+           "the whole-column path stores 'true' as false"),
+    Mutant("fast_fraction_two_digits", "conversion: timestamps (whole column)", "fast_columns.py",
+           "digits = pc.utf8_slice_codeunits(array, 20, 23)",
+           "digits = pc.utf8_slice_codeunits(array, 20, 22)",
+           "the whole-column path keeps only hundredths of a second of fractions not already 3 digits"),
     # -- JSON stored as OBJECT (json_storage = object) ------------------------------------------------------
     Mutant("json_object_setting_ignored", "storage: JSON as OBJECT", "type_mapping.py",
            "wanted = JSON_OBJECT if json_storage == JSON_OBJECT and not spec.primary_key else None",
@@ -140,16 +162,16 @@ MUTANTS: tuple[Mutant, ...] = (
            "an object holding the envelope's own key is stored as is, so it reads back as the envelope",
            skip_run_because="the main job runs with the default json_storage (text)"),
     # -- chunking --------------------------------------------------------------------------------------
-    Mutant("chunk_drops_last_row", "chunking: sized_chunks", "services/writes.py",
-           "yield first + start, chunk[start:] if start else chunk",
-           "yield first + start, chunk[start:] if start else chunk[:-1]",
-           "off by one: the last row of every row-bounded chunk is dropped"),
-    Mutant("chunk_byte_split_skips_row", "chunking: sized_chunks", "services/writes.py",
-           "yield first + start, chunk[start:] if start else chunk",
-           "yield first + start, chunk[start + 1:] if start else chunk",
+    Mutant("chunk_drops_last_row", "chunking: sized_column_chunks", "services/writes.py",
+           "yield first + start, chunk.slice(start, stop - start)",
+           "yield first + start, chunk.slice(start, stop - start - 1)",
+           "off by one: the last row of every chunk is dropped"),
+    Mutant("chunk_byte_split_skips_row", "chunking: sized_column_chunks", "services/writes.py",
+           "            start, size = index, 0\n",
+           "            start, size = index + 1, 0\n",
            "off by one after a byte-bounded split: its first row is dropped"),
-    Mutant("chunk_row_numbers", "chunking: sized_chunks", "services/writes.py",
-           "        first += len(chunk)\n", "        first += len(chunk) + 1\n",
+    Mutant("chunk_row_numbers", "chunking: sized_column_chunks", "services/writes.py",
+           "        first += chunk.num_rows\n", "        first += chunk.num_rows + 1\n",
            "off by one in row numbering across chunks",
            unreachable_because="row numbers only appear in error messages; no path compares them "
            "(equivalent for the data)"),
@@ -165,18 +187,18 @@ MUTANTS: tuple[Mutant, ...] = (
            "files, as Fivetran does; the defensive NULL path is covered by tests/integration/"
            "test_destination_writes.py::test_replace_without_some_columns_sets_them_null"),
     Mutant("update_selective_unmodified_null", "file: update", "services/writes.py",
-           "values += [False, None]", "values += [True, None]",
-           "_update_selective writes unmodified cells as NULL"),
+           "flags = [True] * chunk.num_rows if mark is None else pc.invert(mark).to_pylist()",
+           "flags = [True] * chunk.num_rows",
+           "the CASE statement (more than two column sets in a chunk) writes unmodified cells as NULL"),
     Mutant("update_single_column_skipped", "file: update", "services/writes.py",
-           "if modified:  # a row that changes nothing needs no statement",
-           "if len(modified) > 1:",
+           "        if signature:\n", "        if signature.bit_count() > 1:\n",
            "an update row that modifies one column only is skipped",
            skip_run_because="every update row of the main job modifies _fivetran_synced and "
            "_fivetran_deleted (fivetran debug gives every table _fivetran_deleted), even one that names "
            "the key alone"),
     Mutant("update_group_threshold", "file: update", "services/writes.py",
-           "if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:",
-           "if len(groups) < MAX_UPDATE_STATEMENTS_PER_CHUNK:",
+           "if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:\n            return [self._group_request(",
+           "if len(groups) < MAX_UPDATE_STATEMENTS_PER_CHUNK:\n            return [self._group_request(",
            "one column set fewer before the CASE statement is used",
            unreachable_because="equivalent: both the grouped and the CASE path write the same values"),
     Mutant("settle_inverted", "file: update/delete (missing-key settle)", "services/writes.py",
