@@ -197,10 +197,11 @@ MUTANTS: tuple[Mutant, ...] = (
            "_fivetran_deleted (fivetran debug gives every table _fivetran_deleted), even one that names "
            "the key alone"),
     Mutant("update_group_threshold", "file: update", "services/writes.py",
-           "if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:\n            return [self._group_request(",
-           "if len(groups) < MAX_UPDATE_STATEMENTS_PER_CHUNK:\n            return [self._group_request(",
+           "groups <= MAX_UPDATE_STATEMENTS_PER_CHUNK and not _repeats_a_key(keys())",
+           "groups < MAX_UPDATE_STATEMENTS_PER_CHUNK and not _repeats_a_key(keys())",
            "one column set fewer before the CASE statement is used",
-           unreachable_because="equivalent: both the grouped and the CASE path write the same values"),
+           unreachable_because="equivalent: both the grouped and the CASE path write the same values (a "
+           "chunk that repeats a key always takes the CASE path, in file order)"),
     Mutant("settle_inverted", "file: update/delete (missing-key settle)", "services/writes.py",
            "if existing is None or self._key_of(args[index]) in existing]",
            "if existing is not None and self._key_of(args[index]) not in existing]",

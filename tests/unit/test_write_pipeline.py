@@ -502,3 +502,30 @@ def test_update_groups_keep_the_order_of_first_appearance() -> None:
     assert _requests(writer, FileKind.UPDATE, 1, chunk, True) == _requests(
         writer, FileKind.UPDATE, 1, chunk, False
     )
+
+
+def test_a_chunk_that_repeats_a_key_keeps_file_order() -> None:
+    """Two column sets and one key updated three times: one CASE statement, rows in file order, so the
+    last update of the key wins (one statement per set would apply row 3 before row 2)."""
+    table_rows: list[tuple[Cell, ...]] = [
+        ("1", "a", "1.00", UNMODIFIED),
+        ("1", UNMODIFIED, "2.00", UNMODIFIED),
+        ("1", "c", "3.00", UNMODIFIED),
+        ("2", UNMODIFIED, "4.00", UNMODIFIED),
+    ]
+    chunk = ColumnChunk.from_rows(table_rows, len(HEADER))
+    for columnar in (True, False):
+        writer = BatchFileWriter(
+            Recorder(),  # type: ignore[arg-type]
+            TABLE,
+            FakeBatch(table_rows),  # type: ignore[arg-type]
+            FileKind.UPDATE,
+            WriteSummary(),
+            binary_warnings(REF),
+            Recorder(),  # type: ignore[arg-type]
+        )
+        requests = writer._update_requests(1, chunk) if columnar else writer._update_rows(1, chunk.rows())
+        assert len(requests) == 1 and "CASE WHEN" in requests[0].statement
+        assert list(requests[0].row_numbers) == [1, 2, 3, 4]
+    without_repeat = ColumnChunk.from_rows(table_rows[2:], len(HEADER))
+    assert len(writer._update_requests(3, without_repeat)) == 2  # distinct keys: one statement per set

@@ -237,6 +237,22 @@ def _pick(values: list[Any], rows: list[int]) -> list[Any]:
     return values if len(rows) == len(values) else [values[row] for row in rows]
 
 
+def _statement_per_group(groups: int, keys: Callable[[], Sequence[Sequence[Any]]]) -> bool:
+    """Whether an update chunk's rows go as one statement per column set (else: one CASE statement): at
+    most MAX_UPDATE_STATEMENTS_PER_CHUNK sets and, with more than one, no key repeated. `keys` gives the
+    key columns' values."""
+    return groups == 1 or (groups <= MAX_UPDATE_STATEMENTS_PER_CHUNK and not _repeats_a_key(keys()))
+
+
+def _repeats_a_key(keys: Sequence[Sequence[Any]]) -> bool:
+    """Whether two rows of a chunk have the same key (`keys`: the key columns' values). Such a chunk's
+    updates go in one CASE statement in file order: separate statements per column set would apply a
+    later row of the key before an earlier one of another column set."""
+    if len(keys) == 1:
+        return len(set(keys[0])) < len(keys[0])
+    return len(set(zip(*keys, strict=True))) < len(keys[0])
+
+
 def _modified_groups(chunk: ColumnChunk, others: list[int]) -> list[tuple[tuple[int, ...], list[int]]]:
     """(non-key columns a row modifies, its rows) in order of first appearance, without rows that modify
     nothing: an unmodified cell is one whose `chunk.unmodified` mark is set."""
@@ -632,7 +648,7 @@ class BatchFileWriter:
         keys = self._key_columns(chunk)
         values = {index: self._column_values(chunk, index) for index in others}
         groups = _modified_groups(chunk, others)
-        if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
+        if _statement_per_group(len(groups), lambda: keys):
             return [self._group_request(first, modified, rows, values, keys) for modified, rows in groups]
         members = sorted(row for _, rows in groups for row in rows)  # file order: a later row of a key wins
         return [self._selective_request(first, chunk, members, values, keys)]
@@ -694,7 +710,13 @@ class BatchFileWriter:
             modified = tuple(index for index in others if row[index] is not UNMODIFIED)
             if modified:  # a row that changes nothing needs no statement
                 groups.setdefault(modified, []).append((first + offset, row))
-        if len(groups) <= MAX_UPDATE_STATEMENTS_PER_CHUNK:
+
+        def keys() -> list[tuple[Any, ...]]:
+            return list(
+                zip(*(self.key_values(row, first + offset) for offset, row in enumerate(rows)), strict=True)
+            )
+
+        if _statement_per_group(len(groups), keys):
             return [self._update_group(modified, members) for modified, members in groups.items()]
         members = sorted((member for members in groups.values() for member in members), key=lambda m: m[0])
         return [self._update_selective(others, members)]
