@@ -341,6 +341,10 @@ class Session:
                     f"CrateDB answered a bulk request of {len(batch)} rows with "
                     f"{len(results) if isinstance(results, list) else 'no'} results"
                 )
+            if batch is rows:
+                succeeded = _all_succeeded(results)
+                if succeeded is not None:  # the common answer, read without a loop per row in Python
+                    return BulkResult(succeeded, [])
             failures: list[RowFailure] = []
             for position, item in zip(pending, results, strict=True):
                 rowcount = int(item.get("rowcount", -2)) if isinstance(item, dict) else -2
@@ -404,6 +408,20 @@ def _post_sql(client: Any, body: bytes) -> Any:
     response = client._request("POST", client.path, data=body, headers=headers)
     crate_http._raise_for_status(response)
     return crate_http._json_from_response(response) if response.data else {}
+
+
+def _all_succeeded(results: list[Any]) -> list[int] | None:
+    """Each row's count when every row of a bulk answer succeeded (rowcount >= 0, or -1: unknown, counted
+    0), else None (the caller then reads the answer row by row)."""
+    try:
+        counts = [item["rowcount"] for item in results]
+        if not counts or min(counts) >= 0:
+            return counts
+        if min(counts) == -1:  # only -1 and above: no failure
+            return [max(count, 0) for count in counts]
+    except (TypeError, KeyError):
+        pass
+    return None
 
 
 def _version_tuple(version: Any) -> tuple[int, ...]:

@@ -6,6 +6,7 @@ import pytest
 from cratedb_destination.client import (
     BulkRequestRejected,
     QuotedValue,
+    _all_succeeded,
     _rejected_request,
     http_status,
     quoted_values,
@@ -79,3 +80,22 @@ def test_statement_length_counts_utf16_code_units() -> None:
     assert statement_length("select 1") == 8
     assert statement_length("\U0001F600") == 2  # outside the Basic Multilingual Plane
     assert statement_length("ä") == 1
+
+
+@pytest.mark.parametrize(
+    ("results", "counts"),
+    [
+        ([{"rowcount": 1}, {"rowcount": 0}], [1, 0]),
+        ([{"rowcount": -1}, {"rowcount": 2}], [0, 2]),  # -1: CrateDB does not know the count
+        ([], []),
+        ([{"rowcount": 1}, {"rowcount": -2, "error": {"code": 40411, "message": "m"}}], None),
+        ([{"rowcount": -2}], None),
+        ([{"error": {}}], None),
+        (["not a row result"], None),
+    ],
+)
+def test_a_bulk_answer_without_failures_is_read_at_once(
+    results: list[object], counts: list[int] | None
+) -> None:
+    """Any row that failed (or an answer of another shape) leaves the answer to the row-by-row reading."""
+    assert _all_succeeded(results) == counts
