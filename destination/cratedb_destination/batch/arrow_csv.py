@@ -169,14 +169,21 @@ class ArrowCsvBatchFile(BatchFile):
             assembler = self._assembler
             try:
                 while True:
+                    # No reference outlives its use: the Arrow data of a chunk handed out as rows, and a
+                    # chunk the consumer is done with when it asks for the next, are freed before more of
+                    # the file is parsed (otherwise memory holds two chunks at every cut).
                     for chunk in assembler.take(max_rows):
                         self.rows_read += chunk.num_rows
-                        yield chunk if columnar else chunk.rows()
+                        item = chunk if columnar else chunk.rows()
+                        del chunk
+                        yield item
+                        del item
                     batch = self._first if self._first is not None else self._next_batch()
                     self._first = None
                     if batch is None:
                         break
                     self._add(batch)
+                    del batch
                 chunk_or_none = assembler.rest()
                 if chunk_or_none is not None:
                     self.rows_read += chunk_or_none.num_rows
