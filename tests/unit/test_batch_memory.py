@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 from cratedb_destination.batch import FileFormat, open_batch
+from cratedb_destination.batch.decryption import decrypt_chunks
+from cratedb_destination.batch.streams import STREAM_STEP
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 
 MB = 1 << 20
@@ -69,6 +73,10 @@ _CHILD = """
 import json, sys, tracemalloc
 import psutil, pyarrow
 from cratedb_destination.batch import FileFormat, open_batch
+from cratedb_destination.batch.decryption import decrypt_chunks
+from cratedb_destination.batch.streams import STREAM_STEP
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 path, key, chunk_rows = sys.argv[1], bytes.fromhex(sys.argv[2]), 500
 fmt = FileFormat(**json.loads(sys.argv[3]))
 process = psutil.Process()
@@ -178,6 +186,10 @@ _ARROW_CHILD = """
 import json, sys
 import pyarrow
 from cratedb_destination.batch import FileFormat, open_batch
+from cratedb_destination.batch.decryption import decrypt_chunks
+from cratedb_destination.batch.streams import STREAM_STEP
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 path, key, api, chunk_rows = sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[4], int(sys.argv[5])
 with open_batch(path, key, FileFormat(**json.loads(sys.argv[3]))) as batch:
     chunks = batch.chunks(chunk_rows) if api == "rows" else batch.column_chunks(chunk_rows)
@@ -213,3 +225,25 @@ def test_arrow_memory_holds_one_chunk_not_two(tmp_path: Path, api: str) -> None:
     print(f"{api}: Arrow peak {measured['arrow_peak'] / MB:.1f} MiB, chunk {chunk_bytes / MB:.1f} MiB")
     assert measured["arrow_peak"] < 1.5 * chunk_bytes, f"Arrow peak {measured['arrow_peak'] / MB:.1f} MiB"
 
+
+def test_decryption_holds_small_buffers_and_copies_nothing() -> None:
+    """Decrypting an 8 MiB file piece by piece: the ciphertext step, its plaintext (handed on as a view,
+    not copied without its last block) and the piece the consumer still holds (before: 1 MiB steps and a
+    copy of each, 4 MiB)."""
+    key, iv = new_key(), os.urandom(16)
+    plain = os.urandom(8 * MB)
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    padded = padder.update(plain) + padder.finalize()
+    source = io.BytesIO(iv + encryptor.update(padded) + encryptor.finalize())
+    del padded
+    tracemalloc.start()
+    try:
+        count = 0
+        for piece in decrypt_chunks("f.csv.aes", source, key):
+            count += len(piece)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == len(plain)
+    assert peak < 3 * STREAM_STEP + MB // 4, f"peak {peak / MB:.2f} MiB"
