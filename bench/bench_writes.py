@@ -7,6 +7,7 @@ them (CSV -> zstd -> AES-256).
     .venv/bin/python bench/bench_writes.py                  # 100,000 rows per file kind + a 100 MB file
     .venv/bin/python bench/bench_writes.py --rows 20000 --big-mb 20   # quicker
     .venv/bin/python bench/bench_writes.py --no-cost        # the emulator answers at once
+    .venv/bin/python bench/bench_writes.py --batch-size-rows 2000   # the destination's batch_size_rows
 
 Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
@@ -14,6 +15,9 @@ cluster, docs/emulator.md#cost-model); "dest. CPU s" is the CPU time the destina
 (reading, decrypting, decompressing, converting, sending), so "dest. rows/CPU s" is the rate at which one
 core of the destination can feed CrateDB. The second table shows the cluster's work per file: HTTP
 requests, rows written, key lookups and query jobs, and the modelled server time.
+
+The memory line splits the server's peak RSS into file-backed pages (shared libraries: how much of them
+is resident depends on the kernel and its page cache, not on the destination) and the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,11 +108,41 @@ FILE_KINDS: dict[str, Callable[[int], Iterator[list[Cell]]]] = {
 }
 
 
+class FileBackedAtPeak:
+    """Samples the server's RSS and its file-backed part (psutil's `shared`: resident pages of mapped
+    files) every 20 ms, and keeps the sample with the highest RSS."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.rss = 0
+        self.file_backed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            info = self.server.ps.memory_info()
+            if info.rss > self.rss:
+                self.rss, self.file_backed = info.rss, getattr(info, "shared", 0)
+            time.sleep(0.02)
+
+    def __enter__(self) -> FileBackedAtPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows per replace/update/delete file")
     parser.add_argument(
         "--big-mb", type=int, default=100, help="uncompressed size of the memory-test file (MB)"
+    )
+    parser.add_argument(
+        "--batch-size-rows", type=int, default=None, help="the destination's batch_size_rows setting"
     )
     add_cost_options(parser)
     args = parser.parse_args()
@@ -120,6 +155,8 @@ def main() -> int:
         server = ServerProcess()
         channel, stub = connect(f"127.0.0.1:{server.port}")
         configuration = {"url": emulator.url}
+        if args.batch_size_rows:
+            configuration["batch_size_rows"] = str(args.batch_size_rows)
 
         def write(label: str, kind: str, file: tuple[str, bytes], count: int, table: Any) -> None:
             """Send one file; record seconds, the destination's CPU seconds and the emulator's counts."""
@@ -148,8 +185,11 @@ def main() -> int:
             file_mb = os.path.getsize(big_file[0]) / 1e6
             idle = server.rss()
             server.reset_peak()
-            write("replace (big)", "replace", big_file, big_rows, big_table)
+            with FileBackedAtPeak(server) as split:
+                write("replace (big)", "replace", big_file, big_rows, big_table)
             peak = server.peak
+            time.sleep(1.5)  # what the server keeps once the batch is done
+            after = server.rss()
         finally:
             channel.close()
             server.stop()
@@ -174,7 +214,9 @@ def main() -> int:
     print(
         f"\nmemory test: {big_rows:,} rows, {file_mb:.1f} MB encrypted+compressed file "
         f"(about {args.big_mb} MB of CSV); server RSS idle {idle / 2**20:.0f} MiB, "
-        f"peak {peak / 2**20:.0f} MiB"
+        f"peak {peak / 2**20:.0f} MiB (at the highest sample: {split.file_backed / 2**20:.0f} MiB "
+        f"file-backed, {(split.rss - split.file_backed) / 2**20:.0f} MiB other), "
+        f"1.5 s after it {after / 2**20:.0f} MiB"
     )
     print(
         "HTTP requests include the one REFRESH TABLE per WriteBatch; statement kinds of the last run:",
