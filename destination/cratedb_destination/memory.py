@@ -13,7 +13,8 @@ freed. Measured figures: docs/performance.md#memory.
   allocated in between pin the space and the heap grows. Setting the threshold fixes it at
   `MMAP_THRESHOLD`: above the reader's 1 MiB blocks (reused on the heap, cheaply), below request bodies.
   Both: glibc manual, "Malloc Tunable Parameters",
-  https://sourceware.org/glibc/manual/latest/html_node/Malloc-Tunable-Parameters.html
+  https://sourceware.org/glibc/manual/latest/html_node/Malloc-Tunable-Parameters.html, and mallopt(3)
+  (the dynamic threshold and its 32 MiB limit), https://man7.org/linux/man-pages/man3/mallopt.3.html
 - Arrow's default pool in pyarrow's wheels is mimalloc, which kept about 10 MiB more after a batch than
   jemalloc here. pyarrow configures its jemalloc to return freed pages after about a second
   (https://github.com/apache/arrow/pull/5701); the jemalloc pool is used where pyarrow has it (not in its
