@@ -22,6 +22,7 @@ import grpc
 from fivetran_proto import common_pb2, destination_sdk_pb2
 from fivetran_proto import destination_sdk_pb2_grpc as grpc_api
 
+from cratedb_destination import memory
 from cratedb_destination.batch import BatchFileError, FileFormat
 from cratedb_destination.client import ClientCache, CrateClient, Session
 from cratedb_destination.config import (
@@ -287,12 +288,18 @@ class DestinationServicer(grpc_api.DestinationConnectorServicer):
 
     @on_defined_table(pb.WriteBatchResponse, "write batch to")
     def WriteBatch(self, request: pb.WriteBatchRequest, call: Call) -> pb.WriteBatchResponse:
-        writes.write_batch(call.session, call.metadata, self._batch(request, call))
+        try:
+            writes.write_batch(call.session, call.metadata, self._batch(request, call))
+        finally:
+            memory.release()  # a batch leaves MiBs of free heap behind; give them back
         return pb.WriteBatchResponse(success=True)
 
     @on_defined_table(pb.WriteBatchResponse, "write history batch to")
     def WriteHistoryBatch(self, request: pb.WriteHistoryBatchRequest, call: Call) -> pb.WriteBatchResponse:
-        history.write_history_batch(call.session, call.metadata, self._batch(request, call))
+        try:
+            history.write_history_batch(call.session, call.metadata, self._batch(request, call))
+        finally:
+            memory.release()
         return pb.WriteBatchResponse(success=True)
 
     @table_rpc(

@@ -24,7 +24,7 @@ import grpc
 from fivetran_proto import destination_sdk_pb2, destination_sdk_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from cratedb_destination import __version__
+from cratedb_destination import __version__, memory
 from cratedb_destination.handlers import DestinationServicer
 from cratedb_destination.log import LEVEL_THRESHOLDS, configure_logging
 from cratedb_destination.settings import (
@@ -265,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point `cratedb-fivetran-destination`."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    applied = memory.configure_process()
+    if applied:
+        logger.info("memory settings: %s", ", ".join(applied))
     settings = ServerSettings(batch_file_format=args.batch_file_format, max_workers=args.max_workers)
     try:
         serve(args.host, args.port, settings, shutdown_grace=args.shutdown_grace)

@@ -163,6 +163,13 @@ def run_console_script(spawn: list[ServerProcess], *args: str) -> tuple[ServerPr
     return server, port
 
 
+def _glibc() -> bool:
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
 def assert_fivetran_record(record: dict[str, str]) -> None:
     assert set(record) == {"level", "message", "message-origin"}, record
     assert record["level"] in {"INFO", "WARNING", "SEVERE"}
@@ -281,6 +288,9 @@ def test_console_script_serves_and_stops_on_sigterm(spawn: list[ServerProcess]) 
     for record in server.records:
         assert_fivetran_record(record)
     assert any("max workers 4" in record["message"] for record in server.records)
+    if _glibc():  # the console script (not embedding code) sets the allocators up, before serving
+        settings = [record["message"] for record in server.records if "memory settings" in record["message"]]
+        assert settings and "malloc mmap threshold" in settings[0], server.records
 
 
 def test_console_script_reports_port_in_use(spawn: list[ServerProcess]) -> None:

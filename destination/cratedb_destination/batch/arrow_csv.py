@@ -32,17 +32,19 @@ from .csv_reader import PythonCsvBatchFile, plaintext_chunks
 from .file_format import FileFormat
 from .quoting import NeedsExactReader, record_blocks
 from .reader import BatchFile
-from .streams import READ_BLOCK
+from .streams import Piece
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-PARSE_BLOCK = READ_BLOCK
+PARSE_BLOCK = 1 << 20
 """Plaintext bytes parsed per pyarrow call (whole records). 2 MiB parse ~10% faster but grow RSS past the
-16 MB the memory test allows; memory holds
-about three of them (the joined block, pyarrow's parsed copy, the chunk being cut)."""
+16 MB the memory test allows; memory holds about two of them (the joined block, pyarrow's parsed copy)
+besides the chunk being cut."""
 _MAX_TYPED_COLUMNS = 4096
 """Columns given the string type up front; a file with more is read by the Python csv reader."""
 
-_READ_OPTIONS = pcsv.ReadOptions(use_threads=False, block_size=4 * READ_BLOCK, autogenerate_column_names=True)
+_READ_OPTIONS = pcsv.ReadOptions(
+    use_threads=False, block_size=4 * PARSE_BLOCK, autogenerate_column_names=True
+)
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
 _CONVERT_OPTIONS = pcsv.ConvertOptions(
     column_types={f"f{index}": pa.string() for index in range(_MAX_TYPED_COLUMNS)},
@@ -109,7 +111,7 @@ class ArrowCsvBatchFile(BatchFile):
         self._assembler = ChunkAssembler(len(header))
         self._first: pa.RecordBatch | None = first.slice(1)
 
-    def _plaintext(self) -> Iterator[bytes]:
+    def _plaintext(self) -> Iterator[Piece]:
         try:
             yield from plaintext_chunks(self.path, self._raw, self._key, self.format)
         except OSError as error:
@@ -169,14 +171,21 @@ class ArrowCsvBatchFile(BatchFile):
             assembler = self._assembler
             try:
                 while True:
+                    # No reference outlives its use: the Arrow data of a chunk handed out as rows, and a
+                    # chunk the consumer is done with when it asks for the next, are freed before more of
+                    # the file is parsed (otherwise memory holds two chunks at every cut).
                     for chunk in assembler.take(max_rows):
                         self.rows_read += chunk.num_rows
-                        yield chunk if columnar else chunk.rows()
+                        item = chunk if columnar else chunk.rows()
+                        del chunk
+                        yield item
+                        del item
                     batch = self._first if self._first is not None else self._next_batch()
                     self._first = None
                     if batch is None:
                         break
                     self._add(batch)
+                    del batch
                 chunk_or_none = assembler.rest()
                 if chunk_or_none is not None:
                     self.rows_read += chunk_or_none.num_rows

@@ -27,7 +27,7 @@ from .decryption import decrypt_chunks
 from .errors import BatchFileError
 from .file_format import FileFormat
 from .reader import BatchFile
-from .streams import READ_BLOCK, ChunkStream, file_chunks
+from .streams import READ_BLOCK, ChunkStream, Piece, file_chunks
 
 T = TypeVar("T")
 
@@ -46,9 +46,9 @@ def _raise_field_size_limit() -> None:
 _raise_field_size_limit()
 
 
-def plaintext_chunks(path: str, raw: BinaryIO, key: bytes | None, fmt: FileFormat) -> Iterator[bytes]:
+def plaintext_chunks(path: str, raw: BinaryIO, key: bytes | None, fmt: FileFormat) -> Iterator[Piece]:
     """The file's plaintext in pieces: decrypted, then decompressed, as the format says."""
-    data: Iterator[bytes]
+    data: Iterator[Piece]
     if fmt.encryption == "aes":
         assert key is not None  # checked by open_batch
         data = decrypt_chunks(path, raw, key)

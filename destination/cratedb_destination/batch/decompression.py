@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import zstandard
 
 from .errors import BatchFileError
+from .streams import Piece
 
 ZSTD_INPUT_STEP = 1 << 13
 """Compressed bytes fed per zstd call. zstd's decompressobj has no output limit, so each output piece is
@@ -19,7 +20,7 @@ bounded by this times the compression ratio: 8 KiB keeps it near 1 MiB even for 
 GZIP_OUTPUT_STEP = 1 << 20
 
 
-def zstd_chunks(path: str, compressed: Iterator[bytes]) -> Iterator[bytes]:
+def zstd_chunks(path: str, compressed: Iterator[Piece]) -> Iterator[bytes]:
     dctx = zstandard.ZstdDecompressor()
     frame = dctx.decompressobj()
     frame_started = False
@@ -44,7 +45,7 @@ def zstd_chunks(path: str, compressed: Iterator[bytes]) -> Iterator[bytes]:
         raise BatchFileError(path, "zstd stream ends in the middle of a frame (truncated file?)")
 
 
-def gzip_chunks(path: str, compressed: Iterator[bytes]) -> Iterator[bytes]:
+def gzip_chunks(path: str, compressed: Iterator[Piece]) -> Iterator[bytes]:
     member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     member_started = False
     try:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .errors import BatchFileError
 from .file_format import check_key
-from .streams import READ_BLOCK
+from .streams import STREAM_STEP, Piece
 
 BLOCK = 16
 
@@ -40,8 +40,11 @@ def _unpad_length(path: str, last_block: bytes) -> int:
     return pad
 
 
-def decrypt_chunks(path: str, source: BinaryIO, key: bytes, block: int = READ_BLOCK) -> Iterator[bytes]:
-    """Plaintext chunks of an encrypted file, padding removed; the last block is held back until EOF."""
+def decrypt_chunks(path: str, source: BinaryIO, key: bytes, block: int = STREAM_STEP) -> Iterator[Piece]:
+    """Plaintext chunks of an encrypted file, padding removed; the last block is held back until EOF.
+
+    While a chunk is consumed only its plaintext is held (no ciphertext, no copy): a chunk is a view of
+    the decrypted buffer without its last block."""
     check_key(path, key)
     iv = _read_exact(source, BLOCK)
     if len(iv) < BLOCK:
@@ -52,12 +55,14 @@ def decrypt_chunks(path: str, source: BinaryIO, key: bytes, block: int = READ_BL
     while chunk := source.read(block):
         ciphertext_bytes += len(chunk)
         plain = decryptor.update(chunk)
+        del chunk
         if plain:
             if held:
                 yield held
-            if len(plain) > BLOCK:
-                yield plain[:-BLOCK]
             held = plain[-BLOCK:]
+            if len(plain) > BLOCK:
+                yield memoryview(plain)[:-BLOCK]
+            del plain
     if ciphertext_bytes == 0:
         raise BatchFileError(path, "encrypted file has an IV but no ciphertext")
     if ciphertext_bytes % BLOCK:

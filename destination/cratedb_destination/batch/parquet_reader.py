@@ -35,7 +35,7 @@ from .decryption import SeekableDecryptedFile, decrypt_chunks
 from .errors import BatchFileError
 from .file_format import FileFormat
 from .reader import BatchFile
-from .streams import READ_BLOCK, file_chunks
+from .streams import READ_BLOCK, Piece, file_chunks
 
 _EPOCH = dt.datetime(1970, 1, 1)
 _NANOS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -184,7 +184,7 @@ class ParquetBatchFile(BatchFile):
             assert key is not None  # checked by open_batch
             return SeekableDecryptedFile(self.path, key)
         with open(self.path, "rb") as raw:
-            data: Iterator[bytes] = (
+            data: Iterator[Piece] = (
                 decrypt_chunks(self.path, raw, key)
                 if key is not None and (fmt.encryption == "aes")
                 else file_chunks(raw)

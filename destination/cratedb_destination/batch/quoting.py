@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from .streams import Piece
+
 # Unquoted text, then a whole quoted field that starts a field and is followed by a separator; repeated.
 _UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"(?:[^"]++|"")*+"(?=[,\r\n]))*+')
 _QUOTED = re.compile(rb'"(?:[^"]++|"")*+"')
@@ -25,13 +27,13 @@ class NeedsExactReader(Exception):
     """The fast path cannot vouch for this input; read it with the Python csv reader instead."""
 
 
-def record_blocks(pieces: Iterator[bytes], target: int) -> Iterator[memoryview]:
+def record_blocks(pieces: Iterator[Piece], target: int) -> Iterator[memoryview]:
     """The stream in blocks of about `target` bytes that end at a record boundary (a line end outside
     quotes), quote-checked (see the module docstring); only the last block may lack a line end.
 
     One copy per block (the join); a block is a view that stays valid while the caller parses it.
     """
-    parts: list[bytes] = []
+    parts: list[Piece] = []
     size = 0
     carry = b""  # what follows the last cut: starts at a record boundary
     resume = 0  # carry[:resume] has been checked; carry[resume:] starts with a quoted field still open

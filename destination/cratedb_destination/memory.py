@@ -1,0 +1,99 @@
+"""How the server process allocates memory: settings applied once at start, and a release after batch RPCs.
+
+Applying a batch file allocates many short-lived buffers of a few MiB (decrypted blocks, request bodies,
+Arrow columns) from two threads at a time (the RPC's and the one preparing the next chunk, see
+`services/writes.py`). With the allocators' defaults the process keeps much of that memory after it is
+freed. Measured figures: docs/performance.md#memory.
+
+- glibc malloc gives threads their own arenas (up to 8 per core), and each keeps its own free memory:
+  at most `ARENA_MAX` arenas here.
+- glibc serves allocations above the mmap threshold with their own mapping, returned to the system on
+  free. The threshold starts at 128 KiB, but every freed mapping raises it to that size (up to 32 MiB), so
+  after the first request body of several MiB all later ones come from the heap, where small objects
+  allocated in between pin the space and the heap grows. Setting the threshold fixes it at
+  `MMAP_THRESHOLD`: above the reader's 1 MiB blocks (reused on the heap, cheaply), below request bodies.
+  Both: glibc manual, "Malloc Tunable Parameters",
+  https://sourceware.org/glibc/manual/latest/html_node/Malloc-Tunable-Parameters.html, and mallopt(3)
+  (the dynamic threshold and its 32 MiB limit), https://man7.org/linux/man-pages/man3/mallopt.3.html
+- Arrow's default pool in pyarrow's wheels is mimalloc, which kept about 10 MiB more after a batch than
+  jemalloc here. pyarrow configures its jemalloc to return freed pages after about a second
+  (https://github.com/apache/arrow/pull/5701); the jemalloc pool is used where pyarrow has it (not in its
+  Linux arm64 wheels, https://github.com/apache/arrow/pull/44380), otherwise Arrow's default stays.
+  API: https://arrow.apache.org/docs/python/generated/pyarrow.set_memory_pool.html
+- `release()` hands free heap memory back to the system after a batch RPC, with glibc's `malloc_trim`
+  (all arenas, whole free pages anywhere in the heap: https://man7.org/linux/man-pages/man3/malloc_trim.3.html).
+
+Settings an operator gives through the environment win: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_,
+GLIBC_TUNABLES (glibc.malloc.*) and ARROW_DEFAULT_MEMORY_POOL. Other C libraries (musl) are left alone.
+Only the console script configures the process (`server.main`); embedding code keeps its own settings.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any
+
+ARENA_MAX = 2
+MMAP_THRESHOLD = 2 << 20
+# mallopt parameter numbers (glibc malloc.h)
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+_libc: Any = None
+
+
+def _glibc() -> Any:
+    """The C library, if it is glibc (mallopt and malloc_trim as glibc documents them), else None."""
+    global _libc
+    if _libc is None:
+        _libc = False
+        if _libc_name().startswith("glibc"):
+            try:
+                libc = ctypes.CDLL("libc.so.6")
+                libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+                libc.malloc_trim.argtypes = [ctypes.c_size_t]
+                _libc = libc
+            except (OSError, AttributeError):
+                pass
+    return _libc or None
+
+
+def _libc_name() -> str:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError, AttributeError):  # not glibc, or not a POSIX system
+        return ""
+
+
+def _tuned(variable: str, tunable: str) -> bool:
+    return variable in os.environ or tunable in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def configure_process() -> list[str]:
+    """Apply the settings above (once, at server start, before RPC threads exist); what was applied."""
+    applied: list[str] = []
+    libc = _glibc()
+    if libc is not None:
+        if not _tuned("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") and libc.mallopt(_M_ARENA_MAX, ARENA_MAX):
+            applied.append(f"malloc arenas at most {ARENA_MAX}")
+        if not _tuned("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") and libc.mallopt(
+            _M_MMAP_THRESHOLD, MMAP_THRESHOLD
+        ):
+            applied.append(f"malloc mmap threshold {MMAP_THRESHOLD >> 20} MiB")
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        import pyarrow as pa
+
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+            applied.append("Arrow memory pool jemalloc")
+        except NotImplementedError:  # this pyarrow has no jemalloc: keep its default
+            pass
+    return applied
+
+
+def release() -> None:
+    """Return free heap memory to the system (glibc only; a few milliseconds)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -1,0 +1,93 @@
+"""The server's allocator settings (`cratedb_destination.memory`), each checked in a fresh process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+_CHILD = """
+import ctypes, json, sys
+import pyarrow
+from cratedb_destination import memory
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Mallinfo2
+applied = memory.configure_process() if sys.argv[1] == "configure" else []
+# glibc's dynamic threshold: freeing an 8 MiB mapping raises the threshold to 8 MiB, so a 3 MiB buffer
+# allocated next comes from the heap. With the fixed threshold it gets its own mapping again.
+first = bytearray(8 << 20)
+del first
+before = libc.mallinfo2().hblkhd
+second = bytearray(3 << 20)
+mapped = libc.mallinfo2().hblkhd - before
+del second
+memory.release()
+print(json.dumps({"applied": applied, "mapped_mib": mapped / 2**20,
+                  "pool": pyarrow.default_memory_pool().backend_name}))
+"""
+
+
+def _glibc_with_mallinfo2() -> bool:
+    try:
+        version = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError, AttributeError):
+        return False
+    if not version.startswith("glibc "):
+        return False
+    major, minor = (int(part) for part in version.split()[1].split(".")[:2])
+    return (major, minor) >= (2, 33)  # mallinfo2
+
+
+pytestmark = pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="glibc malloc settings (glibc >= 2.33)")
+
+
+def _run(mode: str, **env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "ARROW_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, mode],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **env},
+    )
+    return json.loads(result.stdout)
+
+
+def _has_jemalloc() -> bool:
+    import pyarrow
+
+    try:
+        pyarrow.jemalloc_memory_pool()
+    except NotImplementedError:
+        return False
+    return True
+
+
+def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
+    before, after = _run("defaults"), _run("configure")
+    assert before["mapped_mib"] < 3, before  # the dynamic threshold put the 3 MiB buffer on the heap
+    assert after["mapped_mib"] >= 3, after
+    assert after["applied"][:2] == ["malloc arenas at most 2", "malloc mmap threshold 2 MiB"]
+    if _has_jemalloc():
+        assert after["pool"] == "jemalloc"
+        assert "Arrow memory pool jemalloc" in after["applied"]
+    else:
+        assert after["pool"] == before["pool"]
+
+
+def test_settings_from_the_environment_win() -> None:
+    operator = {"MALLOC_ARENA_MAX": "4", "MALLOC_MMAP_THRESHOLD_": "1048576"}
+    result = _run("configure", **operator, ARROW_DEFAULT_MEMORY_POOL="system")
+    assert result["applied"] == []
+    assert result["pool"] == "system"
+    tuned = _run("configure", GLIBC_TUNABLES="glibc.malloc.arena_max=4", ARROW_DEFAULT_MEMORY_POOL="system")
+    assert tuned["applied"] == ["malloc mmap threshold 2 MiB"]
