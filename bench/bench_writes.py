@@ -10,6 +10,7 @@ them (CSV -> zstd -> AES-256).
     .venv/bin/python bench/bench_writes.py --big-file-mb 1000 # memory while applying a 1 GB encrypted file
     .venv/bin/python bench/bench_writes.py --concurrency 1,2,4,8 --concurrency-rows 20000
     .venv/bin/python bench/bench_writes.py --rev cc614c8    # the destination of another git revision
+    .venv/bin/python bench/bench_writes.py --batch-size-rows 2000   # the destination's batch_size_rows
 
 Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
@@ -184,6 +185,8 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
         server = ServerProcess(site)
         channel, stub = connect(f"127.0.0.1:{server.port}")
         configuration = {"url": emulator.url}
+        if getattr(options, "batch_size_rows", None):
+            configuration["batch_size_rows"] = str(options.batch_size_rows)
 
         def send(request: Any) -> float:
             started = time.perf_counter()
@@ -312,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--concurrency-rows", type=int, default=20_000, help="rows per file of --concurrency (default 20000)"
+    )
+    parser.add_argument(
+        "--batch-size-rows", type=int, default=None, help="the destination's batch_size_rows setting"
     )
     add_cost_options(parser)
     add_rev_option(parser)
