@@ -117,22 +117,24 @@ def _millisecond_text(array: pa.ChunkedArray, suffix: str) -> list[Any]:
     return pc.binary_join_element_wise(head, ".", fraction, suffix, "").to_pylist()
 
 
-def instants(array: pa.ChunkedArray) -> list[Any] | None:
-    """UTC_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]Z` as the same instant with exactly three fraction digits."""
-    if not _all_match(array, _INSTANT):
-        return None
-    if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
-        return None
-    return _millisecond_text(array, "Z")
+def _timestamps(pattern: str, suffix: str) -> ColumnValues:
+    """Text of the form `pattern` (a date, `T`, a time of day, 0 to 9 fraction digits, `suffix`) naming a
+    real day and time, with exactly three fraction digits."""
+
+    def convert(array: pa.ChunkedArray) -> list[Any] | None:
+        if not _all_match(array, pattern):
+            return None
+        if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
+            return None
+        return _millisecond_text(array, suffix)
+
+    return convert
 
 
-def local_datetimes(array: pa.ChunkedArray) -> list[Any] | None:
-    """NAIVE_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]` with exactly three fraction digits."""
-    if not _all_match(array, _LOCAL):
-        return None
-    if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
-        return None
-    return _millisecond_text(array, "")
+INSTANTS = _timestamps(_INSTANT, "Z")
+"""UTC_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]Z`."""
+LOCAL_DATETIMES = _timestamps(_LOCAL, "")
+"""NAIVE_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]`."""
 
 
 def dates(array: pa.ChunkedArray) -> list[Any] | None:

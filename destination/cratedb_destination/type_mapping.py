@@ -626,7 +626,7 @@ _ROWS = (
         ("timestamp without time zone",),
         array_match=True,
         instant=True,
-        column=_same(fast_columns.local_datetimes),
+        column=_same(fast_columns.LOCAL_DATETIMES),
     ),
     TypeRow(
         UTC_DATETIME,
@@ -637,7 +637,7 @@ _ROWS = (
         ("timestamp with time zone",),
         array_match=True,
         instant=True,
-        column=_same(fast_columns.instants),
+        column=_same(fast_columns.INSTANTS),
     ),
     TypeRow(
         BINARY,
