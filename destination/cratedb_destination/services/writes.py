@@ -626,16 +626,20 @@ class BatchFileWriter:
                 raise _Irregular
             self._oversized.add(index)
 
-    def _key_columns(self, chunk: ColumnChunk) -> list[list[Any]]:
-        """The key columns' parameters; every key cell must have a value."""
+    def _check_keys(self, chunk: ColumnChunk) -> None:
+        """Every key cell must have a value (NULL and unmodified cells are Arrow nulls)."""
         if any(chunk.arrays[index].null_count for index in self.key_indexes):
             raise _Irregular
+
+    def _key_columns(self, chunk: ColumnChunk) -> list[list[Any]]:
+        """The key columns' parameters."""
+        self._check_keys(chunk)
         return [self._column_values(chunk, index) for index in self.key_indexes]
 
     def _replace_args(self, chunk: ColumnChunk) -> list[tuple[Any, ...]]:
         if any(mark is not None and pc.any(mark).as_py() for mark in chunk.unmodified):
             raise _Irregular  # 'unmodified' is not allowed in a replace file
-        self._key_columns(chunk)
+        self._check_keys(chunk)
         columns = [self._column_values(chunk, index) for index in range(len(self.header))]
         return list(zip(*columns, strict=True))
 
