@@ -691,7 +691,7 @@ def test_statement_over_max_length_is_rejected(db: CrateHttp) -> None:
 def test_statement_length_counts_utf16_code_units(db: CrateHttp) -> None:
     """The limit compares Java's String.length() (CrateDB source Session.java `validateStatementLength`):
     131,079 code points of which 131,070 lie outside the BMP are 262,149 UTF-16 units, over the limit."""
-    stmt = "SELECT '" + "\U0001F600" * 131_070 + "'"
+    stmt = "SELECT '" + "\U0001f600" * 131_070 + "'"
     assert len(stmt) < STATEMENT_MAX_LENGTH
     response = db.sql(stmt)
     assert_client_error(response)
@@ -1203,7 +1203,7 @@ def test_primary_key_constraint_cannot_be_dropped(
 
 
 def test_primary_key_values_cannot_be_updated(db: CrateHttp, tbl: Callable[[str], str]) -> None:
-    """"Updating a primary key is not supported" (CrateDB source DocTableRelation.java)."""
+    """ "Updating a primary key is not supported" (CrateDB source DocTableRelation.java)."""
     make_kv(db, tbl("t"), [[1, "a"]])
     response = db.sql(f"UPDATE {tbl('t')} SET id = 2 WHERE id = 1")
     assert_client_error(response)

@@ -7,13 +7,15 @@ rows of the wrong width and invalid UTF-8 must all come out exactly as the refer
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from pathlib import Path
 
 import pytest
 import zstandard
 from cratedb_destination.batch import BatchFileError, Cell, FileFormat, open_batch
-from cratedb_destination.batch.quoting import record_blocks
+from cratedb_destination.batch.quoting import NeedsExactReader, record_blocks
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -114,7 +116,61 @@ def test_blocks_end_at_record_boundaries_and_hand_over_mid_file(tmp_path: Path) 
 def test_record_blocks_cut_only_outside_quotes(target: int) -> None:
     text = b'a,b\n1,"x\ny"\r\n2,"""q""\n"\r3,z\n4,"\r"'
     pieces = [text[i : i + 5] for i in range(0, len(text), 5)]
-    blocks = [bytes(block) for block in record_blocks(iter(pieces), target)]
+    blocks = [bytes(block.data) for block in record_blocks(iter(pieces), target)]
     assert b"".join(blocks) == text
     for block in blocks[:-1]:
         assert block.count(b'"') % 2 == 0 and block[-1:] in (b"\n", b"\r")
+
+
+def _quoted_line_breaks(block: bytes) -> bool:
+    """Whether a quoted field of a quote-checked block holds CR or LF (by the Python csv reader)."""
+    rows = csv.reader(io.StringIO(block.decode("utf-8", "replace"), newline=""), strict=True)
+    return any("\r" in cell or "\n" in cell for row in rows for cell in row)
+
+
+_record_atoms = st.sampled_from(['"a\nb"', '"a\r\nb"', '"\r"', '"x""y"', '""', "z", ",", "\n", "\r\n", '"q"'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(st.lists(_record_atoms, min_size=1, max_size=6).map("".join), max_size=30),
+    target=st.integers(1, 40),
+    step=st.integers(1, 9),
+)
+def test_blocks_without_the_line_break_flag_have_no_quoted_line_breaks(
+    records: list[str], target: int, step: int
+) -> None:
+    """The flag that selects pyarrow's faster parse is never False for a block that needs the slow one."""
+    text = "\n".join(records).encode()
+    pieces = [text[i : i + step] for i in range(0, len(text), step)]
+    try:
+        blocks = list(record_blocks(iter(pieces), target))
+    except NeedsExactReader:
+        return
+    assert b"".join(bytes(block.data) for block in blocks) == text
+    for block in blocks:
+        if not block.line_breaks:
+            assert not _quoted_line_breaks(bytes(block.data))
+
+
+def test_one_quoted_line_break_far_into_the_file(tmp_path: Path) -> None:
+    """Blocks before the field take the fast parse, the field's block the general one; the one unmodified
+    cell is found though most blocks skip the search for it; cells as the reference reads them."""
+    rows = [
+        (
+            str(i),
+            "multi\nline" if i == 30_000 else f"text {i}",
+            NULL if i % 9 == 0 else UNMOD if i == 45_000 else "x",
+        )
+        for i in range(60_000)
+    ]
+    fmt = FileFormat("zstd", "none", NULL, UNMOD)
+    path = tmp_path / "f"
+    write_batch_file(str(path), ["id", "text", "n"], rows, fmt=fmt, key=None)
+    same_as_reference(path, fmt, None, 10_000)
+    plain = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+    flags = [
+        block.line_breaks
+        for block in record_blocks(iter([plain[i : i + 4096] for i in range(0, len(plain), 4096)]), 1 << 16)
+    ]
+    assert 1 <= sum(flags) <= 2 and not flags[0] and not flags[-1]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from cratedb_destination.batch import FileFormat, open_batch
+from cratedb_destination.batch.arrow_csv import PARSE_BLOCK
 from cratedb_destination.batch.decryption import decrypt_chunks
 from cratedb_destination.batch.streams import STREAM_STEP
 from cryptography.hazmat.primitives import padding
@@ -205,7 +206,8 @@ print(json.dumps({"rows": count, "arrow_peak": pyarrow.default_memory_pool().max
 def test_arrow_memory_holds_one_chunk_not_two(tmp_path: Path, api: str) -> None:
     """Arrow memory peaks at about one chunk plus the blocks being parsed: a chunk handed out as row
     tuples keeps no Arrow copy, and one the consumer dropped is freed before the next is parsed (before
-    the fix both stayed: 18.1 MiB against 10.8 MiB here, for chunks of 8.0 MiB of text)."""
+    the fix both stayed: 18.1 MiB against 10.8 MiB here, for chunks of 8.0 MiB of text and parse blocks
+    of 1 MiB; 13.5 MiB with blocks of 2 MiB)."""
     path = tmp_path / "wide.csv.zst.aes"
     fmt = FileFormat("zstd", "aes", NULL, UNMOD)
     key = new_key()
@@ -223,7 +225,8 @@ def test_arrow_memory_holds_one_chunk_not_two(tmp_path: Path, api: str) -> None:
     assert measured["rows"] == rows
     chunk_bytes = chunk_rows * 2800  # an id and three 1,000-character cells, one in five of them NULL
     print(f"{api}: Arrow peak {measured['arrow_peak'] / MB:.1f} MiB, chunk {chunk_bytes / MB:.1f} MiB")
-    assert measured["arrow_peak"] < 1.5 * chunk_bytes, f"Arrow peak {measured['arrow_peak'] / MB:.1f} MiB"
+    allowed = chunk_bytes + 3 * PARSE_BLOCK  # one chunk, the blocks being parsed; two chunks exceed it
+    assert measured["arrow_peak"] < allowed, f"Arrow peak {measured['arrow_peak'] / MB:.1f} MiB"
 
 
 def test_decryption_holds_small_buffers_and_copies_nothing() -> None:

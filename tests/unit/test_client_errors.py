@@ -78,7 +78,7 @@ def test_statement_length_counts_utf16_code_units() -> None:
     from cratedb_destination.limits import statement_length
 
     assert statement_length("select 1") == 8
-    assert statement_length("\U0001F600") == 2  # outside the Basic Multilingual Plane
+    assert statement_length("\U0001f600") == 2  # outside the Basic Multilingual Plane
     assert statement_length("ä") == 1
 
 

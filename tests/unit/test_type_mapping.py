@@ -186,7 +186,6 @@ def test_impossible_dates_are_refused(data_type: int, text: str) -> None:
         convert(data_type, text)
 
 
-
 @pytest.mark.parametrize(
     ("data_type", "text", "reason"),
     [

@@ -1,9 +1,10 @@
 """CSV batch files parsed by pyarrow's CSV parser, with the Python csv reader as the reference.
 
 file -> AES-CBC -> zstd/gzip -> `quoting.record_blocks` (quote check; blocks of about 2 MiB of whole
-records) -> pyarrow `read_csv` per block (every column a string, null handling off, `newlines_in_values`)
--> token marking in Arrow -> chunks of exactly `max_rows` rows. Plaintext stays in memory, a block at a
-time; nothing is written to disk and no Arrow thread calls back into Python.
+records) -> pyarrow `read_csv` per block (every column a string, a cell equal to `null_string` a null,
+quoted or not; `newlines_in_values` only for blocks that need it) -> the `unmodified_string` marked in
+Arrow (skipped for a block whose bytes do not contain it) -> chunks of exactly `max_rows` rows. Plaintext
+stays in memory, a block at a time; nothing is written to disk and no Arrow thread calls back into Python.
 
 pyarrow gives exactly the text Python's csv gives for what Fivetran writes (checked by property tests
 against that reader). Where the two could differ, this reader does not guess: it hands the file to the
@@ -30,15 +31,15 @@ from .cells import Cell
 from .columnar import ChunkAssembler, ColumnChunk, TokenMarker
 from .csv_reader import PythonCsvBatchFile, plaintext_chunks
 from .file_format import FileFormat
-from .quoting import NeedsExactReader, record_blocks
+from .quoting import Block, NeedsExactReader, record_blocks
 from .reader import BatchFile
 from .streams import Piece
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-PARSE_BLOCK = 1 << 20
-"""Plaintext bytes parsed per pyarrow call (whole records). 2 MiB parse ~10% faster but grow RSS past the
-16 MB the memory test allows; memory holds about two of them (the joined block, pyarrow's parsed copy)
-besides the chunk being cut."""
+PARSE_BLOCK = 2 << 20
+"""Plaintext bytes parsed per pyarrow call (whole records). Besides the chunk being cut, memory holds
+about three of them (the joined block, pyarrow's parsed copy, the block being joined). 2 MiB parse 10-15%
+faster than 1 MiB (per-call costs); `bench/bench_reader.py` measures it."""
 _MAX_TYPED_COLUMNS = 4096
 """Columns given the string type up front; a file with more is read by the Python csv reader."""
 
@@ -46,24 +47,37 @@ _READ_OPTIONS = pcsv.ReadOptions(
     use_threads=False, block_size=4 * PARSE_BLOCK, autogenerate_column_names=True
 )
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
-_CONVERT_OPTIONS = pcsv.ConvertOptions(
-    column_types={f"f{index}": pa.string() for index in range(_MAX_TYPED_COLUMNS)},
-    null_values=[],
-    strings_can_be_null=False,
-    quoted_strings_can_be_null=False,
-)
+_FLAT_PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False)
+"""For blocks without line breaks inside quoted fields (`quoting.Block.line_breaks`): a faster parse."""
+
+
+def _convert_options(null_string: str, width: int, check_utf8: bool = True) -> pcsv.ConvertOptions:
+    """`width` string columns; a cell whose whole text is `null_string` (quoted or not) an Arrow null, as
+    the Python reader compares it; no other text is null. pyarrow's UTF-8 check can be skipped for a block
+    of ASCII bytes only. (The column types are given per file: pyarrow handles every entry on every call,
+    so a map for thousands of columns costs about a millisecond per block.)"""
+    return pcsv.ConvertOptions(
+        column_types={f"f{index}": pa.string() for index in range(width)},
+        null_values=[null_string],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        check_utf8=check_utf8,
+    )
+
+
+_EMPTY = Block(memoryview(b""), False)
 
 # What makes the fast path hand over: pyarrow's own errors and the quote check.
 _HAND_OVER = (pa.ArrowException, NeedsExactReader)
 
 
-def _parse(block: memoryview | bytes) -> pa.RecordBatch:
+def _parse(block: Block, convert: pcsv.ConvertOptions) -> pa.RecordBatch:
     """One block of whole records as one record batch of string columns named f0, f1, ..."""
     table = pcsv.read_csv(
-        pa.py_buffer(block),
+        pa.py_buffer(block.data),
         read_options=_READ_OPTIONS,
-        parse_options=_PARSE_OPTIONS,
-        convert_options=_CONVERT_OPTIONS,
+        parse_options=_PARSE_OPTIONS if block.line_breaks else _FLAT_PARSE_OPTIONS,
+        convert_options=convert,
     )
     batches = table.combine_chunks().to_batches()
     if not batches:
@@ -76,8 +90,16 @@ class ArrowCsvBatchFile(BatchFile):
         super().__init__(path, fmt)
         self._key = key
         self._exact: PythonCsvBatchFile | None = None
-        self._blocks: Iterator[memoryview] = iter(())
+        self._blocks: Iterator[Block] = iter(())
         self._marker = TokenMarker(fmt.null_string, fmt.unmodified_string)
+        # Up front the columns are not known: the first block is parsed with types for many.
+        self._convert = _convert_options(fmt.null_string, _MAX_TYPED_COLUMNS)
+        self._convert_ascii = self._convert
+        token = fmt.unmodified_string
+        self._unmodified_bytes = (
+            token.encode() if token != fmt.null_string and token and '"' not in token else None
+        )
+        self._null_is_empty = fmt.null_string == ""
         try:
             self._raw = open(path, "rb")  # noqa: SIM115 - closed in close()
         except FileNotFoundError:
@@ -93,23 +115,27 @@ class ArrowCsvBatchFile(BatchFile):
     def _open(self) -> None:
         self._blocks = record_blocks(self._plaintext(), PARSE_BLOCK)
         try:
-            block: memoryview | bytes = next(self._blocks, b"")
-            first = _parse(block)  # an empty file: pyarrow raises, the Python reader says "empty"
+            block = next(self._blocks, _EMPTY)
+            first = _parse(block, self._convert)  # an empty file: pyarrow raises; the Python reader: "empty"
             if any(field.type != pa.string() for field in first.schema):
                 raise NeedsExactReader("more columns than are typed up front")
             if first.num_rows == 0:
                 raise NeedsExactReader("no header row")
             header = [first.column(index)[0].as_py() for index in range(first.num_columns)]
+            if None in header:
+                raise NeedsExactReader("a header cell equal to the null string")
             if header == [""]:
                 raise NeedsExactReader("an empty header line")  # Python's csv: a header of no columns
         except _HAND_OVER:
             self._hand_over(0)
             return
-        if block[:3] == _UTF8_BOM:
+        if block.data[:3] == _UTF8_BOM:
             header[0] = "\ufeff" + header[0]  # pyarrow drops the BOM; Python's csv keeps it, as we do
         self._set_columns(header)
+        self._convert = _convert_options(self.format.null_string, len(header))
+        self._convert_ascii = _convert_options(self.format.null_string, len(header), check_utf8=False)
         self._assembler = ChunkAssembler(len(header))
-        self._first: pa.RecordBatch | None = first.slice(1)
+        self._first: tuple[pa.RecordBatch, bool] | None = (first.slice(1), self._may_hold_unmodified(block))
 
     def _plaintext(self) -> Iterator[Piece]:
         try:
@@ -117,16 +143,24 @@ class ArrowCsvBatchFile(BatchFile):
         except OSError as error:
             raise self._error(f"cannot read file ({error.strerror or type(error).__name__})") from None
 
-    def _next_batch(self) -> pa.RecordBatch | None:
+    def _may_hold_unmodified(self, block: Block) -> bool:
+        """False when no cell of the block can be the unmodified token: its bytes occur nowhere in the
+        block. (A token with a quote, which the file doubles, is always looked for cell by cell.)"""
+        token = self._unmodified_bytes
+        source: bytes = block.data.obj  # type: ignore[assignment]  # the joined block (quoting.record_blocks)
+        return token is None or source.find(token, 0, block.data.nbytes) >= 0
+
+    def _next_batch(self) -> tuple[pa.RecordBatch, bool] | None:
+        """The next block's rows, and whether they may hold the unmodified token."""
         block = next(self._blocks, None)
         if block is None:
             return None
-        if block[:3] == _UTF8_BOM:
+        if block.data[:3] == _UTF8_BOM:
             raise NeedsExactReader("a row starting with a BOM")  # pyarrow would drop it
-        batch = _parse(block)
+        batch = _parse(block, self._convert_ascii if block.ascii else self._convert)
         if batch.num_columns != len(self.columns):
             raise NeedsExactReader("a block of another width")
-        return batch
+        return batch, self._may_hold_unmodified(block)
 
     def _hand_over(self, delivered: int) -> None:
         """Continue with the Python csv reader after the `delivered` rows already handed out."""
@@ -141,24 +175,38 @@ class ArrowCsvBatchFile(BatchFile):
             raise AssertionError("the Python csv reader read another header than pyarrow")
         exact.skip(delivered)
 
-    def _add(self, batch: pa.RecordBatch) -> None:
+    def _add(self, batch: pa.RecordBatch, may_hold_unmodified: bool) -> None:
         rows = batch.num_rows
         if rows == 0:
             return
         columns = batch.columns
-        if pc.min(pc.binary_length(columns[0])).as_py() == 0:
-            empty = pc.equal(pc.binary_length(columns[0]), 0)
-            for array in columns[1:]:
-                empty = pc.and_(empty, pc.equal(pc.binary_length(array), 0))
-            if pc.any(empty).as_py():
-                raise NeedsExactReader("a row of empty cells, or a blank line")
+        if self._has_empty_row(columns):
+            raise NeedsExactReader("a row of empty cells, or a blank line")
+        if not may_hold_unmodified:
+            self._assembler.add(columns, [None] * len(columns), rows)
+            return
         arrays: list[pa.Array] = []
         marks: list[pa.Array | None] = []
         for array in columns:
-            marked, unmodified = self._marker.mark(array)
+            marked, unmodified = self._marker.mark_unmodified(array)
             arrays.append(marked)
             marks.append(unmodified)
         self._assembler.add(arrays, marks, rows)
+
+    def _empty_lengths(self, array: pa.Array) -> pa.Array:
+        """Byte lengths of the cells, a NULL cell counting as empty when the null string is empty."""
+        lengths = pc.binary_length(array)
+        return lengths.fill_null(0) if self._null_is_empty else lengths
+
+    def _has_empty_row(self, columns: list[pa.Array]) -> bool:
+        """Whether a row has only empty cells (pyarrow reads a blank line that way)."""
+        first = self._empty_lengths(columns[0])
+        if pc.min(first).as_py() != 0:
+            return False
+        empty = pc.equal(first, 0)
+        for array in columns[1:]:
+            empty = pc.and_(empty, pc.equal(self._empty_lengths(array), 0))
+        return bool(pc.any(empty).as_py())
 
     @overload
     def _iterate(self, max_rows: int, columnar: Literal[True]) -> Iterator[ColumnChunk]: ...
@@ -184,7 +232,7 @@ class ArrowCsvBatchFile(BatchFile):
                     self._first = None
                     if batch is None:
                         break
-                    self._add(batch)
+                    self._add(*batch)
                     del batch
                 chunk_or_none = assembler.rest()
                 if chunk_or_none is not None:

@@ -95,6 +95,16 @@ class TokenMarker:
                 unmodified = None
         return pc.if_else(hits, _NULL_STRING, array), unmodified
 
+    def mark_unmodified(self, array: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+        """`mark` for a column whose NULL cells are Arrow nulls already (the CSV parser's `null_values`):
+        only the unmodified token is left to find; one comparison when it is absent."""
+        if self._unmodified is None:
+            return array, None
+        hits = pc.equal(array, self._unmodified)
+        if not pc.any(hits).as_py():
+            return array, None
+        return pc.if_else(hits, _NULL_STRING, array), hits.fill_null(False)
+
 
 class ChunkAssembler:
     """Collects marked columns of record batches and cuts chunks of exactly `max_rows` rows (zero-copy)."""

@@ -88,6 +88,27 @@ def _decimals(array: pa.Array) -> list[str | None]:
     return [None if value is None else format(value, "f") for value in array.to_pylist()]
 
 
+_JAVA_FLOAT_NAMES = pa.array(list(_JAVA_FLOATS), pa.string())
+
+
+def _arrow_text(array: pa.Array) -> pa.Array | None:
+    """The text cells of a typed column as an Arrow string array, for the types whose text Arrow's cast
+    already gives exactly as the converters above (integers, booleans, decimals without an exponent,
+    finite floats); None for the others, which go through their converter."""
+    kind = array.type
+    types = pa.types
+    if not (
+        types.is_boolean(kind) or types.is_integer(kind) or types.is_decimal(kind) or types.is_floating(kind)
+    ):
+        return None
+    texts = pc.cast(array, pa.string())
+    if types.is_decimal(kind) and pc.any(pc.match_substring(texts, "E")).as_py():
+        return None
+    if types.is_floating(kind) and pc.any(pc.is_in(texts, value_set=_JAVA_FLOAT_NAMES)).as_py():
+        return None
+    return texts
+
+
 def _binaries(array: pa.Array) -> list[str | None]:
     return [None if value is None else base64.b64encode(value).decode("ascii") for value in array.to_pylist()]
 
@@ -220,7 +241,7 @@ class ParquetBatchFile(BatchFile):
         if max_rows < 1:
             raise ValueError("max_rows must be positive")
         if self._batches is None:
-            self._batches = self._file.iter_batches(batch_size=max_rows)
+            self._batches = self._file.iter_batches(batch_size=max_rows, use_threads=False)
         while True:
             if len(self._pending) >= max_rows:
                 chunk, self._pending = self._pending[:max_rows], self._pending[max_rows:]
@@ -241,7 +262,7 @@ class ParquetBatchFile(BatchFile):
         if max_rows < 1:
             raise ValueError("max_rows must be positive")
         if self._batches is None:
-            self._batches = self._file.iter_batches(batch_size=max_rows)
+            self._batches = self._file.iter_batches(batch_size=max_rows, use_threads=False)
         assembler = ChunkAssembler(len(self.columns))
         while True:
             for chunk in assembler.take(max_rows):
@@ -272,7 +293,8 @@ class ParquetBatchFile(BatchFile):
                     text, mark = self._marker.mark(text)
                     marks.append(None if mark is None else mark.fill_null(False))
                 else:
-                    text = pa.array(convert(array), pa.string())
+                    fast = _arrow_text(array)
+                    text = pa.array(convert(array), pa.string()) if fast is None else fast
                     marks.append(None)
                 arrays.append(text)
         except BatchFileError:
