@@ -11,6 +11,7 @@ them (CSV -> zstd -> AES-256).
     .venv/bin/python bench/bench_writes.py --concurrency 1,2,4,8 --concurrency-rows 20000
     .venv/bin/python bench/bench_writes.py --rev cc614c8    # the destination of another git revision
     .venv/bin/python bench/bench_writes.py --batch-size-rows 2000   # the destination's batch_size_rows
+    .venv/bin/python bench/bench_writes.py --batch-size-bytes 2097152   # and its batch_size_bytes
 
 Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
@@ -187,6 +188,8 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
         configuration = {"url": emulator.url}
         if getattr(options, "batch_size_rows", None):
             configuration["batch_size_rows"] = str(options.batch_size_rows)
+        if getattr(options, "batch_size_bytes", None):
+            configuration["batch_size_bytes"] = str(options.batch_size_bytes)
 
         def send(request: Any) -> float:
             started = time.perf_counter()
@@ -318,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--batch-size-rows", type=int, default=None, help="the destination's batch_size_rows setting"
+    )
+    parser.add_argument(
+        "--batch-size-bytes", type=int, default=None, help="the destination's batch_size_bytes setting"
     )
     add_cost_options(parser)
     add_rev_option(parser)

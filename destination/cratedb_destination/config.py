@@ -29,11 +29,13 @@ TEST_PERMISSIONS = "permissions"
 DEFAULT_PORT = 4200
 DEFAULT_BATCH_ROWS = 10000
 # Text of the values one bulk request carries, at most (a single larger row still goes alone). The default
-# is also the upper bound: `services.writes.DEFAULT_MAX_REQUEST_BYTES` (see its comment; not imported, as
-# writes imports this module through client.py; tests/unit/test_config.py keeps the two equal). The lower
-# bound rules out budgets so small that nearly every row would travel alone.
-DEFAULT_BATCH_BYTES = 8 * 1024 * 1024
+# is `services.writes.DEFAULT_MAX_REQUEST_BYTES` (see its comment; not imported, as writes imports this
+# module through client.py; tests/unit/test_config.py keeps the two equal). The lower bound rules out
+# budgets so small that nearly every row would travel alone; the upper one keeps a request's body far below
+# CrateDB's 100 MB `http.max_content_length`.
+DEFAULT_BATCH_BYTES = 2 * 1024 * 1024
 MIN_BATCH_BYTES = 1024
+MAX_BATCH_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_SECONDS = 120.0
@@ -185,8 +187,8 @@ def configuration_form() -> Any:
             "batch_size_bytes",
             "Bytes per bulk request",
             f"How much value text one bulk request carries at most, {MIN_BATCH_BYTES} to "
-            f"{DEFAULT_BATCH_BYTES} bytes (8 MiB, the default); a single larger row is sent alone. Lower "
-            "it to keep requests to CrateDB smaller.",
+            f"{MAX_BATCH_BYTES} bytes (8 MiB); {DEFAULT_BATCH_BYTES} (2 MiB) by default. A single larger "
+            "row is sent alone. Higher: fewer, larger requests and more memory; lower: smaller requests.",
             default=str(DEFAULT_BATCH_BYTES),
         ),
         _text(
@@ -531,7 +533,7 @@ def parse_configuration(configuration: Mapping[str, str]) -> ConnectionSettings:
             DEFAULT_BATCH_BYTES,
             integer=True,
             minimum=MIN_BATCH_BYTES,
-            maximum=DEFAULT_BATCH_BYTES,
+            maximum=MAX_BATCH_BYTES,
         ),
         max_retries=_number(
             configuration,

@@ -14,6 +14,7 @@ from cratedb_destination import type_mapping as tm
 from cratedb_destination.config import (
     DEFAULT_BATCH_BYTES,
     DEFAULT_BATCH_ROWS,
+    MAX_BATCH_BYTES,
     MIN_BATCH_BYTES,
     ConfigurationError,
     configuration_form,
@@ -89,6 +90,9 @@ def test_request_byte_budget() -> None:
     assert parse_configuration({"host": "h", "batch_size_bytes": ""}).batch_bytes == DEFAULT_BATCH_BYTES
     field = next(f for f in configuration_form().fields if f.name == "batch_size_bytes")
     assert field.default_value == str(DEFAULT_BATCH_BYTES) and not field.required
+    assert parse_configuration({"host": "h", "batch_size_bytes": str(MAX_BATCH_BYTES)}).batch_bytes == 8 << 20
+    with pytest.raises(ConfigurationError, match="Bytes per bulk request"):
+        parse_configuration({"host": "h", "batch_size_bytes": str(MAX_BATCH_BYTES + 1)})
 
 
 def test_url_wins_and_carries_credentials() -> None:

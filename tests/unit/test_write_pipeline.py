@@ -109,7 +109,7 @@ class FakeBatch:
             yield self.rows[start : start + max_rows]
         self.exhausted = True
 
-    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
         for chunk in self.chunks(max_rows):
             yield ColumnChunk.from_rows(chunk, len(self.columns))
 

@@ -10,7 +10,7 @@ Every problem raises `BatchFileError`, whose message names the file and never co
 """
 
 from .cells import UNMODIFIED, Cell, Unmodified
-from .columnar import ColumnChunk
+from .columnar import ColumnChunk, row_sizes, rows_within
 from .errors import BatchFileError
 from .file_format import FileFormat, key_for
 from .reader import BatchFile, open_batch
@@ -25,4 +25,6 @@ __all__ = [
     "Unmodified",
     "key_for",
     "open_batch",
+    "row_sizes",
+    "rows_within",
 ]

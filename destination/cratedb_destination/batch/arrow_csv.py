@@ -209,10 +209,14 @@ class ArrowCsvBatchFile(BatchFile):
         return bool(pc.any(empty).as_py())
 
     @overload
-    def _iterate(self, max_rows: int, columnar: Literal[True]) -> Iterator[ColumnChunk]: ...
+    def _iterate(
+        self, max_rows: int, columnar: Literal[True], max_bytes: int | None = None
+    ) -> Iterator[ColumnChunk]: ...
     @overload
-    def _iterate(self, max_rows: int, columnar: Literal[False]) -> Iterator[list[tuple[Cell, ...]]]: ...
-    def _iterate(self, max_rows: int, columnar: bool) -> Iterator[Any]:
+    def _iterate(
+        self, max_rows: int, columnar: Literal[False], max_bytes: int | None = None
+    ) -> Iterator[list[tuple[Cell, ...]]]: ...
+    def _iterate(self, max_rows: int, columnar: bool, max_bytes: int | None = None) -> Iterator[Any]:
         if max_rows < 1:
             raise ValueError("max_rows must be positive")
         if self._exact is None:
@@ -222,7 +226,7 @@ class ArrowCsvBatchFile(BatchFile):
                     # No reference outlives its use: the Arrow data of a chunk handed out as rows, and a
                     # chunk the consumer is done with when it asks for the next, are freed before more of
                     # the file is parsed (otherwise memory holds two chunks at every cut).
-                    for chunk in assembler.take(max_rows):
+                    for chunk in assembler.take(max_rows, max_bytes):
                         self.rows_read += chunk.num_rows
                         item = chunk if columnar else chunk.rows()
                         del chunk
@@ -252,8 +256,8 @@ class ArrowCsvBatchFile(BatchFile):
     def chunks(self, max_rows: int) -> Iterator[list[tuple[Cell, ...]]]:
         return self._iterate(max_rows, columnar=False)
 
-    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
-        return self._iterate(max_rows, columnar=True)
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
+        return self._iterate(max_rows, columnar=True, max_bytes=max_bytes)
 
     def close(self) -> None:
         self._blocks = iter(())

@@ -7,11 +7,14 @@ no such cell in this chunk, the common case). `rows()` and `column()` give the s
 row interface (`str`, `None`, `UNMODIFIED`).
 
 `ChunkAssembler` turns Arrow record batches of any size into chunks of exactly `max_rows` rows (the last
-one shorter) without copying: chunks are zero-copy slices of the batches.
+one shorter), or fewer when a byte budget is given and the rows' text would exceed it, without copying:
+chunks are zero-copy slices of the batches. `row_sizes` is the one measure of a row's size for that budget
+(the writer's requests are bounded by the same measure).
 """
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +25,21 @@ import pyarrow.compute as pc
 from .cells import UNMODIFIED, Cell
 
 _NULL_STRING = pa.scalar(None, pa.string())
+CELL_OVERHEAD = 4
+"""Bytes counted per non-NULL cell on top of its text (quotes and separator in the request's JSON)."""
+
+
+def row_sizes(arrays: Sequence[pa.Array | pa.ChunkedArray]) -> pa.Array | pa.ChunkedArray:
+    """Each row's size for byte budgets: the characters of its non-NULL cells plus CELL_OVERHEAD per such
+    cell (NULL and unmodified cells count nothing)."""
+    lengths = [pc.fill_null(pc.add(pc.utf8_length(array), CELL_OVERHEAD), 0) for array in arrays]
+    return functools.reduce(pc.add, lengths)
+
+
+def rows_within(sizes: pa.Array | pa.ChunkedArray, budget: int) -> int:
+    """How many leading rows fit in `budget` together; at least one (a larger row goes alone)."""
+    fitting = pc.sum(pc.less_equal(pc.cumulative_sum(sizes), budget)).as_py() or 0
+    return max(int(fitting), 1)
 
 
 @dataclass(frozen=True)
@@ -106,12 +124,42 @@ class TokenMarker:
         return pc.if_else(hits, _NULL_STRING, array), hits.fill_null(False)
 
 
+class _Sizes:
+    """The row sizes of one queued batch (or what is left of it), computed when a byte budget asks."""
+
+    def __init__(self, arrays: Sequence[pa.Array], rows: int) -> None:
+        self.arrays = list(arrays)
+        self.rows = rows
+        self._sizes: pa.Array | None = None
+        self._total: int | None = None
+
+    @property
+    def sizes(self) -> pa.Array:
+        if self._sizes is None:
+            self._sizes = row_sizes(self.arrays)
+        return self._sizes
+
+    @property
+    def total(self) -> int:
+        if self._total is None:
+            self._total = int(pc.sum(self.sizes).as_py() or 0)
+        return self._total
+
+    def tail(self, start: int) -> _Sizes:
+        rest = _Sizes([array.slice(start) for array in self.arrays], self.rows - start)
+        if self._sizes is not None:
+            rest._sizes = self._sizes.slice(start)
+        return rest
+
+
 class ChunkAssembler:
-    """Collects marked columns of record batches and cuts chunks of exactly `max_rows` rows (zero-copy)."""
+    """Collects marked columns of record batches and cuts chunks of `max_rows` rows, or of fewer rows
+    when they reach `max_bytes` by `row_sizes` (zero-copy)."""
 
     def __init__(self, width: int) -> None:
         self._width = width
         self._queues: list[deque[tuple[pa.Array, pa.Array | None]]] = [deque() for _ in range(width)]
+        self._sizes: deque[_Sizes] = deque()  # per queued batch, for byte budgets
         self._rows = 0
 
     @property
@@ -123,12 +171,19 @@ class ChunkAssembler:
             return
         for queue, array, mark in zip(self._queues, arrays, marks, strict=True):
             queue.append((array, mark))
+        self._sizes.append(_Sizes(arrays, rows))
         self._rows += rows
 
-    def take(self, max_rows: int) -> Iterator[ColumnChunk]:
-        """Every full chunk of `max_rows` rows collected so far."""
-        while self._rows >= max_rows:
-            yield self._cut(max_rows)
+    def take(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
+        """Every full chunk collected so far: `max_rows` rows, or fewer whose sizes exceed `max_bytes`
+        with one more row (a single larger row is a chunk of its own)."""
+        while self._rows:
+            count = min(max_rows, self._rows)
+            if max_bytes is not None and sum(entry.total for entry in self._sizes) > max_bytes:
+                count = min(count, rows_within(self._head_sizes(count), max_bytes))
+            elif count < max_rows:
+                return
+            yield self._cut(count)
 
     def rest(self) -> ColumnChunk | None:
         """The remaining rows (fewer than a chunk) at the end of the file."""
@@ -137,7 +192,20 @@ class ChunkAssembler:
     def clear(self) -> None:
         for queue in self._queues:
             queue.clear()
+        self._sizes.clear()
         self._rows = 0
+
+    def _head_sizes(self, count: int) -> pa.ChunkedArray:
+        """The sizes of the first `count` queued rows."""
+        pieces: list[pa.Array] = []
+        needed = count
+        for entry in self._sizes:
+            piece = entry.sizes.slice(0, needed)
+            pieces.append(piece)
+            needed -= len(piece)
+            if not needed:
+                break
+        return pa.chunked_array(pieces, pa.int64())
 
     def _cut(self, count: int) -> ColumnChunk:
         arrays: list[pa.ChunkedArray] = []
@@ -169,5 +237,14 @@ class ChunkAssembler:
                         pa.bool_(),
                     )
                 )
+        needed = count
+        while needed:
+            entry = self._sizes[0]
+            if entry.rows <= needed:
+                self._sizes.popleft()
+                needed -= entry.rows
+            else:
+                self._sizes[0] = entry.tail(needed)
+                needed = 0
         self._rows -= count
         return ColumnChunk(count, arrays, unmodified)

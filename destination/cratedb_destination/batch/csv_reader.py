@@ -21,7 +21,7 @@ from itertools import islice
 from typing import BinaryIO, NoReturn, TypeVar
 
 from .cells import Cell
-from .columnar import ColumnChunk
+from .columnar import ChunkAssembler, ColumnChunk
 from .decompression import gzip_chunks, zstd_chunks
 from .decryption import decrypt_chunks
 from .errors import BatchFileError
@@ -129,9 +129,19 @@ class PythonCsvBatchFile(BatchFile):
             self.rows_read += len(chunk)
             yield chunk
 
-    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
+        """Chunks of `chunks`, cut again by `max_bytes` like the Arrow readers' (`ChunkAssembler`)."""
+        width = len(self.columns)
+        assembler = ChunkAssembler(width)
         for rows in self.chunks(max_rows):
-            yield ColumnChunk.from_rows(rows, len(self.columns))
+            chunk = ColumnChunk.from_rows(rows, width)
+            marks = [None if mark is None else mark.combine_chunks() for mark in chunk.unmodified]
+            assembler.add([array.combine_chunks() for array in chunk.arrays], marks, chunk.num_rows)
+            del rows, chunk, marks
+            yield from assembler.take(max_rows, max_bytes)
+        rest = assembler.rest()
+        if rest is not None:
+            yield rest
 
     def skip(self, count: int) -> None:
         """Read past the first `count` data rows (already delivered by the reader that handed over)."""

@@ -256,7 +256,7 @@ class ParquetBatchFile(BatchFile):
             self.rows_read += len(chunk)
             yield chunk
 
-    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
         """The same cells as `chunks`, built as Arrow string columns without row tuples. Use one of the
         two per file."""
         if max_rows < 1:
@@ -265,7 +265,7 @@ class ParquetBatchFile(BatchFile):
             self._batches = self._file.iter_batches(batch_size=max_rows, use_threads=False)
         assembler = ChunkAssembler(len(self.columns))
         while True:
-            for chunk in assembler.take(max_rows):
+            for chunk in assembler.take(max_rows, max_bytes):
                 self.rows_read += chunk.num_rows
                 yield chunk
             if not self._add_columns(assembler):

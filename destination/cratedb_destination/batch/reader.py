@@ -34,11 +34,13 @@ class BatchFile:
         """Lists of at most `max_rows` rows; each row is a tuple aligned with `columns`."""
         raise NotImplementedError
 
-    def column_chunks(self, max_rows: int) -> Iterator[ColumnChunk]:
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
         """The same rows as `chunks`, as columns: Arrow string arrays plus UNMODIFIED masks.
 
         Cheaper than `chunks` when the consumer works per column (no row tuples, and no Python objects
-        at all for what it converts in Arrow). Use one of the two per file.
+        at all for what it converts in Arrow). Use one of the two per file. With `max_bytes`, a chunk also
+        ends before its rows' sizes (`columnar.row_sizes`) pass that budget (a single larger row alone),
+        so a file of wide rows is held a budget at a time.
         """
         raise NotImplementedError
 

@@ -70,12 +70,12 @@ from cratedb_destination.type_mapping import (
 
 log = logging.getLogger(__name__)
 
-# Keeps one request's parameters far below CrateDB's 100 MB body limit, even after JSON escaping.
-DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+# Value text per request (and per chunk held in memory), by `batch.row_sizes`. 2 MiB keeps 10,000 rows of
+# about 200 bytes in one request, and the server's peak RSS for a file of 1.1 KB rows near 145 MiB (8 MiB:
+# about 183 MiB); docs/performance.md#memory.
+DEFAULT_MAX_REQUEST_BYTES = 2 * 1024 * 1024
 # An update chunk whose rows modify more distinct column sets than this is sent as one CASE statement.
 MAX_UPDATE_STATEMENTS_PER_CHUNK = 2
-# Per-cell overhead counted on top of the text length when estimating request size.
-_CELL_OVERHEAD = 4
 
 
 @dataclass(frozen=True)
@@ -116,13 +116,13 @@ Row = tuple[Cell, ...]
 
 
 def sized_column_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int, ColumnChunk]]:
-    """(number of the first row in the file, chunk) with at most `batch_rows` rows and about
-    `max_request_bytes` of text per chunk. Rows are numbered from 1 (the header is not counted). The one
-    place where files are cut into requests."""
+    """(number of the first row in the file, chunk): the file's chunks of at most `batch_rows` rows and at
+    most `max_request_bytes` by `batch.row_sizes` (a single larger row alone), one request's worth each,
+    cut while reading (`batch.columnar.ChunkAssembler`), so a file of wide rows is held a budget at a time.
+    Rows are numbered from 1 (the header is not counted)."""
     first = 1
-    for chunk in batch.column_chunks(options.batch_rows):
-        for start, stop in _byte_bounded(chunk, options.max_request_bytes):
-            yield first + start, chunk.slice(start, stop - start)
+    for chunk in batch.column_chunks(options.batch_rows, options.max_request_bytes):
+        yield first, chunk
         first += chunk.num_rows
 
 
@@ -130,23 +130,6 @@ def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int,
     """`sized_column_chunks` as row tuples (history mode and the reference path of every writer)."""
     for first, chunk in sized_column_chunks(batch, options):
         yield first, chunk.rows()
-
-
-def _byte_bounded(chunk: ColumnChunk, budget: int) -> Iterator[tuple[int, int]]:
-    """(start, stop) row ranges of `chunk` whose text (plus a per-cell overhead; NULL and unmodified
-    cells count nothing) stays within `budget`; a row larger than the budget gets a range of its own."""
-    lengths = [pc.add(pc.utf8_length(array), _CELL_OVERHEAD) for array in chunk.arrays]
-    if sum(pc.sum(length).as_py() or 0 for length in lengths) <= budget:
-        yield 0, chunk.num_rows
-        return
-    sizes = functools.reduce(pc.add, [pc.fill_null(length, 0) for length in lengths]).to_pylist()
-    start = size = 0
-    for index, row_size in enumerate(sizes):
-        if size and size + row_size > budget:
-            yield start, index
-            start, size = index, 0
-        size += row_size
-    yield start, len(sizes)
 
 
 T = TypeVar("T")
