@@ -110,14 +110,24 @@ def cost_args(options: argparse.Namespace) -> list[str]:
 
 
 def reader_figures(sizes: Sizes, sides: Sequence[Side]) -> list[Figure]:
-    args = ["--rows", str(sizes.reader_rows), "--formats", "csv,parquet", "--repeat", "2"]
+    args = [
+        "--rows",
+        str(sizes.reader_rows),
+        "--formats",
+        "csv,parquet",
+        "--api",
+        "columns,rows",
+        "--repeat",
+        "3",
+    ]
     per_side = bench_reader.run(bench_reader.build_parser().parse_args(args), [s.site for s in sides])
     text = command("bench_reader", args)
     names = {"csv": "CSV read, AES + zstd, 8 columns", "parquet": "Parquet read, AES + zstd, same data"}
+    shapes = {"columns": "Arrow columns (what writers use)", "rows": "row tuples"}
     figures = []
     for i, result in enumerate(per_side[0]):
         values = [f"{results[i].rows_per_cpu_second:,.0f}" for results in per_side]
-        metric = f"{names[result.name]}, {result.rows:,} rows (best of 2)"
+        metric = f"{names[result.name]}, {result.rows:,} rows, {shapes[result.api]} (best of 3)"
         figures.append(Figure("reader", metric, "rows/CPU-s", text, values))
     return figures
 

@@ -107,13 +107,19 @@ def _check(data: bytes, start: int) -> tuple[int, _Span]:
     """Check data[start:] (data[:start] is vouched for). Returns the offset of a quoted field that is
     still open at the end (or closes exactly there), else len(data); and the span of what was checked
     in which quoted fields may hold line breaks."""
-    end = _FLAT_UNITS.match(data, start).end()  # type: ignore[union-attr]  # the pattern matches ""
+    # Unquoted stretches are skipped with `find` (memchr), far faster than the patterns' `[^"]*+`; a
+    # unit may start at a quote, as the lookbehind checks the byte before it.
+    quote = data.find(b'"', start)
+    if quote < 0:
+        return len(data), None
+    end = _FLAT_UNITS.match(data, quote).end()  # type: ignore[union-attr]  # the pattern matches ""
     breaks: _Span = None
-    if end < len(data):
-        general = _UNITS.match(data, end).end()  # type: ignore[union-attr]
-        if general > end:
-            breaks, end = (end, general), general
     quote = data.find(b'"', end)
+    if quote >= 0:
+        general = _UNITS.match(data, quote).end()  # type: ignore[union-attr]
+        if general > quote:
+            breaks = (quote, general)
+            quote = data.find(b'"', general)
     if quote < 0:
         return len(data), breaks
     if quote > 0 and data[quote - 1] not in _SEPARATORS:
