@@ -11,7 +11,10 @@ freed. Measured figures: docs/performance.md#memory.
   free. The threshold starts at 128 KiB, but every freed mapping raises it to that size (up to 32 MiB), so
   after the first request body of several MiB all later ones come from the heap, where small objects
   allocated in between pin the space and the heap grows. Setting the threshold fixes it at
-  `MMAP_THRESHOLD`: above the reader's 1 MiB blocks (reused on the heap, cheaply), below request bodies.
+  `MMAP_THRESHOLD`, chosen when the reader parsed 1 MiB blocks (then reused on the heap) and request
+  bodies reached 8 MiB. With 2 MiB blocks and 1 MiB request budgets both now sit near it; 4 MiB measured
+  the same peak RSS and CPU (2026-12-06, `bench/bench_writes.py --rows 100000 --big-mb 100 --no-cost` with
+  MALLOC_MMAP_THRESHOLD_ set: 150 and 154 MiB against 145 and 150), so it was left.
   Both: glibc manual, "Malloc Tunable Parameters",
   https://sourceware.org/glibc/manual/latest/html_node/Malloc-Tunable-Parameters.html, and mallopt(3)
   (the dynamic threshold and its 32 MiB limit), https://man7.org/linux/man-pages/man3/mallopt.3.html
