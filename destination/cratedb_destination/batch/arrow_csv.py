@@ -147,8 +147,7 @@ class ArrowCsvBatchFile(BatchFile):
         """False when no cell of the block can be the unmodified token: its bytes occur nowhere in the
         block. (A token with a quote, which the file doubles, is always looked for cell by cell.)"""
         token = self._unmodified_bytes
-        source: bytes = block.data.obj  # type: ignore[assignment]  # the joined block (quoting.record_blocks)
-        return token is None or source.find(token, 0, block.data.nbytes) >= 0
+        return token is None or block.contains(token)
 
     def _next_batch(self) -> tuple[pa.RecordBatch, bool] | None:
         """The next block's rows, and whether they may hold the unmodified token."""

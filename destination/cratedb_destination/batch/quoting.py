@@ -40,12 +40,16 @@ class NeedsExactReader(Exception):
 
 class Block(NamedTuple):
     """Whole records of the stream. `line_breaks` is False only when no quoted field in it holds CR or LF;
-    `ascii` is True only when every byte is ASCII (so the block is valid UTF-8). `data` views its bytes
-    object (`data.obj`) from offset 0, so the block can be searched without a copy."""
+    `ascii` is True only when every byte is ASCII (so the block is valid UTF-8)."""
 
-    data: memoryview
+    data: memoryview  # a view of the joined bytes object from its offset 0
     line_breaks: bool
     ascii: bool = False
+
+    def contains(self, needle: bytes) -> bool:
+        """Whether the block's bytes contain `needle` (searched in place, no copy)."""
+        source: bytes = self.data.obj  # type: ignore[assignment]  # record_blocks views bytes
+        return source.find(needle, 0, self.data.nbytes) >= 0
 
 
 def record_blocks(pieces: Iterator[Piece], target: int) -> Iterator[Block]:
