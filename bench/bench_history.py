@@ -118,14 +118,18 @@ class Bench:
             file_params=self.fmt.to_proto(),
             **paths,
         )
+        elapsed, cpu, stats = self.measure(self.stub.WriteHistoryBatch, request)
+        return sum(len(p) for p in paths.values()), elapsed, cpu, stats
+
+    def measure(self, rpc: Any, request: Any) -> tuple[float, float, dict[str, Any]]:
+        """Call one RPC: its wall seconds, the destination's CPU seconds and the emulator's counts."""
         self.emulator.reset_stats()
         cpu = self.server.cpu_seconds()
         started = time.perf_counter()
-        answer = self.stub.WriteHistoryBatch(request, timeout=3600)
+        answer = rpc(request, timeout=3600)
         elapsed = time.perf_counter() - started
         assert answer.success, answer
-        cpu = self.server.cpu_seconds() - cpu
-        return sum(len(p) for p in paths.values()), elapsed, cpu, self.emulator.stats()
+        return elapsed, self.server.cpu_seconds() - cpu, self.emulator.stats()
 
 
 def check(url: str, table: str, records: int) -> None:
@@ -248,15 +252,7 @@ def truncate(bench: Bench, name: str, records: int) -> Step:
         synced_column="_fivetran_synced",
         utc_delete_before=TRUNCATE_BEFORE,
     )
-    bench.emulator.reset_stats()
-    cpu = bench.server.cpu_seconds()
-    started = time.perf_counter()
-    answer = bench.stub.Truncate(request, timeout=3600)
-    elapsed = time.perf_counter() - started
-    assert answer.success, answer
-    return Step(
-        "truncate (hard)", records, 0, elapsed, bench.server.cpu_seconds() - cpu, bench.emulator.stats()
-    )
+    return Step("truncate (hard)", records, 0, *bench.measure(bench.stub.Truncate, request))
 
 
 def steps(bench: Bench, sizes: Sequence[int], results: list[Step]) -> None:
