@@ -824,7 +824,7 @@ def column_converter(ftype: FivetranType) -> fast_columns.ColumnValues | None:
     """The whole-column fast path of `value_converter(ftype)` (see `fast_columns`), None where there is
     none: a column it returns None for is converted cell by cell."""
     row = _row(ftype)
-    return None if row is None or row.column is None else row.column(ftype)
+    return None if row is None or row.column is None else fast_columns.by_distinct(row.column(ftype))
 
 
 def read_value(ftype: FivetranType, value: Any) -> Any:

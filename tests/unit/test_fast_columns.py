@@ -7,10 +7,12 @@ near misses (other digits, separators, signs, whitespace, out-of-range fields) a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from cratedb_destination import fast_columns
 from cratedb_destination.type_mapping import (
     ALL_TYPES,
     BINARY,
@@ -50,12 +52,12 @@ def reference(ftype: FivetranType, cells: list[str | None]) -> list[Any] | None:
         return None
 
 
-def check(ftype: FivetranType, cells: list[str | None]) -> list[Any] | None:
+def check(ftype: FivetranType, cells: list[str | None]) -> Sequence[Any] | None:
     fast = column_converter(ftype)
     assert fast is not None
     result = fast(pa.chunked_array([pa.array(cells, pa.string())]))
     if result is not None:
-        assert result == reference(ftype, cells), (ftype, cells)
+        assert list(result) == reference(ftype, cells), (ftype, cells)
     return result
 
 
@@ -160,3 +162,70 @@ def test_other_forms_go_to_the_reference(ftype: FivetranType, cell: str) -> None
 def test_every_type_but_object_stored_json_has_a_fast_path() -> None:
     assert all(column_converter(ftype) is not None for ftype in TYPES)
     assert column_converter(FivetranType(JSON, storage="object")) is None
+
+
+# -- by_distinct: a repetitive column is converted once per distinct text ----------------------------------
+
+_PATHS = {
+    "instants": fast_columns.INSTANTS,
+    "local datetimes": fast_columns.LOCAL_DATETIMES,
+    "dates": fast_columns.dates,
+    "times": fast_columns.TIME_OF_DAY,
+    "integers": fast_columns.integers(-32768, 32767),
+    "decimals": fast_columns.decimals(5, 2),
+    "floats": fast_columns.FLOAT_TEXT,
+    "booleans": fast_columns.booleans,
+    "json": fast_columns.json_text,
+    "base64": fast_columns.BASE64,
+    "text": fast_columns.identity,
+}
+
+
+@pytest.mark.parametrize("name", list(_PATHS))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pool=st.lists(st.one_of(st.none(), _cells), min_size=1, max_size=5),
+    picks=st.lists(st.integers(0, 4), min_size=1, max_size=300),
+    split=st.integers(0, 300),
+)
+def test_through_distinct_texts_a_column_converts_as_cell_by_cell(
+    name: str, pool: list[str | None], picks: list[int], split: int
+) -> None:
+    convert = _PATHS[name]
+    cells = [pool[pick % len(pool)] for pick in picks]
+    column = pa.chunked_array([pa.array(cells[:split], pa.string()), pa.array(cells[split:], pa.string())])
+    direct = convert(column)
+    distinct = fast_columns.by_distinct(convert)(column)
+    assert (distinct is None) == (direct is None)
+    if direct is not None:
+        assert list(distinct) == list(direct)  # type: ignore[arg-type]
+
+
+def _converted(convert: fast_columns.ColumnValues, column: pa.ChunkedArray) -> list[Any]:
+    values = convert(column)
+    assert values is not None
+    return list(values)
+
+
+def _recording(seen: list[list[str | None]]) -> fast_columns.ColumnValues:
+    def convert(array: pa.ChunkedArray) -> list[Any]:
+        seen.append(array.to_pylist())
+        return fast_columns.identity(array)
+
+    return convert
+
+
+def test_a_repetitive_column_is_converted_once_per_distinct_text() -> None:
+    seen: list[list[str | None]] = []
+    column = pa.chunked_array([pa.array(["a", "b", None] * 100), pa.array(["a"] * 50)])
+    assert _converted(fast_columns.by_distinct(_recording(seen)), column) == column.to_pylist()
+    assert seen == [["a", "b"]]
+
+
+@pytest.mark.parametrize("start", [[], ["a"] * 64], ids=["varied", "varied after a repetitive start"])
+def test_a_varied_column_is_converted_whole(start: list[str]) -> None:
+    seen: list[list[str | None]] = []
+    cells = [*start, *(f"value {i}" for i in range(200))]
+    column = pa.chunked_array([pa.array(cells)])
+    assert _converted(fast_columns.by_distinct(_recording(seen)), column) == cells
+    assert seen == [cells]

@@ -216,7 +216,7 @@ class _Irregular(Exception):
 _MAX_SIGNATURE_BITS = 62
 
 
-def _pick(values: list[Any], rows: list[int]) -> list[Any]:
+def _pick(values: Sequence[Any], rows: list[int]) -> Sequence[Any]:
     return values if len(rows) == len(values) else [values[row] for row in rows]
 
 
@@ -582,7 +582,7 @@ class BatchFileWriter:
 
     # -- columnar conversion -----------------------------------------------------------------------------
 
-    def _column_values(self, chunk: ColumnChunk, index: int) -> list[Any]:
+    def _column_values(self, chunk: ColumnChunk, index: int) -> Sequence[Any]:
         """The parameters of one column of `chunk`: None for NULL and unmodified cells. The type's fast
         path (`fast_columns`) where it takes the column, else the reference converter per cell."""
         array = chunk.arrays[index]
@@ -598,7 +598,7 @@ class BatchFileWriter:
             self._measure(index, values)
         return values
 
-    def _measure(self, index: int, values: list[Any]) -> None:
+    def _measure(self, index: int, values: Sequence[Any]) -> None:
         """Note a column that received a value too long for its index (a key: leave it to the row path,
         which names the row). Values of measured columns are text."""
         longest = max(map(len, filter(None, values)), default=0)
@@ -614,7 +614,7 @@ class BatchFileWriter:
         if any(chunk.arrays[index].null_count for index in self.key_indexes):
             raise _Irregular
 
-    def _key_columns(self, chunk: ColumnChunk) -> list[list[Any]]:
+    def _key_columns(self, chunk: ColumnChunk) -> list[Sequence[Any]]:
         """The key columns' parameters."""
         self._check_keys(chunk)
         return [self._column_values(chunk, index) for index in self.key_indexes]
@@ -645,8 +645,8 @@ class BatchFileWriter:
         first: int,
         modified: tuple[int, ...],
         rows: list[int],
-        values: dict[int, list[Any]],
-        keys: list[list[Any]],
+        values: dict[int, Sequence[Any]],
+        keys: list[Sequence[Any]],
     ) -> _Request:
         assigned = [self.header[index] for index in modified]
         statement = dml.update_by_key(self.table.ref, assigned, self.keys)
@@ -659,14 +659,14 @@ class BatchFileWriter:
         first: int,
         chunk: ColumnChunk,
         rows: list[int],
-        values: dict[int, list[Any]],
-        keys: list[list[Any]],
+        values: dict[int, Sequence[Any]],
+        keys: list[Sequence[Any]],
     ) -> _Request:
         others = self.others
         statement = dml.update_by_key_selective(
             self.table.ref, [(self.header[index], self.specs[index].type) for index in others], self.keys
         )
-        columns: list[list[Any]] = []
+        columns: list[Sequence[Any]] = []
         for index in others:
             mark = chunk.unmodified[index]
             flags = [True] * chunk.num_rows if mark is None else pc.invert(mark).to_pylist()
