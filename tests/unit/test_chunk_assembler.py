@@ -13,7 +13,7 @@ _batches = st.lists(st.lists(st.tuples(_cells, _cells), min_size=0, max_size=9),
 
 
 def _size(row: tuple[str | None, ...]) -> int:
-    return sum(len(cell) + CELL_OVERHEAD for cell in row if cell is not None)
+    return sum(len(cell.encode()) + CELL_OVERHEAD for cell in row if cell is not None)
 
 
 @settings(max_examples=300, deadline=None)
@@ -48,7 +48,7 @@ def test_chunks_hold_every_row_once_within_both_limits(
 def test_row_sizes_and_rows_within() -> None:
     arrays = [pa.array(["ab", None, "é"]), pa.array([None, None, "xyz"])]
     sizes = row_sizes(arrays)
-    assert sizes.to_pylist() == [2 + CELL_OVERHEAD, 0, 1 + 3 + 2 * CELL_OVERHEAD]
+    assert sizes.to_pylist() == [2 + CELL_OVERHEAD, 0, 2 + 3 + 2 * CELL_OVERHEAD]  # UTF-8 bytes: é is 2
     assert rows_within(sizes, 6) == 2  # 6, then 6 + 0
     assert rows_within(sizes, 5) == 1  # the first row alone, though larger
     assert rows_within(sizes, 1000) == 3
