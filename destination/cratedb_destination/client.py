@@ -34,6 +34,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import urllib3
@@ -78,6 +79,7 @@ _TRANSIENT_MESSAGE = re.compile(
 _VERSION_CONFLICT = re.compile(r"VersionConflict|version conflict", re.IGNORECASE)
 _TRANSIENT_CODES = frozenset({4290, 5000, 5001, 5002, 5003, 5030, 5031, 5032, 5033, 5034, 5035})
 _CONFLICT_CODE = 4092
+_ROWCOUNT = itemgetter("rowcount")
 # A DML by primary key found no document (crate/crate `HttpErrorStatus.DOCUMENT_NOT_FOUND`).
 DOCUMENT_MISSING_CODE = 40411
 
@@ -415,7 +417,7 @@ def _all_succeeded(results: list[Any]) -> list[int] | None:
     """Each row's count when every row of a bulk answer succeeded (rowcount >= 0, or -1: unknown, counted
     0), else None (the caller then reads the answer row by row)."""
     try:
-        counts = [item["rowcount"] for item in results]
+        counts = list(map(_ROWCOUNT, results))
         if not counts or min(counts) >= 0:
             return counts
         if min(counts) == -1:  # only -1 and above: no failure

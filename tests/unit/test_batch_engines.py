@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from cratedb_destination.batch import BatchFileError, Cell, FileFormat, open_batch
+from cratedb_destination.batch import BatchFileError, Cell, FileFormat, open_batch, quoting
 from cratedb_destination.batch.quoting import NeedsExactReader, record_blocks
 from fivetran_e2e.batch_writer import new_key, random_token, write_batch_file
 from hypothesis import HealthCheck, given, settings
@@ -174,3 +174,49 @@ def test_one_quoted_line_break_far_into_the_file(tmp_path: Path) -> None:
         for block in record_blocks(iter([plain[i : i + 4096] for i in range(0, len(plain), 4096)]), 1 << 16)
     ]
     assert 1 <= sum(flags) <= 2 and not flags[0] and not flags[-1]
+
+
+def _scan(data: bytes) -> tuple[int, bool] | str:
+    """A byte-by-byte statement of the quoting rule `quoting._check` applies: the offset where a quoted
+    field still open at the end (or closing exactly there) starts, or len(data); and whether a quoted
+    field before that holds CR or LF. Or the kind of refusal."""
+    position, size, breaks = 0, len(data), False
+    while position < size:
+        if data[position] != ord('"'):
+            position += 1
+            continue
+        if position > 0 and data[position - 1] not in b",\r\n":
+            return "a quote inside an unquoted field"
+        field, position, field_breaks = position, position + 1, False
+        while True:
+            if position >= size - 1 and (position == size or data[position] == ord('"')):
+                return field, breaks  # open, or closing at the very end
+            byte = data[position]
+            if byte == ord('"'):
+                if data[position + 1] == ord('"'):
+                    position += 2
+                    continue
+                if data[position + 1] not in b",\r\n":
+                    return "text after a closing quote"
+                position += 1
+                breaks = breaks or field_breaks
+                break
+            field_breaks = field_breaks or byte in b"\r\n"
+            position += 1
+    return size, breaks
+
+
+_quoting_atoms = st.sampled_from(['"', '""', ",", "\r", "\n", "a", '"a"', '"\n"', "x,", '"",'])
+
+
+@settings(max_examples=500, deadline=None)
+@given(atoms=st.lists(_quoting_atoms, max_size=16))
+def test_the_quote_check_follows_the_rule(atoms: list[str]) -> None:
+    data = "".join(atoms).encode()
+    expected = _scan(data)
+    try:
+        resume, span = quoting._check(data, 0)
+    except NeedsExactReader as refusal:
+        assert str(refusal) == expected
+        return
+    assert (resume, span is not None) == expected
