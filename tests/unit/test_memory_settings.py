@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from cratedb_destination import memory
 
 _CHILD = """
-import ctypes, json, sys
+import ctypes, gc, json, sys
 import pyarrow
 from cratedb_destination import memory
 
@@ -31,8 +32,12 @@ mapped = libc.mallinfo2().hblkhd - before
 del second
 memory.release()
 print(json.dumps({"applied": applied, "mapped_mib": mapped / 2**20,
-                  "pool": pyarrow.default_memory_pool().backend_name}))
+                  "pool": pyarrow.default_memory_pool().backend_name,
+                  "gc_threshold": gc.get_threshold()[0], "frozen": gc.get_freeze_count()}))
 """
+
+
+_GC = f"garbage collection every {memory.GC_THRESHOLD:,} allocations, start-up objects frozen"
 
 
 def _glibc_with_mallinfo2() -> bool:
@@ -77,6 +82,8 @@ def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
     assert before["mapped_mib"] < 3, before  # the dynamic threshold put the 3 MiB buffer on the heap
     assert after["mapped_mib"] >= 3, after
     assert after["applied"][:2] == ["malloc arenas at most 2", "malloc mmap threshold 2 MiB"]
+    assert before["gc_threshold"] == 700 and before["frozen"] == 0  # Python's defaults
+    assert after["gc_threshold"] == memory.GC_THRESHOLD and after["frozen"] > 1000
     if _has_jemalloc():
         assert after["pool"] == "jemalloc"
         assert "Arrow memory pool jemalloc" in after["applied"]
@@ -87,7 +94,7 @@ def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
 def test_settings_from_the_environment_win() -> None:
     operator = {"MALLOC_ARENA_MAX": "4", "MALLOC_MMAP_THRESHOLD_": "1048576"}
     result = _run("configure", **operator, ARROW_DEFAULT_MEMORY_POOL="system")
-    assert result["applied"] == []
+    assert result["applied"] == [_GC]
     assert result["pool"] == "system"
     tuned = _run("configure", GLIBC_TUNABLES="glibc.malloc.arena_max=4", ARROW_DEFAULT_MEMORY_POOL="system")
-    assert tuned["applied"] == ["malloc mmap threshold 2 MiB"]
+    assert tuned["applied"] == ["malloc mmap threshold 2 MiB", _GC]
