@@ -33,6 +33,7 @@ from cratedb_destination.type_mapping import (
     ConversionError,
     FivetranType,
     column_converter,
+    text_backed,
     value_converter,
 )
 from hypothesis import HealthCheck, given, settings
@@ -157,6 +158,17 @@ def test_the_plain_forms_take_the_fast_path(ftype: FivetranType, cells: list[str
 )
 def test_other_forms_go_to_the_reference(ftype: FivetranType, cell: str) -> None:
     assert check(ftype, ["2024-01-01" if ftype.data_type == NAIVE_DATE else None, cell]) is None
+
+
+@pytest.mark.parametrize("ftype", [ftype for ftype in TYPES if text_backed(ftype)], ids=str)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=_columns)
+def test_the_fast_path_of_a_text_backed_type_gives_each_cells_own_text(
+    ftype: FivetranType, cells: list[str | None]
+) -> None:
+    """The writer bounds such values by the longest cell in bytes (`BatchFileWriter._column_values`)."""
+    values = check(ftype, cells)
+    assert values is None or list(values) == cells
 
 
 def test_every_type_but_object_stored_json_has_a_fast_path() -> None:

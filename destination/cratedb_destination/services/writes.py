@@ -588,13 +588,18 @@ class BatchFileWriter:
         array = chunk.arrays[index]
         fast = self._fast[index]
         values = fast(array) if fast is not None else None
+        measured = self.converters[index] is not self._plain[index]  # for the indexed-text limit
         if values is None:
             convert = self._plain[index]
             try:
                 values = [None if cell is None else convert(cell) for cell in array.to_pylist()]
             except ConversionError:
                 raise _Irregular from None
-        if self.converters[index] is not self._plain[index]:  # measured for the indexed-text limit
+        elif measured and (pc.max(pc.binary_length(array)).as_py() or 0) <= MAX_INDEXED_TEXT_BYTES:
+            # The fast paths of text-backed types give each cell's own text (tests/unit/test_fast_columns.py),
+            # so the longest cell in UTF-8 bytes, read from the offsets, bounds every value.
+            return values
+        if measured:
             self._measure(index, values)
         return values
 
