@@ -12,6 +12,7 @@ them (CSV -> zstd -> AES-256).
     .venv/bin/python bench/bench_writes.py --rev cc614c8    # the destination of another git revision
     .venv/bin/python bench/bench_writes.py --batch-size-rows 2000   # the destination's batch_size_rows
     .venv/bin/python bench/bench_writes.py --batch-size-bytes 2097152   # and its batch_size_bytes
+    .venv/bin/python bench/bench_writes.py --repeat 3       # each kind 3 times, the least CPU reported
 
 Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
@@ -207,10 +208,12 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
             runs.append(WriteRun(label, count, elapsed, server.cpu_seconds() - cpu, emulator.stats()))
 
         try:
-            events = table_proto("events")
-            create_table(stub, configuration, SCHEMA, events)
-            for kind, file in files.kinds.items():
-                write(kind, kind, file, options.rows, events)
+            for attempt in range(options.repeat):  # each time on a fresh table
+                events = table_proto("events" if attempt == 0 else f"events_{attempt + 1}")
+                create_table(stub, configuration, SCHEMA, events)
+                for kind, file in files.kinds.items():
+                    write(kind, kind, file, options.rows, events)
+            runs[:] = _least_cpu(runs)
 
             big_table = table_proto("big")
             create_table(stub, configuration, SCHEMA, big_table)
@@ -244,6 +247,17 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
             channel.close()
             server.stop()
     return results
+
+
+def _least_cpu(runs: list[WriteRun]) -> list[WriteRun]:
+    """Per file kind, the run in which the destination spent the least CPU (first-seen order). On a shared
+    machine, CPU time rises with what neighbours do to caches and memory bandwidth, never falls below
+    the work itself, so the least of several runs is the steadiest estimate of that work."""
+    best: dict[str, WriteRun] = {}
+    for run in runs:
+        if run.label not in best or run.cpu < best[run.label].cpu:
+            best[run.label] = run
+    return list(best.values())
 
 
 def run(options: argparse.Namespace, sites: Sequence[Path | None]) -> tuple[Files, list[WriteResults]]:
@@ -300,6 +314,13 @@ def concurrency_list(text: str) -> list[int]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows per replace/update/delete file")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="apply the replace, update and delete files this many times, each time to a fresh table, and "
+        "report the run with the least destination CPU per kind (default 1)",
+    )
     parser.add_argument(
         "--big-mb", type=int, default=100, help="uncompressed size of the memory-test file (MB of CSV)"
     )

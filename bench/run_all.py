@@ -133,7 +133,7 @@ def reader_figures(sizes: Sizes, sides: Sequence[Side]) -> list[Figure]:
 
 
 def write_figures(sizes: Sizes, sides: Sequence[Side], options: argparse.Namespace) -> list[Figure]:
-    args = ["--rows", str(sizes.write_rows), "--big-file-mb", f"{sizes.big_file_mb:g}"]
+    args = ["--rows", str(sizes.write_rows), "--repeat", "3", "--big-file-mb", f"{sizes.big_file_mb:g}"]
     args += ["--concurrency", CONCURRENCY, "--concurrency-rows", str(sizes.concurrency_rows)]
     args += cost_args(options)
     parsed = bench_writes.build_parser().parse_args(args)
@@ -148,7 +148,7 @@ def write_figures(sizes: Sizes, sides: Sequence[Side], options: argparse.Namespa
     rows = f"{sizes.write_rows:,} rows"
     for i, kind in enumerate(kinds):
         values = [f"{side.runs[i].rows_per_cpu_second:,.0f}" for side in per_side]
-        add("writes", f"{kind}, {rows}: rows per destination CPU-second", "rows/CPU-s", values)
+        add("writes", f"{kind}, {rows}: rows per destination CPU-second (best of 3)", "rows/CPU-s", values)
     section = "cost model" if cost_model(parsed).enabled else "no cost model"
     for i, kind in enumerate(kinds):
         add(section, f"{kind}, {rows}: wall time", "s", [f"{side.runs[i].seconds:.2f}" for side in per_side])

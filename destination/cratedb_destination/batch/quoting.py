@@ -2,20 +2,18 @@
 
 pyarrow's CSV parser is lenient where Python's `csv` (strict=True, the reference reader) is not: it takes
 `"a"x` for `ax` and a quote left open at the end of the file for text. So before pyarrow sees a block,
-`record_blocks` verifies that every `"` belongs to a quoted field that starts a field (after `,`, CR, LF
-or at the start of the file) and ends one (before `,`, CR, LF or the end of the file), quotes inside
-doubled. On such input both parsers agree. Anything else (malformed quoting, an open quote at the end, or
-a literal quote inside an unquoted field, which Python's csv accepts) raises `NeedsExactReader`, and the
-caller re-reads the file with the Python csv reader, which gives the exact result or the exact error.
-
-The check works on the positions of the quotes (numpy, a few passes over the block, no Python loop per
-quote): quotes alternate between opening and closing; an opening quote must start a field or directly
-follow a closing one (the pair is a doubled quote inside the field), and a closing quote must be followed
-by a separator, by an opening quote (doubled) or by the end of the data.
+`record_blocks` verifies with one compiled regex (possessive, no backtracking) that every `"` belongs to a
+quoted field that starts a field (after `,`, CR, LF or at the start of the file) and ends one (before `,`,
+CR, LF or the end of the file), quotes inside doubled. On such input both parsers agree. Anything else
+(malformed quoting, an open quote at the end, or a literal quote inside an unquoted field, which Python's
+csv accepts) raises `NeedsExactReader`, and the caller re-reads the file with the Python csv reader, which
+gives the exact result or the exact error.
 
 The check also says which blocks hold a quoted field with a line break in it: pyarrow parses a block
-without them about a third faster when told so (`newlines_in_values` off). A CR or LF lies inside a quoted
-field exactly when an odd number of quotes precedes it in the checked data.
+without them about a third faster when told so (`newlines_in_values` off). The scan first assumes quoted
+fields without CR or LF; where that assumption first fails, it goes on with the general pattern, and the
+block holding that field and everything after it in the same scan count as having line breaks (a safe
+overestimate: the flag only selects the slower parse, which reads any block).
 """
 
 from __future__ import annotations
@@ -24,14 +22,16 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-import numpy as np
-
 from .streams import Piece
 
-_QUOTED = re.compile(rb'"[^"]*+(?:""[^"]*+)*+"')  # one whole quoted field
-_QUOTE, _CR, _LF = 0x22, 0x0D, 0x0A
-_SEPARATOR = np.zeros(256, dtype=bool)  # by byte value: ends an unquoted stretch of a record
-_SEPARATOR[[0x2C, _CR, _LF]] = True
+# Unquoted text, then a whole quoted field that starts a field and is followed by a separator; repeated.
+# The field body is unrolled (text, then doubled quotes each followed by text), which the regex engine runs
+# faster than an alternation per quote.
+_UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"[^"]*+(?:""[^"]*+)*+"(?=[,\r\n]))*+')
+# The same, for quoted fields without CR or LF.
+_FLAT_UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"[^"\r\n]*+(?:""[^"\r\n]*+)*+"(?=[,\r\n]))*+')
+_QUOTED = re.compile(rb'"[^"]*+(?:""[^"]*+)*+"')
+_SEPARATORS = b",\r\n"
 
 
 class NeedsExactReader(Exception):
@@ -110,59 +110,28 @@ def _hull(first: _Span, second: _Span) -> _Span:
 def _check(data: bytes, start: int) -> tuple[int, _Span]:
     """Check data[start:] (data[:start] is vouched for). Returns the offset of a quoted field that is
     still open at the end (or closes exactly there), else len(data); and the span of what was checked
-    in which quoted fields hold line breaks."""
-    first = data.find(b'"', start)  # memchr: blocks without quotes cost nothing more
-    if first < 0:
+    in which quoted fields may hold line breaks."""
+    # Unquoted stretches are skipped with `find` (memchr), far faster than the patterns' `[^"]*+`; a
+    # unit may start at a quote, as the lookbehind checks the byte before it.
+    quote = data.find(b'"', start)
+    if quote < 0:
         return len(data), None
-    size = len(data)
-    view = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(view[first:] == _QUOTE) + first
-    opening, closing = quotes[0::2], quotes[1::2]
-    # An opening quote directly after a closing one is the second half of a doubled quote.
-    doubled = np.zeros(len(opening), dtype=bool)
-    doubled[1:] = opening[1:] == closing[: len(opening) - 1] + 1
-    starts_field = _SEPARATOR[view[opening - 1]]
-    if opening[0] == 0:
-        starts_field[0] = True
-    bad_opening = ~(starts_field | doubled)
-    after = closing + 1
-    at_end = after == size
-    followed = np.zeros(len(closing), dtype=bool)
-    followed[: len(doubled) - 1] = doubled[1:]
-    bad_closing = ~(_SEPARATOR[view[np.minimum(after, size - 1)]] & ~at_end | followed | at_end)
-    _refuse(opening, bad_opening, closing, bad_closing)
-    # The last field is open when the quotes are odd, or closes exactly at the end (the next piece decides
-    # what follows its closing quote): it resumes at its opening quote.
-    resume = size
-    if len(quotes) % 2 or at_end[-1]:
-        resume = int(opening[np.flatnonzero(~doubled)[-1]])
-    return resume, _line_breaks(data, view, quotes, first, resume)
-
-
-def _refuse(
-    opening: np.ndarray, bad_opening: np.ndarray, closing: np.ndarray, bad_closing: np.ndarray
-) -> None:
-    """Raise NeedsExactReader for the first misplaced quote, if any."""
-    wrong_open = opening[bad_opening]
-    wrong_close = closing[bad_closing]
-    if not len(wrong_open) and not len(wrong_close):
-        return
-    if len(wrong_open) and (not len(wrong_close) or wrong_open[0] < wrong_close[0]):
+    end = _FLAT_UNITS.match(data, quote).end()  # type: ignore[union-attr]  # the pattern matches ""
+    breaks: _Span = None
+    quote = data.find(b'"', end)
+    if quote >= 0:
+        general = _UNITS.match(data, quote).end()  # type: ignore[union-attr]
+        if general > quote:
+            breaks = (quote, general)
+            quote = data.find(b'"', general)
+    if quote < 0:
+        return len(data), breaks
+    if quote > 0 and data[quote - 1] not in _SEPARATORS:
         raise NeedsExactReader("a quote inside an unquoted field")
-    raise NeedsExactReader("text after a closing quote")
-
-
-def _line_breaks(data: bytes, view: np.ndarray, quotes: np.ndarray, first: int, end: int) -> _Span:
-    """The span from the first to the last CR or LF inside a quoted field of data[first:end] (None if there
-    is none): those with an odd number of quotes before them."""
-    breaks = np.flatnonzero(view[first:end] == _LF)
-    if data.find(b"\r", first, end) >= 0:
-        breaks = np.union1d(breaks, np.flatnonzero(view[first:end] == _CR))
-    if not len(breaks):
-        return None
-    breaks += first
-    inside = breaks[np.searchsorted(quotes, breaks) % 2 == 1]
-    return (int(inside[0]), int(inside[-1]) + 1) if len(inside) else None
+    field = _QUOTED.match(data, quote)
+    if field is not None and field.end() < len(data):
+        raise NeedsExactReader("text after a closing quote")  # a separator after it matched in _UNITS
+    return quote, breaks
 
 
 def _last_record_end(data: bytes, end: int) -> int:
