@@ -172,16 +172,22 @@ def json_text(array: pa.ChunkedArray) -> list[Any] | None:
 # A column goes through its distinct texts when a sample of its first cells repeats this much, and stays
 # there when the whole column has at most a quarter as many distinct texts as cells. Low-cardinality
 # columns are common (`_fivetran_synced` of one sync, flags, states, codes); a column that is not pays
-# for the sample only, a few microseconds per chunk.
+# for the sample only, a few microseconds per chunk. The values of texts seen in earlier chunks of the
+# file are kept (at most _KNOWN per column), so a text repeated across chunks is converted once.
 _SAMPLE = 64
 _REPEATS = 4
+_KNOWN = 1024
 
 
 def by_distinct(convert: ColumnValues) -> ColumnValues:
     """`convert`, run over a repetitive column's distinct texts (dictionary-encoded in Arrow) and spread
     back to its cells, or over all its cells when the column is not repetitive. Exact because each
     cell's value depends on its text alone; a distinct text the fast path does not take sends the whole
-    column to the reference, as it would have."""
+    column to the reference, as it would have. One instance per column of a file: it remembers the
+    values of the texts it converted."""
+    if convert is booleans:  # True and False are singletons: spreading them saves nothing
+        return convert
+    known: dict[str, Any] = {}
 
     def through_dictionary(array: pa.ChunkedArray) -> Sequence[Any] | None:
         size = len(array)
@@ -189,13 +195,21 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
         if len(set(sample.to_pylist())) * _REPEATS > len(sample):
             return convert(array)
         encoded = pc.dictionary_encode(array.combine_chunks())
-        distinct = encoded.dictionary
-        if len(distinct) * _REPEATS > size:
+        texts = encoded.dictionary.to_pylist()
+        if len(texts) * _REPEATS > size:
             return convert(array)
-        values = convert(pa.chunked_array([distinct]))
-        if values is None:
+        fresh = [text for text in texts if text not in known]
+        if not fresh:
+            return _spread([known[text] for text in texts], encoded.indices)
+        converted = convert(pa.chunked_array([pa.array(fresh, pa.string())]))
+        if converted is None:
             return None
-        return _spread(list(values), encoded.indices)
+        new = dict(zip(fresh, converted, strict=True))
+        values = [new[text] if text in new else known[text] for text in texts]
+        if len(known) + len(new) > _KNOWN:
+            known.clear()
+        known.update(new)
+        return _spread(values, encoded.indices)
 
     return through_dictionary
 

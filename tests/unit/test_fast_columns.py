@@ -241,3 +241,21 @@ def test_a_varied_column_is_converted_whole(start: list[str]) -> None:
     column = pa.chunked_array([pa.array(cells)])
     assert _converted(fast_columns.by_distinct(_recording(seen)), column) == cells
     assert seen == [cells]
+
+
+def test_texts_seen_in_earlier_chunks_are_not_converted_again() -> None:
+    seen: list[list[str | None]] = []
+    convert = fast_columns.by_distinct(_recording(seen))
+    first = pa.chunked_array([pa.array(["a", "b"] * 50)])
+    second = pa.chunked_array([pa.array(["b", "c", None] * 40)])
+    assert _converted(convert, first) == first.to_pylist()
+    assert _converted(convert, second) == second.to_pylist()
+    assert seen == [["a", "b"], ["c"]]
+
+
+def test_many_distinct_texts_across_chunks_stay_exact() -> None:
+    """More distinct texts than the column remembers: what it forgets is converted again."""
+    convert = fast_columns.by_distinct(fast_columns.integers(0, 10**6))
+    for start in range(0, 4500, 750):  # half of each chunk's 1,500 texts were in the chunk before
+        cells = [str(start + (i // 4) % 1500) for i in range(6000)]
+        assert _converted(convert, pa.chunked_array([pa.array(cells)])) == [int(cell) for cell in cells]
