@@ -1,6 +1,6 @@
 """Every benchmark figure in one table, each with the command that gives it on its own.
 
-    .venv/bin/python bench/run_all.py                        # full size (7-12 min with --baseline, 2 cores)
+    .venv/bin/python bench/run_all.py                        # full size (8-12 min with --baseline, 2 cores)
     .venv/bin/python bench/run_all.py --quick                # CI size (well under a minute)
     .venv/bin/python bench/run_all.py --quick --baseline cc614c8
 
