@@ -25,7 +25,6 @@ freed. Measured figures: docs/performance.md#memory.
   API: https://arrow.apache.org/docs/python/generated/pyarrow.set_memory_pool.html
 - `release()` hands free heap memory back to the system after a batch RPC, with glibc's `malloc_trim`
   (all arenas, whole free pages anywhere in the heap: https://man7.org/linux/man-pages/man3/malloc_trim.3.html).
-
 - Python's cyclic garbage collector runs a young-generation pass every 700 net allocations of container
   objects by default, and a full pass over every tracked object (the whole heap: modules, gRPC, protobuf
   descriptors) whenever enough survivors pile up. The row tuples of a chunk (thousands, alive until the
@@ -34,6 +33,7 @@ freed. Measured figures: docs/performance.md#memory.
   (`gc.freeze`), leave 5 passes and under 3 ms for the same file; cycles are still collected, later.
   Measured 2026-12-06 with `gc.callbacks` around `bench/bench_writes.py` replace files. API:
   https://docs.python.org/3/library/gc.html#gc.set_threshold and #gc.freeze
+
 Settings an operator gives through the environment win: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_,
 GLIBC_TUNABLES (glibc.malloc.*) and ARROW_DEFAULT_MEMORY_POOL. Other C libraries (musl) are left alone.
 Only the console script configures the process (`server.main`); embedding code keeps its own settings.
