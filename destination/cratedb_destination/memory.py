@@ -28,9 +28,9 @@ freed. Measured figures: docs/performance.md#memory.
 - Python's cyclic garbage collector runs a young-generation pass every 700 net allocations of container
   objects by default, and a full pass over every tracked object (the whole heap: modules, gRPC, protobuf
   descriptors) whenever enough survivors pile up. The row tuples of a chunk (thousands, alive until the
-  chunk is sent) make both frequent: about 1,500 passes and 40 ms of CPU per 200,000-row replace file.
+  chunk is sent) make both frequent: about 400 passes and 40 ms of CPU per 200,000-row replace file.
   `GC_THRESHOLD` young allocations per pass, and the objects of start-up frozen out of every pass
-  (`gc.freeze`), leave 5 passes and under 3 ms for the same file; cycles are still collected, later.
+  (`gc.freeze`), leave one or two passes and under 3 ms per file; cycles are still collected, later.
   Measured 2026-12-06 with `gc.callbacks` around `bench/bench_writes.py` replace files. API:
   https://docs.python.org/3/library/gc.html#gc.set_threshold and #gc.freeze
 
