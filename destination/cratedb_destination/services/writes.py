@@ -595,16 +595,17 @@ class BatchFileWriter:
         fast = self._fast[index]
         values = fast(array) if fast is not None else None
         measured = self.converters[index] is not self._plain[index]  # for the indexed-text limit
-        if values is None:
-            convert = self._plain[index]
-            try:
-                values = [None if cell is None else convert(cell) for cell in array.to_pylist()]
-            except ConversionError:
-                raise _Irregular from None
-        elif measured and (pc.max(pc.binary_length(array)).as_py() or 0) <= MAX_INDEXED_TEXT_BYTES:
+        if values is not None:
             # The fast paths of text-backed types give each cell's own text (tests/unit/test_fast_columns.py),
             # so the longest cell in UTF-8 bytes, read from the offsets, bounds every value.
+            if measured and (pc.max(pc.binary_length(array)).as_py() or 0) > MAX_INDEXED_TEXT_BYTES:
+                self._measure(index, values)
             return values
+        convert = self._plain[index]
+        try:
+            values = [None if cell is None else convert(cell) for cell in array.to_pylist()]
+        except ConversionError:
+            raise _Irregular from None
         if measured:
             self._measure(index, values)
         return values
