@@ -8,7 +8,9 @@ CrateDB behaviours relied on (crate/crate):
   (`RestSQLActionIntegrationTest.test_failing_delete_bulk_response_errors_are_truncated`);
 - a bulk request with a parameter CrateDB cannot cast fails whole with HTTP 400
   (`RestSQLActionIntegrationTest.test_insert_with_failing_bulk_args_analysis_error`);
-- NUMERIC(p, s) rounds a value to p significant digits, then to the scale (`io.crate.types.NumericType`).
+- NUMERIC(p, s) rounds a value to p significant digits, then to the scale (`io.crate.types.NumericType`);
+- a bulk answer is compact JSON with `{"rowcount":1}` per row written
+  (`RestSQLActionIntegrationTest.test_insert_with_failing_bulk_args_response_error_messages`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import orjson
 import pytest
 from cratedb_destination.batch import UNMODIFIED
-from cratedb_destination.client import CrateClient
+from cratedb_destination.client import CrateClient, every_row_one
 from cratedb_destination.config import parse_configuration
 from cratedb_destination.errors import TransientFailure
 from destination_harness import SYNCED_1, SYNCED_2, Dest, ok
@@ -162,3 +165,30 @@ def test_missing_float_keys_are_settled_in_groups_that_carry_their_codes(
     assert stats["row_errors"] > 40, stats
     assert stats["query_jobs"] == 0, stats  # no lookup
     assert emulator_dest.rows("f", ["k", "v"]) == [[0.5, "kept"]]
+
+
+def test_a_bulk_answer_of_rows_written_is_recognised_unparsed(cratedb_url: str, unique_schema: str) -> None:
+    """The writers read an all-succeeded bulk answer by counting (`client.every_row_one`); CrateDB's real
+    answer must be one it recognises, and an answer with a failed row must not be."""
+    from crate.client import connect
+
+    connection = connect(cratedb_url)
+    try:
+        http = connection.client
+        table = f'"{unique_schema}"."answers"'
+
+        def post(body: dict[str, Any]) -> bytes:
+            response = http._request("POST", http.path, data=orjson.dumps(body))
+            assert response.status == 200, response.data
+            return bytes(response.data)
+
+        post({"stmt": f"CREATE TABLE {table} (id INT PRIMARY KEY, v TEXT)"})
+        insert = f"INSERT INTO {table} (id, v) VALUES (?, ?)"
+        written = post({"stmt": insert, "bulk_args": [[1, "a"], [2, "b"]]})
+        assert every_row_one(written, 2), written
+        duplicate = post({"stmt": insert, "bulk_args": [[3, "c"], [1, "d"]]})
+        assert not every_row_one(duplicate, 2)
+        assert [item["rowcount"] for item in orjson.loads(duplicate)["results"]] == [1, -2]
+        post({"stmt": f"DROP TABLE {table}"})
+    finally:
+        connection.close()

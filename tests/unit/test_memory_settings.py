@@ -22,12 +22,12 @@ class Mallinfo2(ctypes.Structure):
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = Mallinfo2
 applied = memory.configure_process() if sys.argv[1] == "configure" else []
-# glibc's dynamic threshold: freeing an 8 MiB mapping raises the threshold to 8 MiB, so a 3 MiB buffer
+# glibc's dynamic threshold: freeing a 16 MiB mapping raises the threshold to 16 MiB, so a 6 MiB buffer
 # allocated next comes from the heap. With the fixed threshold it gets its own mapping again.
-first = bytearray(8 << 20)
+first = bytearray(16 << 20)
 del first
 before = libc.mallinfo2().hblkhd
-second = bytearray(3 << 20)
+second = bytearray(6 << 20)
 mapped = libc.mallinfo2().hblkhd - before
 del second
 memory.release()
@@ -79,9 +79,9 @@ def _has_jemalloc() -> bool:
 
 def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
     before, after = _run("defaults"), _run("configure")
-    assert before["mapped_mib"] < 3, before  # the dynamic threshold put the 3 MiB buffer on the heap
-    assert after["mapped_mib"] >= 3, after
-    assert after["applied"][:2] == ["malloc arenas at most 2", "malloc mmap threshold 2 MiB"]
+    assert before["mapped_mib"] < 6, before  # the dynamic threshold put the 6 MiB buffer on the heap
+    assert after["mapped_mib"] >= 6, after
+    assert after["applied"][:2] == ["malloc arenas at most 2", "malloc mmap threshold 4 MiB"]
     assert before["gc_threshold"] == 700 and before["frozen"] == 0  # Python's defaults
     assert after["gc_threshold"] == memory.GC_THRESHOLD and after["frozen"] > 1000
     if _has_jemalloc():
@@ -97,4 +97,4 @@ def test_settings_from_the_environment_win() -> None:
     assert result["applied"] == [_GC]
     assert result["pool"] == "system"
     tuned = _run("configure", GLIBC_TUNABLES="glibc.malloc.arena_max=4", ARROW_DEFAULT_MEMORY_POOL="system")
-    assert tuned["applied"] == ["malloc mmap threshold 2 MiB", _GC]
+    assert tuned["applied"] == ["malloc mmap threshold 4 MiB", _GC]
