@@ -7,8 +7,6 @@ rows of the wrong width and invalid UTF-8 must all come out exactly as the refer
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 from pathlib import Path
 
@@ -122,12 +120,6 @@ def test_record_blocks_cut_only_outside_quotes(target: int) -> None:
         assert block.count(b'"') % 2 == 0 and block[-1:] in (b"\n", b"\r")
 
 
-def _quoted_line_breaks(block: bytes) -> bool:
-    """Whether a quoted field of a quote-checked block holds CR or LF (by the Python csv reader)."""
-    rows = csv.reader(io.StringIO(block.decode("utf-8", "replace"), newline=""), strict=True)
-    return any("\r" in cell or "\n" in cell for row in rows for cell in row)
-
-
 _record_atoms = st.sampled_from(['"a\nb"', '"a\r\nb"', '"\r"', '"x""y"', '""', "z", ",", "\n", "\r\n", '"q"'])
 
 
@@ -137,25 +129,23 @@ _record_atoms = st.sampled_from(['"a\nb"', '"a\r\nb"', '"\r"', '"x""y"', '""', "
     target=st.integers(1, 40),
     step=st.integers(1, 9),
 )
-def test_blocks_without_the_line_break_flag_have_no_quoted_line_breaks(
-    records: list[str], target: int, step: int
-) -> None:
-    """The flag that selects pyarrow's faster parse is never False for a block that needs the slow one."""
+def test_blocks_give_back_the_stream_cut_at_record_ends(records: list[str], target: int, step: int) -> None:
+    """Whatever the pieces and the target, the blocks are the stream, each but the last cut after a line
+    end outside quotes (so pyarrow never sees half a record)."""
     text = "\n".join(records).encode()
     pieces = [text[i : i + step] for i in range(0, len(text), step)]
     try:
-        blocks = list(record_blocks(iter(pieces), target))
+        blocks = [bytes(block.data) for block in record_blocks(iter(pieces), target)]
     except NeedsExactReader:
         return
-    assert b"".join(bytes(block.data) for block in blocks) == text
-    for block in blocks:
-        if not block.line_breaks:
-            assert not _quoted_line_breaks(bytes(block.data))
+    assert b"".join(blocks) == text
+    for block in blocks[:-1]:
+        assert block.count(b'"') % 2 == 0 and block[-1:] in (b"\n", b"\r")
 
 
 def test_one_quoted_line_break_far_into_the_file(tmp_path: Path) -> None:
-    """Blocks before the field take the fast parse, the field's block the general one; the one unmodified
-    cell is found though most blocks skip the search for it; cells as the reference reads them."""
+    """The one quoted line break is read in its block; the one unmodified cell is found though most blocks
+    skip the search for it; cells as the reference reads them."""
     rows = [
         (
             str(i),
@@ -168,42 +158,49 @@ def test_one_quoted_line_break_far_into_the_file(tmp_path: Path) -> None:
     path = tmp_path / "f"
     write_batch_file(str(path), ["id", "text", "n"], rows, fmt=fmt, key=None)
     same_as_reference(path, fmt, None, 10_000)
-    plain = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
-    flags = [
-        block.line_breaks
-        for block in record_blocks(iter([plain[i : i + 4096] for i in range(0, len(plain), 4096)]), 1 << 16)
-    ]
-    assert 1 <= sum(flags) <= 2 and not flags[0] and not flags[-1]
 
 
-def _scan(data: bytes) -> tuple[int, bool] | str:
+def test_a_record_longer_than_pyarrows_read_block_keeps_its_line_breaks(tmp_path: Path) -> None:
+    """A quoted cell of 10 MB with line breaks every few bytes: its block is longer than what pyarrow reads
+    at once (`arrow_csv._READ_OPTIONS.block_size`), so pyarrow's chunker must find the record's end by
+    reading the quotes; cells as the reference reads them, on the fast path."""
+    from cratedb_destination.batch import arrow_csv
+
+    cell = "line\n" * (10_000_000 // 5)
+    assert len(cell) > arrow_csv._READ_OPTIONS.block_size
+    rows = [("1", "short"), ("2", cell), ("3", 'a "quoted"\r\nend')]
+    fmt = FileFormat("zstd", "none", NULL, UNMOD)
+    write_batch_file(str(tmp_path / "f"), ["id", "text"], rows, fmt=fmt, key=None)
+    same_as_reference(tmp_path / "f", fmt, None, 10_000)
+    with open_batch(str(tmp_path / "f"), None, fmt) as batch:
+        assert [row[1] for chunk in batch.chunks(10_000) for row in chunk] == [text for _, text in rows]
+        assert getattr(batch, "_exact", None) is None  # pyarrow read it all
+
+
+def _scan(data: bytes) -> int | str:
     """A byte-by-byte statement of the quoting rule `quoting._check` applies: the offset where a quoted
-    field still open at the end (or closing exactly there) starts, or len(data); and whether a quoted
-    field before that holds CR or LF. Or the kind of refusal."""
-    position, size, breaks = 0, len(data), False
+    field still open at the end (or closing exactly there) starts, or len(data). Or the kind of refusal."""
+    position, size = 0, len(data)
     while position < size:
         if data[position] != ord('"'):
             position += 1
             continue
         if position > 0 and data[position - 1] not in b",\r\n":
             return "a quote inside an unquoted field"
-        field, position, field_breaks = position, position + 1, False
+        field, position = position, position + 1
         while True:
             if position >= size - 1 and (position == size or data[position] == ord('"')):
-                return field, breaks  # open, or closing at the very end
-            byte = data[position]
-            if byte == ord('"'):
+                return field  # open, or closing at the very end
+            if data[position] == ord('"'):
                 if data[position + 1] == ord('"'):
                     position += 2
                     continue
                 if data[position + 1] not in b",\r\n":
                     return "text after a closing quote"
                 position += 1
-                breaks = breaks or field_breaks
                 break
-            field_breaks = field_breaks or byte in b"\r\n"
             position += 1
-    return size, breaks
+    return size
 
 
 _quoting_atoms = st.sampled_from(['"', '""', ",", "\r", "\n", "a", '"a"', '"\n"', "x,", '"",'])
@@ -215,8 +212,8 @@ def test_the_quote_check_follows_the_rule(atoms: list[str]) -> None:
     data = "".join(atoms).encode()
     expected = _scan(data)
     try:
-        resume, span = quoting._check(data, 0)
+        resume = quoting._check(data, 0)
     except NeedsExactReader as refusal:
         assert str(refusal) == expected
         return
-    assert (resume, span is not None) == expected
+    assert resume == expected

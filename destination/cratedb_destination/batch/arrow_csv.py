@@ -2,7 +2,7 @@
 
 file -> AES-CBC -> zstd/gzip -> `quoting.record_blocks` (quote check; blocks of about 2 MiB of whole
 records) -> pyarrow `read_csv` per block (every column a string, a cell equal to `null_string` a null,
-quoted or not; `newlines_in_values` only for blocks that need it) -> the `unmodified_string` marked in
+quoted or not; quoted line breaks allowed, see `quoting`) -> the `unmodified_string` marked in
 Arrow (skipped for a block whose bytes do not contain it) -> chunks of exactly `max_rows` rows. Plaintext
 stays in memory, a block at a time; nothing is written to disk and no Arrow thread calls back into Python.
 
@@ -47,8 +47,6 @@ _READ_OPTIONS = pcsv.ReadOptions(
     use_threads=False, block_size=4 * PARSE_BLOCK, autogenerate_column_names=True
 )
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
-_FLAT_PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False)
-"""For blocks without line breaks inside quoted fields (`quoting.Block.line_breaks`): a faster parse."""
 
 
 def _convert_options(null_string: str, width: int, check_utf8: bool = True) -> pcsv.ConvertOptions:
@@ -65,7 +63,7 @@ def _convert_options(null_string: str, width: int, check_utf8: bool = True) -> p
     )
 
 
-_EMPTY = Block(memoryview(b""), False)
+_EMPTY = Block(memoryview(b""))
 
 # What makes the fast path hand over: pyarrow's own errors and the quote check.
 _HAND_OVER = (pa.ArrowException, NeedsExactReader)
@@ -76,7 +74,7 @@ def _parse(block: Block, convert: pcsv.ConvertOptions) -> pa.RecordBatch:
     table = pcsv.read_csv(
         pa.py_buffer(block.data),
         read_options=_READ_OPTIONS,
-        parse_options=_PARSE_OPTIONS if block.line_breaks else _FLAT_PARSE_OPTIONS,
+        parse_options=_PARSE_OPTIONS,
         convert_options=convert,
     )
     batches = table.combine_chunks().to_batches()

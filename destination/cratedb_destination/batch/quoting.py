@@ -9,11 +9,13 @@ CR, LF or the end of the file), quotes inside doubled. On such input both parser
 csv accepts) raises `NeedsExactReader`, and the caller re-reads the file with the Python csv reader, which
 gives the exact result or the exact error.
 
-The check also says which blocks hold a quoted field with a line break in it: pyarrow parses a block
-without them about a third faster when told so (`newlines_in_values` off). The scan first assumes quoted
-fields without CR or LF; where that assumption first fails, it goes on with the general pattern, and the
-block holding that field and everything after it in the same scan count as having line breaks (a safe
-overestimate: the flag only selects the slower parse, which reads any block).
+Which option pyarrow parses with does not depend on the check: quoted line breaks are always allowed
+(`newlines_in_values`). That option only selects how pyarrow's chunker finds the last whole record of
+what it reads (a search for the last line end, or a quote-aware scan); its parser reads quoted CR and LF
+either way (apache/arrow cpp/src/arrow/csv/chunker.cc `MakeChunker`, parser.cc `InQuotedField`), and
+the quote-aware scan measured no slower on our blocks (pyarrow 26, 2026-12-06). An earlier version
+scanned first for quoted fields without CR or LF to pick the other option; that scan cost more than
+the parse it was meant to speed up.
 """
 
 from __future__ import annotations
@@ -28,8 +30,6 @@ from .streams import Piece
 # The field body is unrolled (text, then doubled quotes each followed by text), which the regex engine runs
 # faster than an alternation per quote.
 _UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"[^"]*+(?:""[^"]*+)*+"(?=[,\r\n]))*+')
-# The same, for quoted fields without CR or LF.
-_FLAT_UNITS = re.compile(rb'(?:[^"]*+(?<![^,\r\n])"[^"\r\n]*+(?:""[^"\r\n]*+)*+"(?=[,\r\n]))*+')
 _QUOTED = re.compile(rb'"[^"]*+(?:""[^"]*+)*+"')
 _SEPARATORS = b",\r\n"
 
@@ -39,11 +39,10 @@ class NeedsExactReader(Exception):
 
 
 class Block(NamedTuple):
-    """Whole records of the stream. `line_breaks` is False only when no quoted field in it holds CR or LF;
-    `ascii` is True only when every byte is ASCII (so the block is valid UTF-8)."""
+    """Whole records of the stream. `ascii` is True only when every byte is ASCII (so the block is valid
+    UTF-8)."""
 
     data: memoryview  # a view of the joined bytes object from its offset 0
-    line_breaks: bool
     ascii: bool = False
 
     def contains(self, needle: bytes) -> bool:
@@ -62,7 +61,6 @@ def record_blocks(pieces: Iterator[Piece], target: int) -> Iterator[Block]:
     size = 0
     carry = b""  # what follows the last cut: starts at a record boundary
     resume = 0  # carry[:resume] has been checked; carry[resume:] starts with a quoted field still open
-    breaks: _Span = None  # where quoted fields of carry[:resume] may hold line breaks
     for piece in pieces:
         parts.append(piece)
         size += len(piece)
@@ -71,67 +69,42 @@ def record_blocks(pieces: Iterator[Piece], target: int) -> Iterator[Block]:
         data = b"".join([carry, *parts]) if carry else b"".join(parts)
         parts.clear()
         size = 0
-        resume, found = _check(data, resume)
-        breaks = _hull(breaks, found)
+        resume = _check(data, resume)
         cut = _last_record_end(data, resume)
         if cut:
-            yield Block(memoryview(data)[:cut], breaks is not None and breaks[0] < cut, data.isascii())
+            yield Block(memoryview(data)[:cut], data.isascii())
             carry, resume = data[cut:], resume - cut
-            breaks = (max(breaks[0] - cut, 0), breaks[1] - cut) if breaks and breaks[1] > cut else None
         else:
             carry = data
     data = b"".join([carry, *parts])
     parts.clear()
-    resume, found = _check(data, resume)
-    breaks = _hull(breaks, found)
+    resume = _check(data, resume)
     if resume < len(data):
         field = _QUOTED.match(data, resume)
         if field is None or field.end() != len(data):
             raise NeedsExactReader("a quote left open at the end of the file")
-        if data.find(b"\n", resume) >= 0 or data.find(b"\r", resume) >= 0:
-            breaks = _hull(breaks, (resume, len(data)))
     if data:
-        yield Block(memoryview(data), breaks is not None, data.isascii())
+        yield Block(memoryview(data), data.isascii())
 
 
-_Span = tuple[int, int] | None
-"""[start, stop) of a stretch whose quoted fields may hold line breaks, or None."""
-
-
-def _hull(first: _Span, second: _Span) -> _Span:
-    """The smallest span covering both (a safe overestimate of their union)."""
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return min(first[0], second[0]), max(first[1], second[1])
-
-
-def _check(data: bytes, start: int) -> tuple[int, _Span]:
+def _check(data: bytes, start: int) -> int:
     """Check data[start:] (data[:start] is vouched for). Returns the offset of a quoted field that is
-    still open at the end (or closes exactly there), else len(data); and the span of what was checked
-    in which quoted fields may hold line breaks."""
-    # Unquoted stretches are skipped with `find` (memchr), far faster than the patterns' `[^"]*+`; a
+    still open at the end (or closes exactly there), else len(data)."""
+    # Unquoted stretches are skipped with `find` (memchr), far faster than the pattern's `[^"]*+`; a
     # unit may start at a quote, as the lookbehind checks the byte before it.
     quote = data.find(b'"', start)
     if quote < 0:
-        return len(data), None
-    end = _FLAT_UNITS.match(data, quote).end()  # type: ignore[union-attr]  # the pattern matches ""
-    breaks: _Span = None
+        return len(data)
+    end = _UNITS.match(data, quote).end()  # type: ignore[union-attr]  # the pattern matches ""
     quote = data.find(b'"', end)
-    if quote >= 0:
-        general = _UNITS.match(data, quote).end()  # type: ignore[union-attr]
-        if general > quote:
-            breaks = (quote, general)
-            quote = data.find(b'"', general)
     if quote < 0:
-        return len(data), breaks
+        return len(data)
     if quote > 0 and data[quote - 1] not in _SEPARATORS:
         raise NeedsExactReader("a quote inside an unquoted field")
     field = _QUOTED.match(data, quote)
     if field is not None and field.end() < len(data):
         raise NeedsExactReader("text after a closing quote")  # a separator after it matched in _UNITS
-    return quote, breaks
+    return quote
 
 
 def _last_record_end(data: bytes, end: int) -> int:
