@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import tracemalloc
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,32 @@ def test_memory_holds_at_most_the_chunk_being_sent_and_the_next() -> None:
     for number, (*_, read_before, read_after) in enumerate(recorder.bulks, start=1):
         assert read_before <= number + 1 and read_after <= number + 1
     assert [bulk[4] for bulk in recorder.bulks[:9]] == list(range(2, 11))  # it does read one ahead
+
+
+class WatchedBatch(FakeBatch):
+    """Counts, each time it hands out a chunk, how many of the chunks handed out before are still alive."""
+
+    def __init__(self, rows: list[tuple[Cell, ...]]) -> None:
+        super().__init__(rows)
+        self.handed_out: list[weakref.ref[ColumnChunk]] = []
+        self.alive: list[int] = []
+
+    def column_chunks(self, max_rows: int, max_bytes: int | None = None) -> Iterator[ColumnChunk]:
+        for chunk in super().column_chunks(max_rows, max_bytes):
+            self.alive.append(sum(1 for ref in self.handed_out if ref() is not None))
+            self.handed_out.append(weakref.ref(chunk))
+            yield chunk
+            del chunk
+
+
+@pytest.mark.parametrize("pipeline", [False, True])
+@pytest.mark.parametrize("kind", [FileKind.REPLACE, FileKind.UPDATE, FileKind.DELETE])
+def test_a_chunk_is_let_go_before_the_next_is_read(kind: FileKind, pipeline: bool) -> None:
+    """A generator suspended at `yield` keeps its locals: the writers' must not keep a chunk's Arrow
+    columns once it is converted, or memory holds two chunks while the next one is read."""
+    batch = WatchedBatch(rows(30))
+    apply(kind, batch, Recorder(), pipeline=pipeline)
+    assert len(batch.alive) >= 5 and set(batch.alive) == {0}, batch.alive
 
 
 def test_conversion_error_in_chunk_2_stops_before_its_request() -> None:

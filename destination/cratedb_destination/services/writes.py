@@ -120,17 +120,26 @@ def sized_column_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tup
     """(number of the first row in the file, chunk): the file's chunks of at most `batch_rows` rows and at
     most `max_request_bytes` by `batch.row_sizes` (a single larger row alone), one request's worth each,
     cut while reading (`batch.columnar.ChunkAssembler`), so a file of wide rows is held a budget at a time.
-    Rows are numbered from 1 (the header is not counted)."""
+    Rows are numbered from 1 (the header is not counted).
+
+    Like the reader (`batch/arrow_csv.py`), these generators and the writers' drop each chunk before
+    they ask for the next: a generator suspended at `yield` keeps its locals, so a chunk still bound
+    there would stay in memory while the next one is read, converted and sent."""
     first = 1
     for chunk in batch.column_chunks(options.batch_rows, options.max_request_bytes):
+        rows = chunk.num_rows
         yield first, chunk
-        first += chunk.num_rows
+        del chunk
+        first += rows
 
 
 def sized_chunks(batch: BatchFile, options: WriteOptions) -> Iterator[tuple[int, list[Row]]]:
     """`sized_column_chunks` as row tuples (history mode and the reference path of every writer)."""
     for first, chunk in sized_column_chunks(batch, options):
-        yield first, chunk.rows()
+        rows = chunk.rows()
+        del chunk
+        yield first, rows
+        del rows
 
 
 T = TypeVar("T")
@@ -559,12 +568,12 @@ class BatchFileWriter:
                 args = self._replace_args(chunk)
             except _Irregular:
                 args = self._replace_rows(first, chunk.rows())
-            numbers = range(first, first + chunk.num_rows)
-            yield _Chunk(
-                [_Request(statement, args, numbers, self.header, False)],
-                chunk.num_rows,
-                self._take_oversized(),
-            )
+            rows = chunk.num_rows
+            del chunk  # see sized_column_chunks
+            requests = [_Request(statement, args, range(first, first + rows), self.header, False)]
+            del args
+            yield _Chunk(requests, rows, self._take_oversized())
+            del requests
 
     def _delete_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         statement = dml.delete_by_key(self.table.ref, self.keys)
@@ -573,10 +582,12 @@ class BatchFileWriter:
                 args: Sequence[Sequence[Any]] = list(zip(*self._key_columns(chunk), strict=True))
             except _Irregular:
                 args = [self.key_values(row, first + offset) for offset, row in enumerate(chunk.rows())]
-            numbers = range(first, first + chunk.num_rows)
-            yield _Chunk(
-                [_Request(statement, args, numbers, self.keys, True)], chunk.num_rows, self._take_oversized()
-            )
+            rows = chunk.num_rows
+            del chunk  # see sized_column_chunks
+            requests = [_Request(statement, args, range(first, first + rows), self.keys, True)]
+            del args
+            yield _Chunk(requests, rows, self._take_oversized())
+            del requests
 
     def _update_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         for first, chunk in sized_column_chunks(self.batch, options):
@@ -584,7 +595,10 @@ class BatchFileWriter:
                 requests = self._update_requests(first, chunk)
             except _Irregular:
                 requests = self._update_rows(first, chunk.rows())
-            yield _Chunk(requests, chunk.num_rows, self._take_oversized())
+            rows = chunk.num_rows
+            del chunk  # see sized_column_chunks
+            yield _Chunk(requests, rows, self._take_oversized())
+            del requests
 
     # -- columnar conversion -----------------------------------------------------------------------------
 
