@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from cratedb_destination import type_mapping as tm
 from cratedb_destination.batch import UNMODIFIED, BatchFileError, Cell, ColumnChunk, FileFormat, open_batch
-from cratedb_destination.client import BulkResult
+from cratedb_destination.client import BulkResult, BulkRowsFailed, RowFailure
 from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, TransientFailure
 from cratedb_destination.services.writes import (
@@ -511,6 +511,28 @@ def test_columnar_chunks_send_what_the_row_path_sends(kind: FileKind, data: st.D
     if columnar[0] == "_Irregular":
         return
     assert columnar == _requests(writer(), kind, 3, chunk, False)
+
+
+class RejectingRecorder(Recorder):
+    """Rejects, in every request, the row whose key is `key` (an UPDATE's key is its last parameter)."""
+
+    def __init__(self, key: int) -> None:
+        super().__init__()
+        self.key = key
+
+    def bulk(self, statement: str, rows: Sequence[Sequence[Any]], **kwargs: Any) -> BulkResult:
+        for position, row in enumerate(rows):
+            if row[-1] == self.key:
+                raise BulkRowsFailed([RowFailure(position, 4000, "rejected")], len(rows))
+        return super().bulk(statement, rows, **kwargs)
+
+
+@pytest.mark.parametrize("key", [0, 5, 12])
+def test_a_rejected_update_row_is_named_by_its_file_row(key: int) -> None:
+    """Update groups pick rows out of the chunk; the Task names the row's number in the file (rows are
+    numbered from 1, so key k, in row k + 1), whichever group and chunk it is in."""
+    with pytest.raises(RowsRejected, match=rf"\(row {key + 1}\)"):
+        apply(FileKind.UPDATE, FakeBatch(update_rows(14, 2)), RejectingRecorder(key), batch_rows=7)
 
 
 def test_update_groups_keep_the_order_of_first_appearance() -> None:

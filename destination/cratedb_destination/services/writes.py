@@ -36,7 +36,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import pyarrow.compute as pc
 
@@ -269,6 +269,29 @@ def _modified_groups(chunk: ColumnChunk, others: list[int]) -> list[tuple[tuple[
             rows = pc.indices_nonzero(pc.equal(signatures, signature)).to_pylist()
             groups.append((modified, rows))
     return groups
+
+
+class _FileRows(Sequence[int]):
+    """The file row numbers of a chunk's rows at `offsets` (0-based, within the chunk), computed when read:
+    only messages about failed rows read them, so an update group does not build a list per row."""
+
+    __slots__ = ("_first", "_offsets")
+
+    def __init__(self, first: int, offsets: Sequence[int]) -> None:
+        self._first = first
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            return [self._first + offset for offset in self._offsets[index]]
+        return self._first + self._offsets[index]
 
 
 @dataclass(frozen=True)
@@ -678,7 +701,7 @@ class BatchFileWriter:
         statement = dml.update_by_key(self.table.ref, assigned, self.keys)
         columns = [_pick(values[index], rows) for index in modified] + [_pick(key, rows) for key in keys]
         args = list(zip(*columns, strict=True))
-        return _Request(statement, args, [first + row for row in rows], [*assigned, *self.keys], True)
+        return _Request(statement, args, _FileRows(first, rows), [*assigned, *self.keys], True)
 
     def _selective_request(
         self,
@@ -700,7 +723,7 @@ class BatchFileWriter:
         columns += [_pick(key, rows) for key in keys]
         args = list(zip(*columns, strict=True))
         parameters = [self.header[index] for index in others for _flag_and_value in (0, 1)] + list(self.keys)
-        return _Request(statement, args, [first + row for row in rows], parameters, True)
+        return _Request(statement, args, _FileRows(first, rows), parameters, True)
 
     # -- the reference path: row by row ------------------------------------------------------------------
 
