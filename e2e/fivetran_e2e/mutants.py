@@ -172,7 +172,7 @@ MUTANTS: tuple[Mutant, ...] = (
            "                self._cut(1)\n",
            "off by one after a chunk ended at the byte budget while reading: the next row is dropped"),
     Mutant("chunk_row_numbers", "chunking: sized_column_chunks", "services/writes.py",
-           "        first += chunk.num_rows\n", "        first += chunk.num_rows + 1\n",
+           "        first += rows\n", "        first += rows + 1\n",
            "off by one in row numbering across chunks",
            unreachable_because="row numbers only appear in error messages; no path compares them "
            "(equivalent for the data)"),
