@@ -582,46 +582,53 @@ class BatchFileWriter:
     # where none may be) is converted again row by row by the reference path (`_*_rows`), which raises the
     # error of the first bad cell in file order, exactly as if there were no columnar path.
 
+    def _chunks(
+        self, options: WriteOptions, requests_of: Callable[[int, ColumnChunk], list[_Request]]
+    ) -> Iterator[_Chunk]:
+        """Each chunk of the file as its requests (`requests_of(first row number, chunk)`). The chunk's
+        Arrow columns are let go before it is handed on, and its requests once the sender has them (see
+        `sized_column_chunks`)."""
+        for first, chunk in sized_column_chunks(self.batch, options):
+            requests = requests_of(first, chunk)
+            rows = chunk.num_rows
+            del chunk
+            yield _Chunk(requests, rows, self._take_oversized())
+            del requests
+
     def _replace_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         null_columns = [name for name in self.table.names if name not in self.position]
         statement = dml.upsert(self.table.ref, self.header, self.keys, null_columns)
-        for first, chunk in sized_column_chunks(self.batch, options):
+
+        def requests_of(first: int, chunk: ColumnChunk) -> list[_Request]:
             args: Sequence[Sequence[Any]]
             try:
                 args = self._replace_args(chunk)
             except _Irregular:
                 args = self._replace_rows(first, chunk.rows())
-            rows = chunk.num_rows
-            del chunk  # see sized_column_chunks
-            requests = [_Request(statement, args, range(first, first + rows), self.header, False)]
-            del args
-            yield _Chunk(requests, rows, self._take_oversized())
-            del requests
+            return [_Request(statement, args, range(first, first + chunk.num_rows), self.header, False)]
+
+        return self._chunks(options, requests_of)
 
     def _delete_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
         statement = dml.delete_by_key(self.table.ref, self.keys)
-        for first, chunk in sized_column_chunks(self.batch, options):
+
+        def requests_of(first: int, chunk: ColumnChunk) -> list[_Request]:
             try:
                 args: Sequence[Sequence[Any]] = list(zip(*self._key_columns(chunk), strict=True))
             except _Irregular:
                 args = [self.key_values(row, first + offset) for offset, row in enumerate(chunk.rows())]
-            rows = chunk.num_rows
-            del chunk  # see sized_column_chunks
-            requests = [_Request(statement, args, range(first, first + rows), self.keys, True)]
-            del args
-            yield _Chunk(requests, rows, self._take_oversized())
-            del requests
+            return [_Request(statement, args, range(first, first + chunk.num_rows), self.keys, True)]
+
+        return self._chunks(options, requests_of)
 
     def _update_chunks(self, options: WriteOptions) -> Iterator[_Chunk]:
-        for first, chunk in sized_column_chunks(self.batch, options):
+        def requests_of(first: int, chunk: ColumnChunk) -> list[_Request]:
             try:
-                requests = self._update_requests(first, chunk)
+                return self._update_requests(first, chunk)
             except _Irregular:
-                requests = self._update_rows(first, chunk.rows())
-            rows = chunk.num_rows
-            del chunk  # see sized_column_chunks
-            yield _Chunk(requests, rows, self._take_oversized())
-            del requests
+                return self._update_rows(first, chunk.rows())
+
+        return self._chunks(options, requests_of)
 
     # -- columnar conversion -----------------------------------------------------------------------------
 
