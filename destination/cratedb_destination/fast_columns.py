@@ -216,14 +216,12 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
 
 def _spread(values: list[Any], indices: pa.Array) -> Sequence[Any]:
     """values[i] for each index i (None for a NULL index)."""
-    if len(values) == 1 and not indices.null_count:  # one text, no NULL: no positions to read
-        return values * len(indices)
     if indices.null_count:
         values.append(None)
         indices = pc.fill_null(indices, len(values) - 1)
+    if len(values) == 1:  # one text and no NULL, or every cell NULL: no positions to read
+        return values * len(indices)
     positions = indices.to_pylist()
-    if len(values) == 1:  # every cell NULL
-        return values * len(positions)
     if len(positions) < 2:
         return [values[position] for position in positions]
     return itemgetter(*positions)(values)  # a tuple, built in C
