@@ -50,7 +50,9 @@ _PYARROW_BLOCK = 8 << 20
 longer than the block: pyarrow lets a record straddle one boundary of its reads, not two ("straddling
 object straddles two block boundaries"; the 10 MB record of `tests/unit/test_batch_engines.py` needs
 more than 5 MB here, else the exact reader takes over)."""
-_READ_OPTIONS = pcsv.ReadOptions(use_threads=False, block_size=_PYARROW_BLOCK, autogenerate_column_names=True)
+_READ_OPTIONS = pcsv.ReadOptions(
+    use_threads=False, block_size=_PYARROW_BLOCK, autogenerate_column_names=True
+)
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
 
 
