@@ -33,7 +33,7 @@ DEFAULT_BATCH_ROWS = 10000
 # module through client.py; tests/unit/test_config.py keeps the two equal). The lower bound rules out
 # budgets so small that nearly every row would travel alone; the upper one keeps a request's body far below
 # CrateDB's 100 MB `http.max_content_length`.
-DEFAULT_BATCH_BYTES = 2 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 1024 * 1024
 MIN_BATCH_BYTES = 1024
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -187,7 +187,7 @@ def configuration_form() -> Any:
             "batch_size_bytes",
             "Bytes per bulk request",
             f"How much value text one bulk request carries at most, {MIN_BATCH_BYTES} to "
-            f"{MAX_BATCH_BYTES} bytes (8 MiB); {DEFAULT_BATCH_BYTES} (2 MiB) by default. A single larger "
+            f"{MAX_BATCH_BYTES} bytes (8 MiB); {DEFAULT_BATCH_BYTES} (1 MiB) by default. A single larger "
             "row is sent alone. Higher: fewer, larger requests and more memory; lower: smaller requests.",
             default=str(DEFAULT_BATCH_BYTES),
         ),

@@ -11,13 +11,13 @@ freed. Measured figures: docs/performance.md#memory.
   free. The threshold starts at 128 KiB, but every freed mapping raises it to that size (up to 32 MiB), so
   after the first request body of several MiB all later ones come from the heap, where small objects
   allocated in between pin the space and the heap grows. Setting the threshold fixes it at
-  `MMAP_THRESHOLD`, above the reader's parse blocks (`batch/arrow_csv.PARSE_BLOCK`, 1 MiB plus the rest
-  of a record) and request bodies (2 MiB of values by default), so those come from the heap and are
-  reused there, while rare larger buffers still get their own mapping. At 2 MiB every parse block (then
-  2 MiB) was just above it: a fresh mapping per block, its pages faulted in and zeroed by the kernel.
-  4 MiB halved the system CPU (0.53-0.58 s against 0.30-0.34 s over seven 200,000-row replace files)
-  at the same peak RSS for a 1 GB file (`bench/bench_writes.py --rows 1000 --big-file-mb 1000
-  --no-cost`: 145 and 145 MiB against 143 and 142; 2026-12-06).
+  `MMAP_THRESHOLD`, above the reader's parse blocks (`batch/arrow_csv.PARSE_BLOCK`, 2 MiB plus the rest
+  of a record) and request bodies (1 MiB of values by default), so those come from the heap and are
+  reused there, while rare larger buffers still get their own mapping. At 2 MiB every parse block was
+  just above it: a fresh mapping per block, its pages faulted in and zeroed by the kernel. 4 MiB halved
+  the system CPU (0.53-0.58 s against 0.30-0.34 s over seven 200,000-row replace files) at the same peak
+  RSS for a 1 GB file (`bench/bench_writes.py --rows 1000 --big-file-mb 1000 --no-cost`: 145 and 145 MiB
+  against 143 and 142; 2026-12-06).
   Both: glibc manual, "Malloc Tunable Parameters",
   https://sourceware.org/glibc/manual/latest/html_node/Malloc-Tunable-Parameters.html, and mallopt(3)
   (the dynamic threshold and its 32 MiB limit), https://man7.org/linux/man-pages/man3/mallopt.3.html

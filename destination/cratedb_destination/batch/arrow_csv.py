@@ -36,22 +36,15 @@ from .reader import BatchFile
 from .streams import Piece
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-PARSE_BLOCK = 1 << 20
+PARSE_BLOCK = 2 << 20
 """Plaintext bytes parsed per pyarrow call (whole records). Besides the chunk being cut, memory holds
-about three of them (the joined block, pyarrow's parsed copy, the block being joined). Larger blocks read
-a little faster (fewer calls), but the server's memory grows with parse block and request budget
-together, and of the two the budget saves more CPU (a chunk costs more than a block): 1 MiB blocks with
-2 MiB requests keep the 1 GB file's peak RSS under 150 MiB; docs/performance.md#memory."""
+about three of them (the joined block, pyarrow's parsed copy, the block being joined). 2 MiB parse 10-15%
+faster than 1 MiB (per-call costs); `bench/bench_reader.py` measures it."""
 _MAX_TYPED_COLUMNS = 4096
 """Columns given the string type up front; a file with more is read by the Python csv reader."""
 
-_PYARROW_BLOCK = 8 << 20
-"""What pyarrow reads at once from a parse block. Blocks are smaller, so this matters only for a record
-longer than the block: pyarrow lets a record straddle one boundary of its reads, not two ("straddling
-object straddles two block boundaries"; the 10 MB record of `tests/unit/test_batch_engines.py` needs
-more than 5 MB here, else the exact reader takes over)."""
 _READ_OPTIONS = pcsv.ReadOptions(
-    use_threads=False, block_size=_PYARROW_BLOCK, autogenerate_column_names=True
+    use_threads=False, block_size=4 * PARSE_BLOCK, autogenerate_column_names=True
 )
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
 

@@ -71,11 +71,10 @@ from cratedb_destination.type_mapping import (
 
 log = logging.getLogger(__name__)
 
-# Value text per request (and per chunk held in memory), by `batch.row_sizes`: about 10,000 rows of 200
-# bytes. Each chunk costs a few milliseconds whatever its size (an HTTP request, Arrow calls per column),
-# so narrow rows want large chunks; memory wants small ones. The server's peak RSS applying a 1 GB file
-# of 1.1 KB rows: 138 MiB with 2 MiB (and the reader's 1 MiB parse blocks); docs/performance.md#memory.
-DEFAULT_MAX_REQUEST_BYTES = 2 * 1024 * 1024
+# Value text per request (and per chunk held in memory), by `batch.row_sizes`: about 5,000 rows of 200
+# bytes. The server's peak RSS applying a file of 1.1 KB rows (bench_writes.py --big-mb 100): 137 MiB with
+# 1 MiB, 144 MiB with 2 MiB, 183 MiB with 8 MiB; docs/performance.md#memory.
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 # An update chunk whose rows modify more distinct column sets than this is sent as one CASE statement.
 MAX_UPDATE_STATEMENTS_PER_CHUNK = 2
 
