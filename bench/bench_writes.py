@@ -13,6 +13,7 @@ them (CSV -> zstd -> AES-256).
     .venv/bin/python bench/bench_writes.py --batch-size-rows 2000   # the destination's batch_size_rows
     .venv/bin/python bench/bench_writes.py --batch-size-bytes 2097152   # and its batch_size_bytes
     .venv/bin/python bench/bench_writes.py --repeat 3       # each kind 3 times, the least CPU reported
+    .venv/bin/python bench/bench_writes.py --file-format parquet   # Parquet files (string columns)
 
 Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it shares the CPU) and, unless
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
@@ -168,7 +169,7 @@ def big_rows_for(options: argparse.Namespace, directory: Path, fmt: FileFormat) 
 
 
 def write_files(options: argparse.Namespace, directory: Path) -> Files:
-    fmt = new_format()
+    fmt = new_format(options.file_format)
     kinds = {kind: write_file(directory, NAMES, rows(options.rows), fmt) for kind, rows in FILE_KINDS.items()}
     big_rows = big_rows_for(options, directory, fmt)
     # Random payloads, so the file barely compresses.
@@ -184,7 +185,7 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
     fmt = files.fmt
     runs: list[WriteRun] = []
     with Emulator(host="127.0.0.1", port=0, cost=model) as emulator:
-        server = ServerProcess(site)
+        server = ServerProcess(site, ["--batch-file-format", fmt.kind])
         channel, stub = connect(f"127.0.0.1:{server.port}")
         configuration = {"url": emulator.url}
         if getattr(options, "batch_size_rows", None):
@@ -345,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--batch-size-bytes", type=int, default=None, help="the destination's batch_size_bytes setting"
+    )
+    parser.add_argument(
+        "--file-format",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="batch files as CSV (the default, as Fivetran sends them unless told otherwise) or Parquet with "
+        "string columns; the server announces the same format (--batch-file-format)",
     )
     add_cost_options(parser)
     add_rev_option(parser)

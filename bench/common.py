@@ -222,15 +222,16 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 
 class ServerProcess:
-    """The destination console script on a free port; RSS sampled in the background.
+    """The destination console script on a free port (with the server flags `flags`); RSS sampled in the
+    background.
 
     With `site`, that directory comes first on PYTHONPATH and the process must prove it imported
     `cratedb_destination` from there. `origin` holds the package's and the server module's files."""
 
-    def __init__(self, site: Path | None = None) -> None:
+    def __init__(self, site: Path | None = None, flags: Sequence[str] = ()) -> None:
         self.site = site
         script = Path(sys.executable).with_name("cratedb-fivetran-destination")
-        options = ["--port", "0", "--host", "127.0.0.1", "--log-level", "WARNING"]
+        options = ["--port", "0", "--host", "127.0.0.1", "--log-level", "WARNING", *flags]
         handle, origin_path = tempfile.mkstemp(prefix="bench-origin-", suffix=".json")
         os.close(handle)
         try:
