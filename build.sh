@@ -20,4 +20,6 @@ fi
 
 # Fail the build here, not at customer runtime, if the server cannot be imported.
 "$PYTHON" -c "import cratedb_destination.server, fivetran_proto.destination_sdk_pb2_grpc"
+# The native hot loops are optional (built where a C compiler is found); say which way the server runs.
+"$PYTHON" -c "from cratedb_destination import native; print('native hot loops', 'on' if native.ENABLED else 'off (no C compiler; the Python path)')"
 "$PYTHON" main.py --version

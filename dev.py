@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".dev-stamp"
-INSTALL_INPUTS = ("pyproject.toml", "requirements.txt")
+INSTALL_INPUTS = ("pyproject.toml", "requirements.txt", "destination/cratedb_destination/_native.c")
+# (The C source is there because an editable install compiles it once: a change needs a new build.)
 # The main job. 3 rows per bulk request: every table with more than 3 rows in a sync spans several chunks,
 # and a chunk of updates can still mix three sets of modified columns. 1024 bytes of values per request
 # (the least the destination accepts): chunks of wider rows (devices, firmware releases, type edge cases)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar
 
+import orjson
 import urllib3
 from crate.client import connect
 from crate.client import exceptions as crate_errors
@@ -48,6 +49,7 @@ from isal import igzip
 from cratedb_destination.config import ConnectionSettings
 from cratedb_destination.errors import CrateDBError, RowsRejected, TransientFailure, UnsupportedServer
 from cratedb_destination.limits import MAX_STATEMENT_CHARS, MIN_SERVER_VERSION, statement_length
+from cratedb_destination.native import EncodedRows
 from cratedb_destination.sql import ddl
 from cratedb_destination.sql.identifiers import TableRef
 
@@ -294,12 +296,16 @@ class Session:
                 f"statement of {statement_length(stmt)} UTF-16 code units exceeds CrateDB's limit of "
                 f"{MAX_STATEMENT_CHARS}"
             )
-        payload: dict[str, Any] = {"stmt": stmt}
-        if args:
-            payload["args"] = list(args)
-        if bulk_args is not None:
-            payload["bulk_args"] = bulk_args
-        result = _post_sql(self._connection.client, crate_http.json_dumps(payload), len(bulk_args or ()))
+        if isinstance(bulk_args, EncodedRows) and not args:  # rows already written as JSON (native)
+            body = b"".join((b'{"stmt":', orjson.dumps(stmt), b',"bulk_args":', bulk_args.json, b"}"))
+        else:
+            payload: dict[str, Any] = {"stmt": stmt}
+            if args:
+                payload["args"] = list(args)
+            if bulk_args is not None:
+                payload["bulk_args"] = bulk_args
+            body = crate_http.json_dumps(payload)
+        result = _post_sql(self._connection.client, body, len(bulk_args or ()))
         return result if isinstance(result, dict) else {}
 
     def execute(self, stmt: str, args: Sequence[Any] | None = None, *, idempotent: bool = True) -> int:

@@ -11,6 +11,10 @@ The rule that keeps this exact: a fast path accepts only text whose reference co
 to the character, so accepting less is always safe. `tests/unit/test_fast_columns.py` checks that
 against the reference converters with generated text. Which DataType uses which path is said in the
 type registry (`TypeRow.column` in `type_mapping.py`); nothing here knows DataTypes.
+
+A path's result is a `Values`: the parameters as Python values (`python()`, what a statement's rows are
+made of) and as one Arrow column of text, int64 or bool (`arrow()`, what `native` writes a request body
+from without a Python object per cell). Both hold the same values (tests/unit/test_fast_columns.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,51 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ColumnValues = Callable[[pa.ChunkedArray], "Sequence[Any] | None"]
+from . import native
+
+
+class Values:
+    """One column's statement parameters (None for NULL): as Python values and as an Arrow column."""
+
+    def python(self) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def arrow(self) -> pa.Array | pa.ChunkedArray:
+        raise NotImplementedError
+
+
+class Direct(Values):
+    """Values computed in Arrow: a string, int64 or bool column (Python values: its `to_pylist`, or the
+    list a path already made)."""
+
+    def __init__(self, array: pa.Array | pa.ChunkedArray, listed: list[Any] | None = None) -> None:
+        self.array = array
+        self._listed = listed
+
+    def python(self) -> Sequence[Any]:
+        return self._listed if self._listed is not None else self.array.to_pylist()
+
+    def arrow(self) -> pa.Array | pa.ChunkedArray:
+        return self.array
+
+
+class Spread(Values):
+    """The values of a column's distinct texts (`distinct`, of Arrow type `type`) at each cell's position
+    (`indices` into them; a NULL index is a NULL cell)."""
+
+    def __init__(self, distinct: list[Any], type: pa.DataType, indices: pa.Array) -> None:
+        self.distinct = distinct
+        self.type = type
+        self.indices = indices
+
+    def python(self) -> Sequence[Any]:
+        return _spread(list(self.distinct), self.indices)
+
+    def arrow(self) -> pa.Array:
+        return pa.array(self.distinct, self.type).take(self.indices)
+
+
+ColumnValues = Callable[[pa.ChunkedArray], "Values | None"]
 
 _FRACTION = r"(?:\.[0-9]{1,9})?"
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -45,16 +93,16 @@ def _all_match(array: pa.ChunkedArray, pattern: str) -> bool:
     return bool(hits == len(array) - array.null_count)
 
 
-def identity(array: pa.ChunkedArray) -> list[Any]:
+def identity(array: pa.ChunkedArray) -> Values:
     """The text itself (STRING, XML)."""
-    return array.to_pylist()
+    return Direct(array)
 
 
 def matching(pattern: str) -> ColumnValues:
     """The text itself when every cell matches `pattern` (floating-point numbers, times, base64)."""
 
-    def convert(array: pa.ChunkedArray) -> list[Any] | None:
-        return array.to_pylist() if _all_match(array, pattern) else None
+    def convert(array: pa.ChunkedArray) -> Values | None:
+        return Direct(array) if _all_match(array, pattern) else None
 
     return convert
 
@@ -75,7 +123,7 @@ def _unsigned_digits(array: pa.ChunkedArray) -> bool:
 def integers(low: int, high: int) -> ColumnValues:
     """Python ints for plain decimal digits (an optional minus) within [low, high]."""
 
-    def convert(array: pa.ChunkedArray) -> list[Any] | None:
+    def convert(array: pa.ChunkedArray) -> Values | None:
         if not _unsigned_digits(array) and not _all_match(array, _INTEGER):
             return None
         numbers = pc.cast(array, pa.int64())
@@ -83,17 +131,17 @@ def integers(low: int, high: int) -> ColumnValues:
             bounds = pc.min_max(numbers).as_py()
             if bounds["min"] < low or bounds["max"] > high:
                 return None
-        return numbers.to_pylist()
+        return Direct(numbers)
 
     return convert
 
 
-def booleans(array: pa.ChunkedArray) -> list[Any] | None:
+def booleans(array: pa.ChunkedArray) -> Values | None:
     """True/False for the exact texts `true` and `false`."""
     hits = pc.sum(pc.is_in(array, value_set=_BOOLEANS)).as_py() or 0
     if hits != len(array) - array.null_count:
         return None
-    return pc.equal(array, "true").to_pylist()
+    return Direct(pc.equal(array, "true"))
 
 
 def decimals(precision: int, scale: int) -> ColumnValues:
@@ -115,25 +163,25 @@ def _valid_clock(heads: pa.ChunkedArray, unit_type: pa.DataType) -> bool:
     return True
 
 
-def _millisecond_text(array: pa.ChunkedArray, suffix: str) -> list[Any]:
+def _millisecond_text(array: pa.ChunkedArray, suffix: str) -> Values:
     """`YYYY-MM-DDTHH:MM:SS.fff` + suffix from text of that form with 0 to 9 fraction digits: the first
     three digits, padded with zeros (CrateDB keeps milliseconds; the rest is cut, not rounded)."""
     lengths = pc.min_max(pc.utf8_length(array)).as_py()
     if lengths["min"] == lengths["max"] == 23 + len(suffix):  # already exactly three digits
-        return array.to_pylist()
+        return Direct(array)
     head = pc.utf8_slice_codeunits(array, 0, 19)
     digits = pc.utf8_slice_codeunits(array, 20, 23)
     if suffix:
         digits = pc.replace_substring(digits, suffix, "")
     fraction = pc.utf8_rpad(digits, 3, "0")
-    return pc.binary_join_element_wise(head, ".", fraction, suffix, "").to_pylist()
+    return Direct(pc.binary_join_element_wise(head, ".", fraction, suffix, ""))
 
 
 def _timestamps(pattern: str, suffix: str) -> ColumnValues:
     """Text of the form `pattern` (a date, `T`, a time of day, 0 to 9 fraction digits, `suffix`) naming a
     real day and time, with exactly three fraction digits."""
 
-    def convert(array: pa.ChunkedArray) -> list[Any] | None:
+    def convert(array: pa.ChunkedArray) -> Values | None:
         if not _all_match(array, pattern):
             return None
         if not _valid_clock(pc.utf8_slice_codeunits(array, 0, 19), pa.timestamp("s")):
@@ -149,16 +197,20 @@ LOCAL_DATETIMES = _timestamps(_LOCAL, "")
 """NAIVE_DATETIME: `YYYY-MM-DDTHH:MM:SS[.f…]`."""
 
 
-def dates(array: pa.ChunkedArray) -> list[Any] | None:
+def dates(array: pa.ChunkedArray) -> Values | None:
     """NAIVE_DATE: `YYYY-MM-DD` as the timestamp text of its midnight."""
     if not _all_match(array, _DATE_ONLY) or not _valid_clock(array, pa.date32()):
         return None
-    return pc.binary_join_element_wise(array, "T00:00:00.000", "").to_pylist()
+    return Direct(pc.binary_join_element_wise(array, "T00:00:00.000", ""))
 
 
-def json_text(array: pa.ChunkedArray) -> list[Any] | None:
-    """The text itself when orjson parses every cell. orjson is stricter than Python's json module (the
-    reference), never laxer, so a cell it refuses goes to the reference, which decides."""
+def json_text(array: pa.ChunkedArray) -> Values | None:
+    """The text itself when every cell is JSON. The native check (`native.json_texts`, RFC 8259, which
+    Python's json module accepts) vouches for most columns; otherwise orjson parses each cell. Both are
+    stricter than Python's json module (the reference), never laxer, so a cell they refuse goes to the
+    reference, which decides."""
+    if native.json_texts(array):
+        return Direct(array)
     texts = array.to_pylist()
     if "" in texts:  # not JSON; `filter(None, ...)` below would skip it
         return None
@@ -166,7 +218,7 @@ def json_text(array: pa.ChunkedArray) -> list[Any] | None:
         deque(map(orjson.loads, filter(None, texts)), maxlen=0)  # every non-NULL cell, looped in C
     except orjson.JSONDecodeError:
         return None
-    return texts
+    return Direct(array, texts)
 
 
 # A column goes through its distinct texts when a sample of its first cells repeats this much, and stays
@@ -188,28 +240,30 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
     if convert is booleans:  # True and False are singletons: spreading them saves nothing
         return convert
     known: dict[str, Any] = {}
+    arrow_type: list[pa.DataType] = []  # the Arrow type of the values, once a conversion has shown it
 
-    def through_dictionary(array: pa.ChunkedArray) -> Sequence[Any] | None:
+    def through_dictionary(array: pa.ChunkedArray) -> Values | None:
         size = len(array)
         sample = array.slice(0, _SAMPLE)
         if len(set(sample.to_pylist())) * _REPEATS > len(sample):
             return convert(array)
         encoded = pc.dictionary_encode(array.combine_chunks())
         texts = encoded.dictionary.to_pylist()
-        if len(texts) * _REPEATS > size:
+        if not texts or len(texts) * _REPEATS > size:  # every cell NULL, or not repetitive after all
             return convert(array)
         fresh = [text for text in texts if text not in known]
         if not fresh:
-            return _spread([known[text] for text in texts], encoded.indices)
+            return Spread([known[text] for text in texts], arrow_type[0], encoded.indices)
         converted = convert(pa.chunked_array([pa.array(fresh, pa.string())]))
         if converted is None:
             return None
-        new = dict(zip(fresh, converted, strict=True))
+        arrow_type[:] = [converted.arrow().type]
+        new = dict(zip(fresh, converted.python(), strict=True))
         values = [new[text] if text in new else known[text] for text in texts]
         if len(known) + len(new) > _KNOWN:
             known.clear()
         known.update(new)
-        return _spread(values, encoded.indices)
+        return Spread(values, arrow_type[0], encoded.indices)
 
     return through_dictionary
 

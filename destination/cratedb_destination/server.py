@@ -24,7 +24,7 @@ import grpc
 from fivetran_proto import destination_sdk_pb2, destination_sdk_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from cratedb_destination import __version__, memory
+from cratedb_destination import __version__, memory, native
 from cratedb_destination.handlers import DestinationServicer
 from cratedb_destination.log import LEVEL_THRESHOLDS, configure_logging
 from cratedb_destination.settings import (
@@ -164,12 +164,14 @@ def serve(
     try:
         server.start()
         logger.info(
-            "CrateDB destination %s serving %s on port %d (max workers %d, batch file format %s%s)",
+            "CrateDB destination %s serving %s on port %d (max workers %d, batch file format %s, native "
+            "hot loops %s%s)",
             __version__,
             SERVICE_NAME,
             bound,
             settings.max_workers,
             settings.batch_file_format,
+            "on" if native.ENABLED else "off",
             _fivetran_context(),
         )
         while not stop_requested.wait(timeout=1.0):

@@ -139,12 +139,14 @@ MUTANTS: tuple[Mutant, ...] = (
                                "a.to_pylist()]"),
            "XML values stripped of surrounding whitespace"),
     Mutant("xml_line_ends_normalised", "conversion: XML", "type_mapping.py",
-           _XML_COLUMN, _XML_COLUMN.replace("fast_columns.identity", "lambda a: [v if v is None else "
-                                            "v.replace('\\r\\n', '\\n') for v in a.to_pylist()]"),
+           _XML_COLUMN, _XML_COLUMN.replace(
+               "fast_columns.identity",
+               "lambda a: fast_columns.Direct(__import__('pyarrow.compute').compute"
+               ".replace_substring(a, '\\r\\n', '\\n'))"),
            "XML line ends normalised as an XML parser would (CRLF -> LF) instead of kept as sent"),
     # -- whole-column fast paths (fast_columns.py) ------------------------------------------------------
     Mutant("fast_bool_inverted", "conversion: BOOLEAN (whole column)", "fast_columns.py",
-           'return pc.equal(array, "true").to_pylist()', 'return pc.equal(array, "false").to_pylist()',
+           'return Direct(pc.equal(array, "true"))', 'return Direct(pc.equal(array, "false"))',
            "the whole-column path stores 'true' as false"),
     Mutant("fast_fraction_two_digits", "conversion: timestamps (whole column)", "fast_columns.py",
            "digits = pc.utf8_slice_codeunits(array, 20, 23)",

@@ -9,6 +9,7 @@ import decimal
 from typing import Any
 
 import pytest
+from cratedb_destination import native
 from cratedb_destination import type_mapping as tm
 from cratedb_destination.batch import UNMODIFIED, FileFormat
 from destination_harness import SYNCED_1, SYNCED_2, SYNCED_3, Dest, ok
@@ -27,6 +28,18 @@ COLUMNS = [
 NAMES = [c[0] for c in COLUMNS]
 T = table("t", COLUMNS)
 MS_1, MS_2, MS_3 = 1704067200000, 1704153600000, 1704240000000
+
+
+@pytest.fixture(params=["native", "python"])
+def both_paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with each way replace requests are made: written natively from the Arrow columns
+    (`cratedb_destination.native`) and from Python values. The destination is served in this process, so
+    the module's switch is the server's."""
+    if request.param == "python":
+        monkeypatch.setattr(native, "ENABLED", False)
+    elif not native.ENABLED:
+        pytest.skip("the native extension is not built here")
+    return str(request.param)
 
 
 def amounts(dest: Dest) -> list[list[Any]]:
@@ -69,6 +82,7 @@ def test_replace_without_some_columns_sets_them_null(dest: Dest) -> None:
     assert dest.rows("t", ["id", "name", "amount", "_fivetran_deleted"])[0] == [1, "uno", None, None]
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_replays_leave_identical_contents(dest: Dest) -> None:
     start(dest)
     batch = dict(
@@ -269,6 +283,7 @@ ALL_VALUES = [
 ]
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_every_type_is_stored_and_read_back_exactly(dest: Dest) -> None:
     definition = table("typed", ALL_TYPES)
     names = [str(c[0]) for c in ALL_TYPES]
@@ -313,6 +328,7 @@ def test_nan_and_infinity_are_stored(dest: Dest) -> None:
     assert str(rows[1][1]).lower() in ("-infinity", "-inf") and rows[1][2] == 1.5
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_values_over_32k_bytes_fit_in_long_text_columns(dest: Dest) -> None:
     definition = table(
         "big", [("id", "INT", True), ("doc", "JSON"), ("blob", "BINARY"), ("text", "STRING", False, 131072)]
@@ -379,6 +395,7 @@ def test_file_encodings(dest: Dest, compression: Any, encryption: Any) -> None:
     assert [row[:2] for row in amounts(dest)] == [[1, "one"], [2, "two"]]
 
 
+@pytest.mark.usefixtures("both_paths")
 def test_small_chunks_still_write_every_row(dest: Dest) -> None:
     dest.configuration["batch_size_rows"] = "7"
     ok(dest.create(T))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,9 +60,34 @@ def test_uv_tool_install(wheel: Path, tmp_path: Path) -> None:
     _check_installed(bin_dir)
 
 
-def _check_installed(bin_dir: Path) -> None:
+def test_without_a_c_compiler_the_wheel_serves_on_the_python_path(tmp_path: Path) -> None:
+    """The native extension is optional (`pyproject.toml`): where compiling fails, the build goes on
+    without it and the destination takes its Python path. Built from a copy, so no earlier build's
+    object files are reused."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for folder in ("destination", "e2e", "proto"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    out = tmp_path / "wheel"
+    no_compiler = {**os.environ, "CC": "false"}
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(source)],
+         env=no_compiler)  # fmt: skip
+    (built,) = out.glob("*.whl")
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    _run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(built)])
+    _check_installed(env_dir / "bin", native="off")
+
+
+def _check_installed(bin_dir: Path, native: str | None = None) -> None:
+    """Health, Capabilities and the e2e extra's message; with `native`, the startup log's "native hot
+    loops on|off" (where no C compiler is found, a normal install has them off too: not checked then)."""
+    if native is None and (shutil.which("cc") or shutil.which("gcc")):
+        native = "on"
     port = _free_port()
-    with _started([str(bin_dir / DISTRIBUTION), f"--port={port}", "--max-workers=1"]):
+    with _started([str(bin_dir / DISTRIBUTION), f"--port={port}", "--max-workers=1"], native):
         channel, stub = connect(f"127.0.0.1:{port}")
         with channel:
             grpc.channel_ready_future(channel).result(timeout=60)
@@ -78,8 +104,9 @@ def _check_installed(bin_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def _started(argv: list[str]) -> Iterator[subprocess.Popen[str]]:
-    """The console script as a child process; SIGTERM afterwards must end it cleanly."""
+def _started(argv: list[str], native: str | None = None) -> Iterator[subprocess.Popen[str]]:
+    """The console script as a child process; SIGTERM afterwards must end it cleanly. With `native`, its
+    startup line must say "native hot loops <native>"."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         yield process
@@ -87,6 +114,8 @@ def _started(argv: list[str]) -> Iterator[subprocess.Popen[str]]:
         process.terminate()
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
+    if native is not None:
+        assert f"native hot loops {native}" in output, output
 
 
 def _free_port() -> int:

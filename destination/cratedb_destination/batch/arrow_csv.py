@@ -20,6 +20,7 @@ Per-cell and row errors therefore have the reference reader's wording, and never
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, Literal, overload
 
@@ -49,6 +50,7 @@ _READ_OPTIONS = pcsv.ReadOptions(
 _PARSE_OPTIONS = pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
 
 
+@functools.lru_cache(maxsize=64)
 def _convert_options(null_string: str, width: int, check_utf8: bool = True) -> pcsv.ConvertOptions:
     """`width` string columns; a cell whose whole text is `null_string` (quoted or not) an Arrow null, as
     the Python reader compares it; no other text is null. pyarrow's UTF-8 check can be skipped for a block
@@ -83,6 +85,20 @@ def _parse(block: Block, convert: pcsv.ConvertOptions) -> pa.RecordBatch:
     return batches[0]
 
 
+def _header_width(block: Block) -> int:
+    """The header's number of columns when its line has no quote (commas + 1), else _MAX_TYPED_COLUMNS:
+    the first block is then parsed with types for that many (more columns go to the Python reader)."""
+    data: bytes = block.data.obj  # type: ignore[assignment]  # record_blocks views bytes
+    end = block.data.nbytes
+    for terminator in (b"\n", b"\r"):
+        found = data.find(terminator, 0, end)
+        if found >= 0:
+            end = found
+    if data.find(b'"', 0, end) >= 0:
+        return _MAX_TYPED_COLUMNS
+    return min(data.count(b",", 0, end) + 1, _MAX_TYPED_COLUMNS)
+
+
 class ArrowCsvBatchFile(BatchFile):
     def __init__(self, path: str, key: bytes | None, fmt: FileFormat) -> None:
         super().__init__(path, fmt)
@@ -90,9 +106,7 @@ class ArrowCsvBatchFile(BatchFile):
         self._exact: PythonCsvBatchFile | None = None
         self._blocks: Iterator[Block] = iter(())
         self._marker = TokenMarker(fmt.null_string, fmt.unmodified_string)
-        # Up front the columns are not known: the first block is parsed with types for many.
-        self._convert = _convert_options(fmt.null_string, _MAX_TYPED_COLUMNS)
-        self._convert_ascii = self._convert
+        self._convert = self._convert_ascii = _convert_options(fmt.null_string, _MAX_TYPED_COLUMNS)
         token = fmt.unmodified_string
         self._unmodified_bytes = (
             token.encode() if token != fmt.null_string and token and '"' not in token else None
@@ -114,7 +128,8 @@ class ArrowCsvBatchFile(BatchFile):
         self._blocks = record_blocks(self._plaintext(), PARSE_BLOCK)
         try:
             block = next(self._blocks, _EMPTY)
-            first = _parse(block, self._convert)  # an empty file: pyarrow raises; the Python reader: "empty"
+            first_convert = _convert_options(self.format.null_string, _header_width(block))
+            first = _parse(block, first_convert)  # an empty file: pyarrow raises; the Python reader: "empty"
             if any(field.type != pa.string() for field in first.schema):
                 raise NeedsExactReader("more columns than are typed up front")
             if first.num_rows == 0:

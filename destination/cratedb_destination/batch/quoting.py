@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from .. import native
 from .streams import Piece
 
 # Unquoted text, then a whole quoted field that starts a field and is followed by a separator; repeated.
@@ -89,7 +90,21 @@ def record_blocks(pieces: Iterator[Piece], target: int) -> Iterator[Block]:
 
 def _check(data: bytes, start: int) -> int:
     """Check data[start:] (data[:start] is vouched for). Returns the offset of a quoted field that is
-    still open at the end (or closes exactly there), else len(data)."""
+    still open at the end (or closes exactly there), else len(data). The native scan (`native.csv_quotes`)
+    when it is built, else the patterns below; both apply the same rule."""
+    found = native.csv_quotes(data, start)
+    if found is not None:
+        if found < 0:
+            raise NeedsExactReader(_NATIVE_REFUSALS[found])
+        return found
+    return _check_with_patterns(data, start)
+
+
+_NATIVE_REFUSALS = {-1: "a quote inside an unquoted field", -2: "text after a closing quote"}
+
+
+def _check_with_patterns(data: bytes, start: int) -> int:
+    """`_check` by regex."""
     # Unquoted stretches are skipped with `find` (memchr), far faster than the pattern's `[^"]*+`; a
     # unit may start at a quote, as the lookbehind checks the byte before it.
     quote = data.find(b'"', start)

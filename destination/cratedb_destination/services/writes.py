@@ -38,8 +38,10 @@ from operator import itemgetter
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from cratedb_destination import native
 from cratedb_destination.batch import (
     UNMODIFIED,
     BatchFile,
@@ -52,8 +54,10 @@ from cratedb_destination.batch import (
 from cratedb_destination.client import BulkRequestRejected, BulkResult, BulkRowsFailed, Session
 from cratedb_destination.domain import FileKind, TableSchema
 from cratedb_destination.errors import InvalidValue, RowsRejected, UserActionRequired
+from cratedb_destination.fast_columns import Values
 from cratedb_destination.limits import BULK_ERRORS_PER_SHARD, MAX_INDEXED_TEXT_BYTES
 from cratedb_destination.metadata import MetadataStore
+from cratedb_destination.native import EncodedRows
 from cratedb_destination.services import schema
 from cratedb_destination.services.long_text import LongTextColumns, key_too_long
 from cratedb_destination.sql import dml
@@ -613,8 +617,9 @@ class BatchFileWriter:
         statement = dml.delete_by_key(self.table.ref, self.keys)
 
         def requests_of(first: int, chunk: ColumnChunk) -> list[_Request]:
+            args: Sequence[Sequence[Any]]
             try:
-                args: Sequence[Sequence[Any]] = list(zip(*self._key_columns(chunk), strict=True))
+                args = self._key_args(chunk)
             except _Irregular:
                 args = [self.key_values(row, first + offset) for offset, row in enumerate(chunk.rows())]
             return [_Request(statement, args, range(first, first + chunk.num_rows), self.keys, True)]
@@ -632,27 +637,36 @@ class BatchFileWriter:
 
     # -- columnar conversion -----------------------------------------------------------------------------
 
-    def _column_values(self, chunk: ColumnChunk, index: int) -> Sequence[Any]:
-        """The parameters of one column of `chunk`: None for NULL and unmodified cells. The type's fast
-        path (`fast_columns`) where it takes the column, else the reference converter per cell."""
+    def _fast_values(self, chunk: ColumnChunk, index: int) -> Values | None:
+        """The parameters of one column of `chunk` by the type's fast path (`fast_columns`), or None where
+        it does not take the column."""
         array = chunk.arrays[index]
         fast = self._fast[index]
         values = fast(array) if fast is not None else None
+        if values is None:
+            return None
+        # The fast paths of text-backed types give each cell's own text (tests/unit/test_fast_columns.py),
+        # so the longest cell in UTF-8 bytes, read from the offsets, bounds every value.
         measured = self.converters[index] is not self._plain[index]  # for the indexed-text limit
+        if measured and (pc.max(pc.binary_length(array)).as_py() or 0) > MAX_INDEXED_TEXT_BYTES:
+            self._measure(index, values.python())
+        return values
+
+    def _column_values(self, chunk: ColumnChunk, index: int, fast: Values | None = None) -> Sequence[Any]:
+        """The parameters of one column of `chunk`: None for NULL and unmodified cells. The type's fast
+        path (`fast_columns`, or its result `fast` when already made) where it takes the column, else the
+        reference converter per cell."""
+        values = fast if fast is not None else self._fast_values(chunk, index)
         if values is not None:
-            # The fast paths of text-backed types give each cell's own text (tests/unit/test_fast_columns.py),
-            # so the longest cell in UTF-8 bytes, read from the offsets, bounds every value.
-            if measured and (pc.max(pc.binary_length(array)).as_py() or 0) > MAX_INDEXED_TEXT_BYTES:
-                self._measure(index, values)
-            return values
+            return values.python()
         convert = self._plain[index]
         try:
-            values = [None if cell is None else convert(cell) for cell in array.to_pylist()]
+            converted = [None if cell is None else convert(cell) for cell in chunk.arrays[index].to_pylist()]
         except ConversionError:
             raise _Irregular from None
-        if measured:
-            self._measure(index, values)
-        return values
+        if self.converters[index] is not convert:
+            self._measure(index, converted)
+        return converted
 
     def _measure(self, index: int, values: Sequence[Any]) -> None:
         """Note a column that received a value too long for its index (a key: leave it to the row path,
@@ -670,44 +684,94 @@ class BatchFileWriter:
         if any(chunk.arrays[index].null_count for index in self.key_indexes):
             raise _Irregular
 
-    def _key_columns(self, chunk: ColumnChunk) -> list[Sequence[Any]]:
-        """The key columns' parameters."""
-        self._check_keys(chunk)
-        return [self._column_values(chunk, index) for index in self.key_indexes]
+    def _encoded(
+        self, columns: Sequence[Values | None], rows: Sequence[int] | None = None
+    ) -> EncodedRows | None:
+        """Parameter rows made of fast-path `columns` (one per parameter; at chunk positions `rows`, else
+        all), written natively as the request's JSON (`native`); None when a column did not take its fast
+        path or the native helpers cannot (then the caller makes Python rows, with the same values)."""
+        if not native.ENABLED or any(values is None for values in columns):
+            return None
+        arrays = [values.arrow() for values in columns if values is not None]
+        if rows is not None:
+            positions = pa.array(rows, pa.int64())
+            arrays = [array.take(positions) for array in arrays]
+        return native.encode_rows(arrays)
 
-    def _replace_args(self, chunk: ColumnChunk) -> list[tuple[Any, ...]]:
+    def _key_args(self, chunk: ColumnChunk) -> Sequence[Sequence[Any]]:
+        """The key columns' parameters, as rows."""
+        self._check_keys(chunk)
+        fast = [self._fast_values(chunk, index) for index in self.key_indexes]
+        encoded = self._encoded(fast)
+        if encoded is not None:
+            return encoded
+        columns = [
+            self._column_values(chunk, index, values)
+            for index, values in zip(self.key_indexes, fast, strict=True)
+        ]
+        return list(zip(*columns, strict=True))
+
+    def _replace_args(self, chunk: ColumnChunk) -> Sequence[Sequence[Any]]:
+        """The chunk's parameter rows: written natively when every column took its fast path, else Python
+        rows made of the columns' values."""
         if any(mark is not None and pc.any(mark).as_py() for mark in chunk.unmodified):
             raise _Irregular  # 'unmodified' is not allowed in a replace file
         self._check_keys(chunk)
-        columns = [self._column_values(chunk, index) for index in range(len(self.header))]
+        fast = [self._fast_values(chunk, index) for index in range(len(self.header))]
+        encoded = self._encoded(fast)
+        if encoded is not None:
+            return encoded
+        columns = [self._column_values(chunk, index, values) for index, values in enumerate(fast)]
         return list(zip(*columns, strict=True))
 
     def _update_requests(self, first: int, chunk: ColumnChunk) -> list[_Request]:
         """Rows grouped by the columns they modify (in order of first appearance); at most
-        MAX_UPDATE_STATEMENTS_PER_CHUNK groups become one UPDATE each, more become one CASE statement."""
+        MAX_UPDATE_STATEMENTS_PER_CHUNK groups become one UPDATE each (written natively where their
+        columns took the fast paths), more become one CASE statement."""
         others = self.others
         if len(others) > _MAX_SIGNATURE_BITS:
             raise _Irregular
-        keys = self._key_columns(chunk)
-        values = {index: self._column_values(chunk, index) for index in others}
+        self._check_keys(chunk)
+        fast = {index: self._fast_values(chunk, index) for index in (*self.key_indexes, *others)}
+        # A column the fast path refused is converted by the reference now: a bad cell fails the chunk
+        # (`_Irregular`) whichever way its requests are then made.
+        python = {
+            index: self._column_values(chunk, index) for index, values in fast.items() if values is None
+        }
+
+        def values_of(index: int) -> Sequence[Any]:
+            if index not in python:
+                python[index] = self._column_values(chunk, index, fast[index])
+            return python[index]
+
         groups = _modified_groups(chunk, others)
-        if _statement_per_group(len(groups), lambda: keys):
-            return [self._group_request(first, modified, rows, values, keys) for modified, rows in groups]
+        if _statement_per_group(len(groups), lambda: [values_of(index) for index in self.key_indexes]):
+            return [
+                self._group_request(first, chunk, modified, rows, fast, values_of)
+                for modified, rows in groups
+            ]
         members = sorted(row for _, rows in groups for row in rows)  # file order: a later row of a key wins
+        values = {index: values_of(index) for index in others}
+        keys = [values_of(index) for index in self.key_indexes]
         return [self._selective_request(first, chunk, members, values, keys)]
 
     def _group_request(
         self,
         first: int,
+        chunk: ColumnChunk,
         modified: tuple[int, ...],
         rows: list[int],
-        values: dict[int, Sequence[Any]],
-        keys: list[Sequence[Any]],
+        fast: Mapping[int, Values | None],
+        values_of: Callable[[int], Sequence[Any]],
     ) -> _Request:
         assigned = [self.header[index] for index in modified]
         statement = dml.update_by_key(self.table.ref, assigned, self.keys)
-        columns = [_pick(values[index], rows) for index in modified] + [_pick(key, rows) for key in keys]
-        args = list(zip(*columns, strict=True))
+        parameters = [*modified, *self.key_indexes]
+        args: Sequence[Sequence[Any]] | None = self._encoded(
+            [fast[index] for index in parameters], None if len(rows) == chunk.num_rows else rows
+        )
+        if args is None:
+            args = list(zip(*(_pick(values_of(index), rows) for index in parameters), strict=True))
         return _Request(statement, args, _FileRows(first, rows), [*assigned, *self.keys], True)
 
     def _selective_request(
