@@ -1,6 +1,6 @@
 /*
  * Native helpers of the destination's hot loops (see native.py, the only caller, which documents the
- * contract). Three functions:
+ * contract). Four functions:
  *
  *   rows(columns, length) -> bytes
  *       The JSON text of `length` rows, `[[c0,c1,...],[...],...]`, from Arrow columns given as
@@ -13,6 +13,11 @@
  *       Whether every non-null cell is one JSON text by RFC 8259 (whitespace, one value, whitespace)
  *       nested at most MAX_DEPTH deep. RFC 8259 JSON is a subset of what Python's json.loads accepts, so
  *       True is always right; False only means "not vouched for" (the caller decides with Python).
+ *
+ *   decimal_texts(offset, length, validity, offsets, data, whole, scale) -> bool
+ *       Whether every non-null cell is a plain decimal: an optional '-', then "0" or 1 to `whole` digits
+ *       without a leading zero (only "0" when `whole` < 1), then optionally '.' and 1 to `scale` digits
+ *       (none when `scale` is 0): the pattern of fast_columns.decimals, exactly.
  *
  *   csv_quotes(data, start) -> int
  *       The quote check of batch/quoting.py on data[start:]: every '"' opens a field (at the start or
@@ -83,47 +88,54 @@ static Py_ssize_t utf8_sequence(const unsigned char *s, Py_ssize_t left) {
     return 0;
 }
 
-/* Writes the escaped text (without quotes); NULL if it is not valid UTF-8. At most 6 bytes per byte. */
+/* Writes the escaped text (without quotes); NULL if it is not valid UTF-8. At most 6 bytes per byte.
+   Eight plain bytes are copied at once; otherwise the next eight are handled one by one (text with a
+   quote every few bytes, like JSON, would otherwise test a word at every byte). */
 static char *write_escaped(char *out, const unsigned char *s, Py_ssize_t n) {
     static const char hex[] = "0123456789abcdef";
-    Py_ssize_t start = 0, i = 0;
+    Py_ssize_t i = 0;
     while (i < n) {
-        while (i + 8 <= n && plain_word(s + i)) i += 8;
-        if (i >= n) break;
-        unsigned char c = s[i];
-        if (c >= 0x80) {
-            Py_ssize_t len = utf8_sequence(s + i, n - i);
-            if (len == 0) return NULL;
-            i += len;
+        if (i + 8 <= n && plain_word(s + i)) {
+            memcpy(out, s + i, 8);
+            out += 8;
+            i += 8;
             continue;
         }
-        if (c >= 0x20 && c != '"' && c != '\\') {
+        Py_ssize_t stop = i + 8 < n ? i + 8 : n;
+        while (i < stop) {
+            unsigned char c = s[i];
+            if (c >= 0x80) {
+                Py_ssize_t len = utf8_sequence(s + i, n - i);
+                if (len == 0) return NULL;
+                memcpy(out, s + i, (size_t)len);
+                out += len;
+                i += len;
+                continue;
+            }
             i += 1;
-            continue;
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                *out++ = (char)c;
+                continue;
+            }
+            *out++ = '\\';
+            switch (c) {
+                case '"': *out++ = '"'; break;
+                case '\\': *out++ = '\\'; break;
+                case '\b': *out++ = 'b'; break;
+                case '\t': *out++ = 't'; break;
+                case '\n': *out++ = 'n'; break;
+                case '\f': *out++ = 'f'; break;
+                case '\r': *out++ = 'r'; break;
+                default:
+                    *out++ = 'u';
+                    *out++ = '0';
+                    *out++ = '0';
+                    *out++ = hex[c >> 4];
+                    *out++ = hex[c & 15];
+            }
         }
-        memcpy(out, s + start, (size_t)(i - start));
-        out += i - start;
-        *out++ = '\\';
-        switch (c) {
-            case '"': *out++ = '"'; break;
-            case '\\': *out++ = '\\'; break;
-            case '\b': *out++ = 'b'; break;
-            case '\t': *out++ = 't'; break;
-            case '\n': *out++ = 'n'; break;
-            case '\f': *out++ = 'f'; break;
-            case '\r': *out++ = 'r'; break;
-            default:
-                *out++ = 'u';
-                *out++ = '0';
-                *out++ = '0';
-                *out++ = hex[c >> 4];
-                *out++ = hex[c & 15];
-        }
-        i += 1;
-        start = i;
     }
-    memcpy(out, s + start, (size_t)(n - start));
-    return out + (n - start);
+    return out;
 }
 
 /* ---- numbers and booleans ---------------------------------------------------------------------- */
@@ -193,6 +205,19 @@ static int take_column(PyObject *spec, Py_ssize_t length, Column *c) {
 short_buffer:
     PyErr_SetString(PyExc_ValueError, "an Arrow buffer is shorter than its column");
     return -1;
+}
+
+/* One text column from separate arguments (see take_column); on failure nothing is left to release. */
+static int take_text(Py_ssize_t offset, Py_ssize_t length, PyObject *validity, PyObject *offsets,
+                     PyObject *data, Column *column) {
+    PyObject *spec = Py_BuildValue("(inOOO)", KIND_TEXT, offset, validity, offsets, data);
+    int taken;
+    memset(column, 0, sizeof(*column));
+    if (spec == NULL) return -1;
+    taken = take_column(spec, length, column);
+    Py_DECREF(spec);
+    if (taken < 0) release(column, 1);
+    return taken;
 }
 
 /* ---- rows() ------------------------------------------------------------------------------------ */
@@ -435,37 +460,79 @@ static int json_text(cursor p, cursor end) {
     return p != NULL && skip_ws(p, end) == end;
 }
 
-static PyObject *json_texts(PyObject *self, PyObject *args) {
-    Py_ssize_t offset, length;
-    PyObject *validity, *offsets, *data, *spec;
+/* Whether `check` holds for every non-null cell of a text column (the arguments of take_column). */
+typedef int (*CellCheck)(cursor p, cursor end, const Py_ssize_t *params);
+
+static PyObject *every_cell(PyObject *args, const char *format, CellCheck check) {
+    Py_ssize_t offset, length, params[2] = {0, 0};
+    PyObject *validity, *offsets, *data;
     Column column;
     int all = 1;
     const int32_t *o;
     const unsigned char *bytes;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "nnOOO", &offset, &length, &validity, &offsets, &data)) return NULL;
+    if (!PyArg_ParseTuple(args, format, &offset, &length, &validity, &offsets, &data, &params[0], &params[1]))
+        return NULL;
     if (length < 0) {
         PyErr_SetString(PyExc_ValueError, "negative length");
         return NULL;
     }
-    memset(&column, 0, sizeof(column));
-    spec = Py_BuildValue("(inOOO)", KIND_TEXT, offset, validity, offsets, data);
-    if (spec == NULL) return NULL;
-    if (take_column(spec, length, &column) < 0) {
-        Py_DECREF(spec);
-        release(&column, 1);
-        return NULL;
-    }
-    Py_DECREF(spec);
+    if (take_text(offset, length, validity, offsets, data, &column) < 0) return NULL;
     o = (const int32_t *)column.offsets.buf;
     bytes = (const unsigned char *)column.data.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = offset; all && i < offset + length; i++) {
-        if (is_valid(&column, i)) all = json_text(bytes + o[i], bytes + o[i + 1]);
+        if (is_valid(&column, i)) all = check(bytes + o[i], bytes + o[i + 1], params);
     }
     Py_END_ALLOW_THREADS
     release(&column, 1);
     return PyBool_FromLong(all);
+}
+
+static int json_cell(cursor p, cursor end, const Py_ssize_t *params) {
+    (void)params;
+    return json_text(p, end);
+}
+
+static PyObject *json_texts(PyObject *self, PyObject *args) {
+    (void)self;
+    return every_cell(args, "nnOOO", json_cell);
+}
+
+/* ---- decimal_texts() --------------------------------------------------------------------------- */
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+static int decimal_text(cursor p, cursor end, Py_ssize_t whole, Py_ssize_t scale) {
+    Py_ssize_t count = 0;
+    if (p < end && *p == '-') p++;
+    if (p >= end || !is_digit(*p)) return 0;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < end && is_digit(*p)) {
+            p++;
+            count++;
+        }
+        if (count > whole) return 0;
+    }
+    if (p == end) return 1;
+    if (*p != '.' || scale < 1) return 0;
+    p++;
+    count = 0;
+    while (p < end && is_digit(*p)) {
+        p++;
+        count++;
+    }
+    return p == end && count >= 1 && count <= scale;
+}
+
+static int decimal_cell(cursor p, cursor end, const Py_ssize_t *params) {
+    return decimal_text(p, end, params[0], params[1]);
+}
+
+static PyObject *decimal_texts(PyObject *self, PyObject *args) {
+    (void)self;
+    return every_cell(args, "nnOOOnn", decimal_cell);
 }
 
 /* ---- csv_quotes() ----------------------------------------------------------------------------- */
@@ -514,6 +581,7 @@ static PyObject *csv_quotes(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"rows", rows, METH_VARARGS, "JSON text of row lists from Arrow columns (see native.py)."},
     {"json_texts", json_texts, METH_VARARGS, "Whether every non-null cell is RFC 8259 JSON text."},
+    {"decimal_texts", decimal_texts, METH_VARARGS, "Whether every non-null cell is a plain decimal."},
     {"csv_quotes", csv_quotes, METH_VARARGS, "The quote check of batch/quoting.py (see native.py)."},
     {NULL, NULL, 0, NULL},
 };

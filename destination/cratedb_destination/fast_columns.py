@@ -150,7 +150,15 @@ def decimals(precision: int, scale: int) -> ColumnValues:
     whole = precision - scale
     integer = "0" if whole < 1 else f"(?:0|[1-9][0-9]{{0,{whole - 1}}})"
     fraction = f"(?:\\.[0-9]{{1,{scale}}})?" if scale else ""
-    return matching(f"^-?{integer}{fraction}$")
+    pattern = f"^-?{integer}{fraction}$"
+
+    def convert(array: pa.ChunkedArray) -> Values | None:
+        vouched = native.decimal_texts(array, whole, scale)  # the same rule, natively (None: not built)
+        if vouched is None:
+            vouched = _all_match(array, pattern)
+        return Direct(array) if vouched else None
+
+    return convert
 
 
 def _valid_clock(heads: pa.ChunkedArray, unit_type: pa.DataType) -> bool:

@@ -5,11 +5,12 @@ A replace file's request body is `[[cell, ...], ...]` for thousands of rows. Mad
 per cell, a tuple per row, `orjson.dumps`, the objects freed again) it was the largest part of the
 destination's CPU per row; the per-cell JSON check of JSON columns (`orjson.loads` on each cell's Python
 string) and the quote check of CSV text (`batch/quoting.py`, a regex step per quoted field) came next.
-The C extension `_native` does the three on the bytes themselves:
+The C extension `_native` does these on the bytes themselves:
 - `encode_rows` writes the body byte for byte as `orjson.dumps` would: orjson escapes only `"`, `\\` and
   the controls below U+0020 (the five with a short form use it, the others `\\u00XX`), integers and
   booleans as JSON numbers and literals; tests/unit/test_native.py compares the two;
 - `json_texts` checks RFC 8259 syntax, a subset of what Python's json module (the reference) accepts;
+- `decimal_texts` is the decimal fast path's pattern (`fast_columns.decimals`) without the regex engine;
 - `csv_quotes` is the quote check of `batch/quoting.py`, the same rule without a regex step per field.
 Every result is checked against the Python way in tests/unit/test_native.py.
 
@@ -102,16 +103,28 @@ def encode_rows(columns: Sequence[pa.Array | pa.ChunkedArray]) -> EncodedRows | 
     return EncodedRows(body, length)
 
 
+def _text_args(column: pa.Array | pa.ChunkedArray) -> tuple[int, int, Any, Any, Any]:
+    """(offset, length, validity, offsets, data) of a string column, for the functions that check one."""
+    array = _flat(column)
+    validity, offsets, data = (_EMPTY if buffer is None else buffer for buffer in array.buffers())
+    return array.offset, len(array), validity if array.null_count else None, offsets, data
+
+
 def json_texts(column: pa.Array | pa.ChunkedArray) -> bool:
     """True when every non-NULL cell of a string column is one JSON text (RFC 8259: whitespace, one value
     nested at most 64 deep, whitespace). False means "not vouched for", not "invalid"."""
     if not ENABLED or column.type != pa.string():
         return False
-    array = _flat(column)
-    validity, offsets, data = (_EMPTY if buffer is None else buffer for buffer in array.buffers())
-    return bool(
-        _native.json_texts(array.offset, len(array), validity if array.null_count else None, offsets, data)
-    )
+    return bool(_native.json_texts(*_text_args(column)))
+
+
+def decimal_texts(column: pa.Array | pa.ChunkedArray, whole: int, scale: int) -> bool | None:
+    """Whether every non-NULL cell is a plain decimal: an optional minus, `0` or 1 to `whole` digits without
+    a leading zero (only `0` when `whole` < 1), then optionally `.` and 1 to `scale` digits; the pattern
+    `fast_columns.decimals` builds, exactly. None when the extension is off."""
+    if not ENABLED or column.type != pa.string():
+        return None
+    return bool(_native.decimal_texts(*_text_args(column), whole, scale))
 
 
 def csv_quotes(data: bytes, start: int) -> int | None:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
-from cratedb_destination import native
+from cratedb_destination import fast_columns, native
 from cratedb_destination.batch import quoting
 from cratedb_destination.batch.quoting import NeedsExactReader
 from hypothesis import HealthCheck, given, settings
@@ -162,6 +162,30 @@ def test_json_is_checked_in_sliced_and_chunked_columns() -> None:
     assert not native.json_texts(column.slice(0, 2))
 
 
+# -- decimal_texts: the decimal fast path's pattern ----------------------------------------------------------
+
+_DECIMAL_TEXT = st.lists(
+    st.sampled_from(["-", "0", "1", "9", "12345", ".", "5", "00", "+", " ", "e"]), max_size=7
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    cells=st.lists(st.one_of(st.none(), _DECIMAL_TEXT), min_size=1, max_size=4),
+    precision=st.integers(1, 12),
+    scale=st.integers(0, 12),
+)
+def test_the_native_decimal_check_is_the_pattern(cells: list[str | None], precision: int, scale: int) -> None:
+    scale = min(scale, precision)
+    column = pa.chunked_array([pa.array(cells, pa.string())])
+    convert = fast_columns.decimals(precision, scale)
+    native_result = convert(column)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native, "ENABLED", False)  # the same path by regex
+        pattern_result = convert(column)
+    assert (native_result is None) == (pattern_result is None), (cells, precision, scale)
+
+
 # -- csv_quotes: the quote check of batch/quoting.py ---------------------------------------------------------
 
 _CSV = st.lists(st.sampled_from([b'"', b'""', b",", b"\n", b"\r", b"\r\n", b"a", b"b c"]), max_size=16).map(
@@ -194,3 +218,4 @@ def test_switched_off_every_helper_answers_not_done(monkeypatch: pytest.MonkeyPa
     assert native.encode_rows([pa.array(["a"])]) is None
     assert not native.json_texts(pa.array(["1"]))
     assert native.csv_quotes(b'"a"', 0) is None
+    assert native.decimal_texts(pa.array(["1"]), 1, 0) is None
