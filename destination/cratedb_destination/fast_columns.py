@@ -257,7 +257,14 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
             return convert(array)
         encoded = pc.dictionary_encode(array.combine_chunks())
         texts = encoded.dictionary.to_pylist()
-        if not texts or len(texts) * _REPEATS > size:  # every cell NULL, or not repetitive after all
+        if not texts:  # every cell NULL (an update file's unmodified column, for one)
+            if not arrow_type:  # the values' Arrow type, from converting no cells
+                none = convert(pa.chunked_array([pa.array([], pa.string())]))
+                if none is None:
+                    return convert(array)
+                arrow_type[:] = [none.arrow().type]
+            return Spread([], arrow_type[0], encoded.indices)
+        if len(texts) * _REPEATS > size:
             return convert(array)
         fresh = [text for text in texts if text not in known]
         if not fresh:
