@@ -248,9 +248,10 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
     if convert is booleans:  # True and False are singletons: spreading them saves nothing
         return convert
     known: dict[str, Any] = {}
-    arrow_type: list[pa.DataType] = []  # the Arrow type of the values, once a conversion has shown it
+    arrow_type: pa.DataType | None = None  # the Arrow type of the values, once a conversion has shown it
 
     def through_dictionary(array: pa.ChunkedArray) -> Values | None:
+        nonlocal arrow_type
         size = len(array)
         sample = array.slice(0, _SAMPLE)
         if len(set(sample.to_pylist())) * _REPEATS > len(sample):
@@ -258,27 +259,27 @@ def by_distinct(convert: ColumnValues) -> ColumnValues:
         encoded = pc.dictionary_encode(array.combine_chunks())
         texts = encoded.dictionary.to_pylist()
         if not texts:  # every cell NULL (an update file's unmodified column, for one)
-            if not arrow_type:  # the values' Arrow type, from converting no cells
+            if arrow_type is None:  # the values' Arrow type, from converting no cells
                 none = convert(pa.chunked_array([pa.array([], pa.string())]))
                 if none is None:
                     return convert(array)
-                arrow_type[:] = [none.arrow().type]
-            return Spread([], arrow_type[0], encoded.indices)
+                arrow_type = none.arrow().type
+            return Spread([], arrow_type, encoded.indices)
         if len(texts) * _REPEATS > size:
             return convert(array)
         fresh = [text for text in texts if text not in known]
-        if not fresh:
-            return Spread([known[text] for text in texts], arrow_type[0], encoded.indices)
+        if not fresh and arrow_type is not None:  # (texts are known only after a conversion)
+            return Spread([known[text] for text in texts], arrow_type, encoded.indices)
         converted = convert(pa.chunked_array([pa.array(fresh, pa.string())]))
         if converted is None:
             return None
-        arrow_type[:] = [converted.arrow().type]
+        arrow_type = converted.arrow().type
         new = dict(zip(fresh, converted.python(), strict=True))
         values = [new[text] if text in new else known[text] for text in texts]
         if len(known) + len(new) > _KNOWN:
             known.clear()
         known.update(new)
-        return Spread(values, arrow_type[0], encoded.indices)
+        return Spread(values, arrow_type, encoded.indices)
 
     return through_dictionary
 

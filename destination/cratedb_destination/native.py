@@ -1,5 +1,5 @@
 """The destination's hot loops in native code, optional: request bodies written from Arrow buffers, the
-JSON check of JSON columns, and the CSV quote check.
+checks of JSON and decimal columns, and the CSV quote check.
 
 A replace file's request body is `[[cell, ...], ...]` for thousands of rows. Made the Python way (a value
 per cell, a tuple per row, `orjson.dumps`, the objects freed again) it was the largest part of the
