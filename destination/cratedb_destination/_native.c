@@ -192,7 +192,7 @@ static int take_column(PyObject *spec, Py_ssize_t length, Column *c) {
         if (get_buffer(offsets, &c->offsets, &c->has_offsets) < 0) return -1;
         if (c->offsets.len / 4 < end + 1) goto short_buffer;
         const int32_t *o = (const int32_t *)c->offsets.buf;
-        /* Offsets must rise and stay inside the data; checked once here for the two passes. */
+        /* Offsets must rise and stay inside the data: checked once here, relied on by every loop. */
         for (Py_ssize_t i = offset; i < end; i++) {
             if (o[i] < 0 || o[i + 1] < o[i] || o[i + 1] > c->data.len) goto short_buffer;
         }

@@ -100,7 +100,9 @@ def _check(data: bytes, start: int) -> int:
     return _check_with_patterns(data, start)
 
 
-_NATIVE_REFUSALS = {-1: "a quote inside an unquoted field", -2: "text after a closing quote"}
+_QUOTE_IN_UNQUOTED = "a quote inside an unquoted field"
+_TEXT_AFTER_QUOTE = "text after a closing quote"
+_NATIVE_REFUSALS = {-1: _QUOTE_IN_UNQUOTED, -2: _TEXT_AFTER_QUOTE}  # native.csv_quotes' codes
 
 
 def _check_with_patterns(data: bytes, start: int) -> int:
@@ -115,10 +117,10 @@ def _check_with_patterns(data: bytes, start: int) -> int:
     if quote < 0:
         return len(data)
     if quote > 0 and data[quote - 1] not in _SEPARATORS:
-        raise NeedsExactReader("a quote inside an unquoted field")
+        raise NeedsExactReader(_QUOTE_IN_UNQUOTED)
     field = _QUOTED.match(data, quote)
     if field is not None and field.end() < len(data):
-        raise NeedsExactReader("text after a closing quote")  # a separator after it matched in _UNITS
+        raise NeedsExactReader(_TEXT_AFTER_QUOTE)  # a separator after it matched in _UNITS
     return quote
 
 
