@@ -14,7 +14,7 @@ for _folder in ("destination", "proto"):
     if str(_ROOT / _folder) not in sys.path:
         sys.path.append(str(_ROOT / _folder))
 
-from cratedb_destination.server import main  # noqa: E402  (import path set up above)
+from cratedb_destination.launch import main  # noqa: E402  (import path set up above)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -209,15 +209,23 @@ def describe_origin(file: str, site: Path | None = None) -> str:
 # The destination
 # ---------------------------------------------------------------------------------------------------------
 
-# Runs the console script after importing the package and writing down which files it came from (the
-# script's own imports then find the same modules in sys.modules).
+# Runs the console script's entry point after writing down which files the package and its server module
+# come from (the entry point's imports then find the same package in sys.modules).
 _BOOT = r"""
-import json, runpy, sys
-import cratedb_destination, cratedb_destination.server
+import importlib, importlib.util, json, os, sys
+import cratedb_destination
+server = importlib.util.find_spec("cratedb_destination.server").origin  # found, not imported: see below
 with open(sys.argv[1], "w", encoding="utf-8") as out:
-    json.dump([cratedb_destination.__file__, cratedb_destination.server.__file__], out)
+    json.dump([cratedb_destination.__file__, server], out)
+# The console script's entry point of that revision: `launch.main` sets the allocator environment before
+# pyarrow is imported; revisions before it had `server.main`. (An editable install's finder would also
+# find this checkout's launch.py for an older package, so the file must sit in the imported package.)
+launch = importlib.util.find_spec("cratedb_destination.launch")
+package = os.path.dirname(cratedb_destination.__file__)
+own = launch is not None and os.path.dirname(launch.origin) == package
+entry = "cratedb_destination.launch" if own else "cratedb_destination.server"
 sys.argv = sys.argv[2:]
-runpy.run_path(sys.argv[0], run_name="__main__")
+sys.exit(importlib.import_module(entry).main())
 """
 
 

@@ -30,8 +30,13 @@ before = libc.mallinfo2().hblkhd
 second = bytearray(6 << 20)
 mapped = libc.mallinfo2().hblkhd - before
 del second
+# Below the mmap threshold and at the top of the heap: freed, it stays there up to the trim threshold.
+third = bytearray(3 << 20)
+heap = libc.mallinfo2().arena
+del third
+returned = heap - libc.mallinfo2().arena
 memory.release()
-print(json.dumps({"applied": applied, "mapped_mib": mapped / 2**20,
+print(json.dumps({"applied": applied, "mapped_mib": mapped / 2**20, "returned_mib": returned / 2**20,
                   "pool": pyarrow.default_memory_pool().backend_name,
                   "gc_threshold": gc.get_threshold()[0], "frozen": gc.get_freeze_count()}))
 """
@@ -54,8 +59,11 @@ def _glibc_with_mallinfo2() -> bool:
 pytestmark = pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="glibc malloc settings (glibc >= 2.33)")
 
 
+_OPERATOR_SETTINGS = ("MALLOC_", "GLIBC_TUNABLES", "ARROW_", "JE_ARROW_")
+
+
 def _run(mode: str, **env: str) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "ARROW_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, mode],
         check=True,
@@ -81,7 +89,12 @@ def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
     before, after = _run("defaults"), _run("configure")
     assert before["mapped_mib"] < 6, before  # the dynamic threshold put the 6 MiB buffer on the heap
     assert after["mapped_mib"] >= 6, after
-    assert after["applied"][:2] == ["malloc arenas at most 2", "malloc mmap threshold 4 MiB"]
+    assert after["applied"][:3] == [
+        "malloc arenas at most 2",
+        "malloc mmap threshold 4 MiB",
+        "malloc trim threshold 4 MiB",
+    ]
+    assert after["returned_mib"] < 1, after  # the freed 3 MiB stay for the next buffer
     assert before["gc_threshold"] == 700 and before["frozen"] == 0  # Python's defaults
     assert after["gc_threshold"] == memory.GC_THRESHOLD and after["frozen"] > 1000
     if _has_jemalloc():
@@ -92,9 +105,56 @@ def test_the_server_settings_fix_the_mmap_threshold_and_pick_jemalloc() -> None:
 
 
 def test_settings_from_the_environment_win() -> None:
-    operator = {"MALLOC_ARENA_MAX": "4", "MALLOC_MMAP_THRESHOLD_": "1048576"}
+    operator = {
+        "MALLOC_ARENA_MAX": "4",
+        "MALLOC_MMAP_THRESHOLD_": "4194304",
+        "MALLOC_TRIM_THRESHOLD_": "131072",
+    }
     result = _run("configure", **operator, ARROW_DEFAULT_MEMORY_POOL="system")
     assert result["applied"] == [_GC]
     assert result["pool"] == "system"
+    assert result["returned_mib"] > 2, result  # the operator's trim threshold: the freed 3 MiB went back
     tuned = _run("configure", GLIBC_TUNABLES="glibc.malloc.arena_max=4", ARROW_DEFAULT_MEMORY_POOL="system")
-    assert tuned["applied"] == ["malloc mmap threshold 4 MiB", _GC]
+    assert tuned["applied"] == ["malloc mmap threshold 4 MiB", "malloc trim threshold 4 MiB", _GC]
+
+
+_LAUNCH = """
+import sys
+from cratedb_destination import launch, memory
+assert "pyarrow" not in sys.modules, "launch must not import pyarrow before the environment is set"
+memory.JEMALLOC_CONF = sys.argv[1]
+launch.main(["--help"])
+"""
+
+
+def _launch(conf: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
+    return subprocess.run(
+        [sys.executable, "-c", _LAUNCH, conf],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **env},
+    )
+
+
+@pytest.mark.skipif(not _has_jemalloc(), reason="this pyarrow has no jemalloc")
+def test_the_console_script_configures_jemalloc_before_pyarrow_starts_it() -> None:
+    # jemalloc reports an option it does not know on stderr, and only if it read the configuration: so a
+    # made-up option shows that the setting arrived in time (pyarrow's jemalloc starts with the import).
+    unknown = "no_such_option:1"
+    result = _launch(unknown)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+    assert f"Invalid conf pair: {unknown}" in result.stderr
+    chosen = _launch(unknown, JE_ARROW_MALLOC_CONF="narenas:2")  # the operator's own configuration wins
+    assert chosen.returncode == 0 and "Invalid conf pair" not in chosen.stderr, chosen.stderr
+    other_pool = _launch(unknown, ARROW_DEFAULT_MEMORY_POOL="system")
+    assert other_pool.returncode == 0 and "Invalid conf pair" not in other_pool.stderr, other_pool.stderr
+
+
+def test_the_shipped_jemalloc_configuration_is_valid() -> None:
+    if not _has_jemalloc():
+        pytest.skip("this pyarrow has no jemalloc")
+    result = _launch(memory.JEMALLOC_CONF)
+    assert result.returncode == 0 and "<jemalloc>" not in result.stderr, result.stderr
