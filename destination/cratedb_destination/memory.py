@@ -25,7 +25,7 @@ freed. Measured figures: docs/performance.md#memory.
   threshold, 128 KiB once the mmap threshold is set (setting one fixes both). Every chunk then faults its
   buffers in again: the kernel maps and zeroes each 4 KiB page. `TRIM_THRESHOLD` keeps as much as one
   buffer below the mmap threshold for the next chunk; `release()` still gives everything back after the
-  batch. 16 MiB kept more and let the 1 GB file's peak RSS reach 151-153 MiB in some runs.
+  batch. 16 MiB kept more and let the 1 GB file's peak RSS reach 150-153 MiB in some runs.
 - Arrow's default pool in pyarrow's wheels is mimalloc, which kept about 10 MiB more after a batch than
   jemalloc here. The jemalloc pool is used where pyarrow has it (not in its Linux arm64 wheels,
   https://github.com/apache/arrow/pull/44380), otherwise Arrow's default stays. API:
@@ -64,6 +64,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 from typing import Any
 
 ARENA_MAX = 2
@@ -111,6 +112,8 @@ def prepare_environment() -> None:
     """Set `JEMALLOC_CONF` for pyarrow's jemalloc, unless the operator chose a pool or a configuration.
     jemalloc reads it once, when pyarrow is imported (its allocator starts then), so this must run before
     that import: the console script (`launch.main`) calls it first."""
+    if "pyarrow" in sys.modules:  # too late: jemalloc has read its configuration (none is claimed then)
+        return
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ and _JEMALLOC_CONF_VARIABLE not in os.environ:
         os.environ[_JEMALLOC_CONF_VARIABLE] = JEMALLOC_CONF
 

@@ -153,6 +153,21 @@ def test_the_console_script_configures_jemalloc_before_pyarrow_starts_it() -> No
     assert other_pool.returncode == 0 and "Invalid conf pair" not in other_pool.stderr, other_pool.stderr
 
 
+def test_no_configuration_is_set_once_pyarrow_is_imported() -> None:
+    # jemalloc has read the environment by then; a variable set afterwards would only mislead the log.
+    script = (
+        "import os, pyarrow\n"
+        "from cratedb_destination import memory\n"
+        "memory.prepare_environment()\n"
+        "print(os.environ.get('JE_ARROW_MALLOC_CONF'))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True, env=clean
+    )
+    assert result.stdout.strip() == "None"
+
+
 def test_the_shipped_jemalloc_configuration_is_valid() -> None:
     if not _has_jemalloc():
         pytest.skip("this pyarrow has no jemalloc")
