@@ -19,7 +19,9 @@ Prints two tables. "rows/s" is wall-clock and includes the emulator's work (it s
 --no-cost, the time its cost model makes each answer wait (the modelled server time of a small CrateDB
 cluster, docs/emulator.md#cost-model); "dest. CPU s" is the CPU time the destination process spent
 (reading, decrypting, decompressing, converting, sending), so "dest. rows/CPU s" is the rate at which one
-core of the destination can feed CrateDB. The second table shows the cluster's work per file: HTTP
+core of the destination can feed CrateDB; "page faults" counts the destination's minor page faults during
+that WriteBatch (Linux), pages the kernel mapped afresh (docs/performance.md#page-faults). The second
+table shows the cluster's work per file: HTTP
 requests, rows written, key lookups and query jobs, and the modelled server time. Peak RSS is sampled
 every 20 ms while the destination applies the memory-test file.
 """
@@ -140,6 +142,7 @@ class WriteRun:
     seconds: float
     cpu: float  # the destination process's CPU seconds
     stats: dict[str, Any]  # the emulator's counts during the WriteBatch
+    faults: int | None = None  # the destination's minor page faults during it (Linux only)
 
     @property
     def rows_per_cpu_second(self) -> float:
@@ -204,9 +207,11 @@ def measure(files: Files, options: argparse.Namespace, model: CostModel, site: P
             """Send one file; record seconds, the destination's CPU seconds and the emulator's counts."""
             request = write_request(configuration, SCHEMA, table, kind, file, fmt)
             emulator.reset_stats()
-            cpu = server.cpu_seconds()
+            cpu, faults = server.cpu_seconds(), server.minor_faults()
             elapsed = send(request)
-            runs.append(WriteRun(label, count, elapsed, server.cpu_seconds() - cpu, emulator.stats()))
+            cpu, after = server.cpu_seconds() - cpu, server.minor_faults()
+            faulted = after - faults if faults is not None and after is not None else None
+            runs.append(WriteRun(label, count, elapsed, cpu, emulator.stats(), faulted))
 
         try:
             for attempt in range(options.repeat):  # each time on a fresh table
@@ -280,13 +285,15 @@ def print_results(files: Files, results: WriteResults, options: argparse.Namespa
         "dest. rows/CPU s",
         "HTTP req",
         "req/10k rows",
+        "page faults",
     )
-    print("{:<15} {:>9} {:>8} {:>9} {:>11} {:>16} {:>9} {:>13}".format(*header))
+    print("{:<15} {:>9} {:>8} {:>9} {:>11} {:>16} {:>9} {:>13} {:>11}".format(*header))
     for r in results.runs:
         requests = r.stats["http_requests"]
+        faults = "n/a" if r.faults is None else f"{r.faults:,}"
         print(
             f"{r.label:<15} {r.rows:>9,} {r.seconds:>8.2f} {r.rows / r.seconds:>9,.0f} {r.cpu:>11.2f} "
-            f"{r.rows_per_cpu_second:>16,.0f} {requests:>9} {requests * 10_000 / r.rows:>13.2f}"
+            f"{r.rows_per_cpu_second:>16,.0f} {requests:>9} {requests * 10_000 / r.rows:>13.2f} {faults:>11}"
         )
     csv_mb = files.big_rows * BIG_ROW_BYTES / 1e6
     print(

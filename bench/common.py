@@ -296,6 +296,16 @@ class ServerProcess:
                 return
             time.sleep(0.02)
 
+    def minor_faults(self) -> int | None:
+        """Minor page faults of the process so far (Linux: `minflt`, field 10 of /proc/PID/stat, proc(5)),
+        None elsewhere. Each is a page the kernel mapped (and zeroed) for memory touched afresh."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rpartition(")")[2].split()  # after the command name, from field 3 on
+        except OSError:
+            return None
+        return int(fields[7])
+
     def cpu_seconds(self) -> float:
         times = self.ps.cpu_times()
         return float(times.user + times.system)
