@@ -25,7 +25,8 @@ freed. Measured figures: docs/performance.md#memory.
   threshold, 128 KiB once the mmap threshold is set (setting one fixes both). Every chunk then faults its
   buffers in again: the kernel maps and zeroes each 4 KiB page. `TRIM_THRESHOLD` keeps as much as one
   buffer below the mmap threshold for the next chunk; `release()` still gives everything back after the
-  batch. 16 MiB kept more and let the 1 GB file's peak RSS reach 150-153 MiB in some runs.
+  batch. 16 MiB kept more: the peak RSS of the memory test after run_all's earlier files reached
+  150-153 MiB in some runs.
 - Arrow's default pool in pyarrow's wheels is mimalloc, which kept about 10 MiB more after a batch than
   jemalloc here. The jemalloc pool is used where pyarrow has it (not in its Linux arm64 wheels,
   https://github.com/apache/arrow/pull/44380), otherwise Arrow's default stays. API:
