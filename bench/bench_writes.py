@@ -274,6 +274,10 @@ def run(options: argparse.Namespace, sites: Sequence[Path | None]) -> tuple[File
         return files, [measure(files, options, model, site) for site in sites]
 
 
+def faults_text(count: int | None) -> str:
+    return "n/a" if count is None else f"{count:,}"
+
+
 def print_results(files: Files, results: WriteResults, options: argparse.Namespace) -> None:
     print(f"destination: cratedb_destination of {results.source}")
     header = (
@@ -290,7 +294,7 @@ def print_results(files: Files, results: WriteResults, options: argparse.Namespa
     print("{:<15} {:>9} {:>8} {:>9} {:>11} {:>16} {:>9} {:>13} {:>11}".format(*header))
     for r in results.runs:
         requests = r.stats["http_requests"]
-        faults = "n/a" if r.faults is None else f"{r.faults:,}"
+        faults = faults_text(r.faults)
         print(
             f"{r.label:<15} {r.rows:>9,} {r.seconds:>8.2f} {r.rows / r.seconds:>9,.0f} {r.cpu:>11.2f} "
             f"{r.rows_per_cpu_second:>16,.0f} {requests:>9} {requests * 10_000 / r.rows:>13.2f} {faults:>11}"

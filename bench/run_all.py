@@ -150,7 +150,7 @@ def write_figures(sizes: Sizes, sides: Sequence[Side], options: argparse.Namespa
         values = [f"{side.runs[i].rows_per_cpu_second:,.0f}" for side in per_side]
         add("writes", f"{kind}, {rows}: rows per destination CPU-second (best of 3)", "rows/CPU-s", values)
     for i, kind in enumerate(kinds):
-        values = [_faults(side.runs[i].faults) for side in per_side]
+        values = [bench_writes.faults_text(side.runs[i].faults) for side in per_side]
         add("writes", f"{kind}, {rows}: the destination's minor page faults (that run)", "faults", values)
     section = "cost model" if cost_model(parsed).enabled else "no cost model"
     for i, kind in enumerate(kinds):
@@ -170,10 +170,6 @@ def write_figures(sizes: Sizes, sides: Sequence[Side], options: argparse.Namespa
         metric = f"{concurrency} concurrent replace batches of {sizes.concurrency_rows:,} rows"
         add("concurrency", metric, "rows/s", values)
     return figures
-
-
-def _faults(count: int | None) -> str:
-    return "n/a" if count is None else f"{count:,}"
 
 
 def history_figures(sizes: Sizes, sides: Sequence[Side], options: argparse.Namespace) -> list[Figure]:

@@ -62,15 +62,20 @@ pytestmark = pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="glibc mallo
 _OPERATOR_SETTINGS = ("MALLOC_", "GLIBC_TUNABLES", "ARROW_", "JE_ARROW_")
 
 
-def _run(mode: str, **env: str) -> dict:
+def _environment(**settings: str) -> dict[str, str]:
+    """This process's environment without allocator settings, plus `settings` (an operator's)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
+    return {**clean, **settings}
+
+
+def _run(mode: str, **env: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, mode],
         check=True,
         capture_output=True,
         text=True,
         timeout=60,
-        env={**clean, **env},
+        env=_environment(**env),
     )
     return json.loads(result.stdout)
 
@@ -128,13 +133,12 @@ launch.main(["--help"])
 
 
 def _launch(conf: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
     return subprocess.run(
         [sys.executable, "-c", _LAUNCH, conf],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**clean, **env},
+        env=_environment(**env),
     )
 
 
@@ -161,9 +165,13 @@ def test_no_configuration_is_set_once_pyarrow_is_imported() -> None:
         "memory.prepare_environment()\n"
         "print(os.environ.get('JE_ARROW_MALLOC_CONF'))\n"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OPERATOR_SETTINGS)}
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True, env=clean
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=_environment(),
     )
     assert result.stdout.strip() == "None"
 
